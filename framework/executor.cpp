@@ -1,0 +1,310 @@
+#include "weft/executor.hpp"
+
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "weft/blas.hpp"
+
+namespace weft {
+
+struct Executor::Arena {
+  explicit Arena(int threads) : arena(threads) {}
+  tbb::task_arena arena;
+};
+
+struct Executor::Shard {
+  std::int64_t count = 0;  // samples in the current pass
+  std::int64_t first = 0;  // index of the first of them in the mini-batch
+  std::vector<Tensor> outputs;  // per layer: (shard_size, output...)
+  Tensor grad_a, grad_b;        // ping-pong d(loss)/d(activation)
+  Tensor* output_grad = nullptr;  // holds d(loss)/d(last output) after loss()
+  Tensor* input_grad = nullptr;   // holds d(loss)/d(input) after backward()
+  std::vector<Workspace> workspaces;
+  Tensor grads;  // flat, like Model::parameters()
+  std::vector<std::vector<View>> grad_views;
+  std::vector<float> partial;
+  double loss_sum = 0;
+};
+
+Executor::Executor(Model& model, ExecutorOptions options) : model_(model), options_(options) {
+  if (options_.shard_size < 1) throw Error("shard size must be at least 1, got " + std::to_string(options_.shard_size));
+  if (options_.threads < 0) throw Error("thread count must be 0 (all) or positive, got " + std::to_string(options_.threads));
+  threads_ = options_.threads ? options_.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  arena_ = std::make_unique<Arena>(threads_);
+  use_single_threaded_blas();
+  const std::size_t layers = model_.layer_count();
+  max_activation_ = model_.input_shape().numel();
+  for (std::size_t l = 0; l < layers; ++l) {
+    auto p = model_.param_views(l, model_.parameters().data());
+    auto b = model_.buffer_views(l, model_.buffers().data());
+    params_.emplace_back(p.begin(), p.end());
+    buffers_.emplace_back(b.begin(), b.end());
+    max_activation_ = std::max(max_activation_, model_.layer(l).output.numel());
+  }
+  forward_stats_.resize(layers);
+  backward_stats_.resize(layers);
+}
+
+Executor::~Executor() = default;
+
+void Executor::run(const std::function<void()>& fn) { arena_->arena.execute(fn); }
+
+void Executor::parallel_ranges(std::size_t n, std::size_t grain,
+                               const std::function<void(std::size_t, std::size_t)>& body) {
+  run([&] {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, std::max<std::size_t>(grain, 1)),
+                      [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); });
+  });
+}
+
+Executor::Shard& Executor::shard(std::size_t i) {
+  while (shards_.size() <= i) {
+    auto s = std::make_unique<Shard>();
+    const std::int64_t n = options_.shard_size;
+    for (std::size_t l = 0; l < model_.layer_count(); ++l) s->outputs.emplace_back(model_.layer(l).output.with_batch(n));
+    s->grad_a = Tensor(Shape{n * max_activation_});
+    s->grad_b = Tensor(Shape{n * max_activation_});
+    s->workspaces.resize(model_.layer_count());
+    s->grads = Tensor(Shape{static_cast<std::int64_t>(model_.parameter_count())});
+    for (std::size_t l = 0; l < model_.layer_count(); ++l) s->grad_views.push_back(model_.param_views(l, s->grads.data()));
+    shards_.push_back(std::move(s));
+  }
+  return *shards_[i];
+}
+
+void Executor::for_each_shard(const std::function<void(Shard&)>& body) {
+  if (active_ == 1) {  // no task overhead for a single shard
+    body(*shards_[0]);
+    return;
+  }
+  run([&] {
+    // Static partitioning keeps shard s on the same worker from layer to layer (warm caches).
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, active_, 1),
+        [&](const tbb::blocked_range<std::size_t>& r) {
+          for (std::size_t s = r.begin(); s != r.end(); ++s) body(*shards_[s]);
+        },
+        tbb::static_partitioner());
+  });
+}
+
+void Executor::combine_stats(std::size_t layer, bool backward_phase) {
+  // Shards' partial sums added in shard order: the same bits whatever the thread count.
+  auto& total = backward_phase ? backward_stats_[layer] : forward_stats_[layer];
+  std::fill(total.begin(), total.end(), 0.0f);
+  for (std::size_t s = 0; s < active_; ++s)
+    for (std::size_t k = 0; k < total.size(); ++k) total[k] += shards_[s]->partial[k];
+}
+
+void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint64_t seed) {
+  const Shape expected = model_.input_shape().with_batch(x.shape().rank() ? x.shape()[0] : 0);
+  if (!(x.shape() == expected))
+    throw ShapeError("model input must have shape " + expected.str() + " (batch, " +
+                     model_.input_shape().str().substr(1) + ", got " + x.shape().str());
+  input_ = x;
+  batch_ = x.shape()[0];
+  if (batch_ == 0) throw ShapeError("cannot run a pass over an empty batch");
+  active_ = static_cast<std::size_t>((batch_ + options_.shard_size - 1) / options_.shard_size);
+  for (std::size_t s = 0; s < active_; ++s) {
+    Shard& sh = shard(s);
+    sh.first = static_cast<std::int64_t>(s) * options_.shard_size;
+    sh.count = std::min(options_.shard_size, batch_ - sh.first);
+  }
+  seed_ = seed;
+  pass_template_ = PassInfo{training, step, batch_, 0, CounterRng(seed)};
+
+  for (std::size_t l = 0; l < model_.layer_count(); ++l) {
+    const Layer& layer = *model_.layer(l).layer;
+    const CounterRng layer_rng = CounterRng(seed).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(step));
+    auto args_for = [&](Shard& sh, const PassInfo& pass) {
+      ConstView in = l == 0 ? input_.slice(sh.first, sh.count) : ConstView(sh.outputs[l - 1].view()).slice(0, sh.count);
+      return ForwardArgs{in,
+                         sh.outputs[l].view().slice(0, sh.count),
+                         params_[l],
+                         buffers_[l],
+                         forward_stats_[l],
+                         sh.workspaces[l],
+                         pass};
+    };
+    const std::size_t stats = layer.forward_stats_size(training);
+    forward_stats_[l].assign(stats, 0.0f);
+    if (stats) {
+      for_each_shard([&](Shard& sh) {
+        PassInfo pass{training, step, batch_, sh.first, layer_rng};
+        sh.partial.assign(stats, 0.0f);
+        layer.forward_partial_stats(args_for(sh, pass), sh.partial);
+      });
+      combine_stats(l, false);
+      if (training) {
+        auto views = model_.buffer_views(l, model_.buffers().data());
+        layer.update_buffers(views, forward_stats_[l], batch_);
+      }
+    }
+    for_each_shard([&](Shard& sh) {
+      PassInfo pass{training, step, batch_, sh.first, layer_rng};
+      layer.forward(args_for(sh, pass));
+    });
+  }
+}
+
+double Executor::loss(ConstView targets, bool with_gradient) {
+  const Shape expected = model_.target_shape().with_batch(batch_);
+  if (!(targets.shape() == expected))
+    throw ShapeError("targets must have shape " + expected.str() + ", got " + targets.shape().str());
+  const Loss& loss = model_.loss();
+  const std::size_t last = model_.layer_count() - 1;
+  for_each_shard([&](Shard& sh) {
+    ConstView pred = ConstView(sh.outputs[last].view()).slice(0, sh.count);
+    View dpred;
+    if (with_gradient) {
+      dpred = View(sh.grad_a.data(), pred.shape());
+      sh.output_grad = &sh.grad_a;
+    }
+    sh.loss_sum = loss.evaluate(pred, targets.slice(sh.first, sh.count), dpred, batch_);
+  });
+  double total = 0;
+  for (std::size_t s = 0; s < active_; ++s) total += shards_[s]->loss_sum;
+  return total / static_cast<double>(batch_);
+}
+
+std::int64_t Executor::correct(ConstView targets) const {
+  const std::size_t last = model_.layer_count() - 1;
+  const std::int64_t classes = model_.output_shape().numel();
+  const bool one_hot = targets.shape().rank() > 1;
+  std::int64_t hits = 0;
+  for (std::size_t s = 0; s < active_; ++s) {
+    const Shard& sh = *shards_[s];
+    const float* out = sh.outputs[last].data();
+    for (std::int64_t i = 0; i < sh.count; ++i) {
+      const float* row = out + i * classes;
+      const auto predicted = std::max_element(row, row + classes) - row;
+      std::int64_t label;
+      if (one_hot) {
+        const float* t = targets.data() + (sh.first + i) * classes;
+        label = std::max_element(t, t + classes) - t;
+      } else {
+        label = static_cast<std::int64_t>(targets[static_cast<std::size_t>(sh.first + i)]);
+      }
+      hits += predicted == label;
+    }
+  }
+  return hits;
+}
+
+void Executor::backward(ConstView output_gradient) {
+  const Shape expected = model_.output_shape().with_batch(batch_);
+  if (!(output_gradient.shape() == expected))
+    throw ShapeError("output gradient must have shape " + expected.str() + ", got " + output_gradient.shape().str());
+  for (std::size_t s = 0; s < active_; ++s) {
+    Shard& sh = *shards_[s];
+    const auto src = output_gradient.slice(sh.first, sh.count);
+    std::copy_n(src.data(), src.size(), sh.grad_a.data());
+    sh.output_grad = &sh.grad_a;
+  }
+  backward();
+}
+
+void Executor::backward() {
+  const std::size_t layers = model_.layer_count();
+  for (std::size_t s = 0; s < active_; ++s)
+    if (!shards_[s]->output_grad) throw Error("backward() needs loss(targets, true) or an output gradient first");
+  for (std::size_t l = layers; l-- > 0;) {
+    const Layer& layer = *model_.layer(l).layer;
+    const bool training = pass_template_.training;
+    const CounterRng layer_rng =
+        CounterRng(seed_).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(pass_template_.step));
+    const bool needs_dx = l > 0 || options_.input_gradient;
+    auto args_for = [&](Shard& sh, const PassInfo& pass) {
+      Tensor* dy_buf = sh.output_grad;
+      Tensor* dx_buf = dy_buf == &sh.grad_a ? &sh.grad_b : &sh.grad_a;
+      const Shape in_shape = model_.layer(l).input.with_batch(sh.count);
+      const Shape out_shape = model_.layer(l).output.with_batch(sh.count);
+      ConstView in = l == 0 ? input_.slice(sh.first, sh.count) : ConstView(sh.outputs[l - 1].view()).slice(0, sh.count);
+      return BackwardArgs{in,
+                          ConstView(sh.outputs[l].view()).slice(0, sh.count),
+                          ConstView(dy_buf->data(), out_shape),
+                          needs_dx ? View(dx_buf->data(), in_shape) : View(),
+                          params_[l],
+                          buffers_[l],
+                          sh.grad_views[l],
+                          forward_stats_[l],
+                          backward_stats_[l],
+                          sh.workspaces[l],
+                          pass};
+    };
+    const std::size_t stats = layer.backward_stats_size(training);
+    backward_stats_[l].assign(stats, 0.0f);
+    if (stats) {
+      for_each_shard([&](Shard& sh) {
+        PassInfo pass{training, pass_template_.step, batch_, sh.first, layer_rng};
+        sh.partial.assign(stats, 0.0f);
+        layer.backward_partial_stats(args_for(sh, pass), sh.partial);
+      });
+      combine_stats(l, true);
+    }
+    for_each_shard([&](Shard& sh) {
+      PassInfo pass{training, pass_template_.step, batch_, sh.first, layer_rng};
+      layer.backward(args_for(sh, pass));
+      Tensor* dx_buf = sh.output_grad == &sh.grad_a ? &sh.grad_b : &sh.grad_a;
+      sh.output_grad = dx_buf;  // becomes the next (earlier) layer's dy
+    });
+  }
+  for (std::size_t s = 0; s < active_; ++s) {
+    shards_[s]->input_grad = shards_[s]->output_grad;
+    shards_[s]->output_grad = nullptr;
+  }
+}
+
+void Executor::reduce_gradients(std::span<float> out) {
+  if (out.size() != model_.parameter_count()) throw Error("gradient buffer has the wrong size");
+  if (out.empty()) return;
+  // Parallel over elements, each element summed over shards in shard order.
+  parallel_ranges(out.size(), 1 << 14, [&](std::size_t begin, std::size_t end) {
+    std::copy(shards_[0]->grads.data() + begin, shards_[0]->grads.data() + end, out.data() + begin);
+    for (std::size_t s = 1; s < active_; ++s) {
+      const float* g = shards_[s]->grads.data();
+      for (std::size_t i = begin; i < end; ++i) out[i] += g[i];
+    }
+  });
+}
+
+void Executor::copy_output(View out) const {
+  const std::size_t last = model_.layer_count() - 1;
+  const Shape expected = model_.output_shape().with_batch(batch_);
+  if (!(out.shape() == expected)) throw ShapeError("output buffer must have shape " + expected.str());
+  for (std::size_t s = 0; s < active_; ++s) {
+    const Shard& sh = *shards_[s];
+    std::copy_n(sh.outputs[last].data(), sh.count * model_.output_shape().numel(),
+                out.data() + sh.first * model_.output_shape().numel());
+  }
+}
+
+void Executor::copy_input_gradient(View out) const {
+  if (!options_.input_gradient) throw Error("the executor was not asked for input gradients");
+  const std::int64_t per = model_.input_shape().numel();
+  for (std::size_t s = 0; s < active_; ++s) {
+    const Shard& sh = *shards_[s];
+    if (!sh.input_grad) throw Error("copy_input_gradient() needs a backward pass first");
+    std::copy_n(sh.input_grad->data(), sh.count * per, out.data() + sh.first * per);
+  }
+}
+
+std::int64_t Executor::first_non_finite_layer() const {
+  for (std::size_t l = 0; l < model_.layer_count(); ++l)
+    for (std::size_t s = 0; s < active_; ++s) {
+      const Shard& sh = *shards_[s];
+      const float* y = sh.outputs[l].data();
+      const std::int64_t n = sh.count * model_.layer(l).output.numel();
+      for (std::int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(y[i])) return static_cast<std::int64_t>(l);
+    }
+  return -1;
+}
+
+}  // namespace weft

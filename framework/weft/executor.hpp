@@ -1,0 +1,88 @@
+#pragma once
+// Executor: runs a Model's forward and backward passes over a mini-batch cut into fixed-size
+// shards, on a oneTBB arena of `threads` workers.
+//
+// - Shards have a fixed size (the last may be smaller), independent of the thread count.
+// - Each shard owns its activations, gradient ping-pong buffers, per-layer workspaces and a
+//   full-size parameter-gradient buffer, so shards never share anything writable.
+// - Execution goes layer by layer: one parallel loop over shards per layer. Between two such
+//   loops a layer may combine per-shard statistics (batch normalisation).
+// - Every cross-shard sum (loss, statistics, gradients) runs in shard order, so results are the
+//   same bits with 1 or 64 threads.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "weft/model.hpp"
+
+namespace weft {
+
+struct ExecutorOptions {
+  std::int64_t shard_size = 32;
+  int threads = 0;              // 0: all hardware threads
+  bool input_gradient = false;  // also compute d(loss)/d(input) (gradient checks, saliency)
+};
+
+class Executor {
+ public:
+  Executor(Model& model, ExecutorOptions options);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  int threads() const { return threads_; }
+  std::int64_t shard_size() const { return options_.shard_size; }
+  Model& model() { return model_; }
+
+  // Runs `fn` on the executor's arena: parallel algorithms inside use only its workers.
+  void run(const std::function<void()>& fn);
+  // Calls body(begin, end) over [0, n) in parallel chunks of at least `grain` (on the arena).
+  void parallel_ranges(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& body);
+
+  // Forward pass over x, shape (n, input...). `x` must stay alive until backward() returns.
+  // In training mode layers use batch statistics and dropout, and update their buffers.
+  void forward(ConstView x, bool training, std::int64_t step, std::uint64_t seed);
+  // Mean loss of the last forward pass over targets (n, target...). With `with_gradient`,
+  // also sets d(mean loss)/d(output) as the starting point of backward().
+  double loss(ConstView targets, bool with_gradient);
+  // Number of samples whose arg-max output equals the target class (label or one-hot).
+  std::int64_t correct(ConstView targets) const;
+  // Backward pass from the gradient loss() set, or from an explicit d(loss)/d(output).
+  void backward();
+  void backward(ConstView output_gradient);
+
+  // The mini-batch gradient of the last backward pass: shard gradients added in shard order.
+  void reduce_gradients(std::span<float> out);
+  // The output of the last forward pass, (n, output...).
+  void copy_output(View out) const;
+  // d(loss)/d(input) of the last backward pass (needs options.input_gradient).
+  void copy_input_gradient(View out) const;
+  // Index of the first layer whose output in the last forward pass holds a NaN or infinity,
+  // or -1: names where a non-finite value appeared.
+  std::int64_t first_non_finite_layer() const;
+
+ private:
+  struct Shard;
+  void for_each_shard(const std::function<void(Shard&)>& body);
+  void combine_stats(std::size_t layer, bool backward_phase);
+  Shard& shard(std::size_t i);
+
+  Model& model_;
+  ExecutorOptions options_;
+  int threads_;
+  struct Arena;
+  std::unique_ptr<Arena> arena_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::size_t active_ = 0;      // shards in the current pass
+  std::int64_t batch_ = 0;      // samples in the current pass
+  ConstView input_;
+  PassInfo pass_template_;
+  std::uint64_t seed_ = 0;
+  std::vector<std::vector<ConstView>> params_, buffers_;
+  std::vector<std::vector<float>> forward_stats_, backward_stats_;
+  std::int64_t max_activation_ = 0;  // largest per-sample tensor along the network
+};
+
+}  // namespace weft

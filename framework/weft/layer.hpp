@@ -1,0 +1,104 @@
+#pragma once
+// The Layer interface: the contract every built-in and plugin layer follows.
+//
+// A layer holds its configuration and the shapes fixed by infer(), never batch state and never
+// parameter values. Parameters and gradients are views into flat buffers owned by the Model
+// (values) and by each shard (gradients); activations and scratch belong to the shard that runs
+// the pass. That is why one Layer object can serve all shards at once from many threads:
+// forward() and backward() are const and must not touch anything but their arguments.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "weft/config.hpp"
+#include "weft/rng.hpp"
+#include "weft/tensor.hpp"
+
+namespace weft {
+
+// A parameter (or buffer) the layer wants the model to allocate for it.
+struct ParamDecl {
+  std::string name;  // "weight", "bias", "running_mean": unique within the layer
+  Shape shape;       // PyTorch's layout: dense (out, in), conv (out, in/groups, k...)
+  Json init;         // initializer: a name ("he_normal") or {"type": ..., options}
+  bool is_bias = false;  // weight penalties skip biases unless asked
+};
+
+// Scratch that one layer keeps in one shard from forward to backward (masks, argmax indices,
+// im2col buffers). Buffers grow on first use and are reused afterwards: no steady-state allocation.
+class Workspace {
+ public:
+  std::span<float> floats(std::size_t slot, std::size_t count);
+  std::span<std::int32_t> ints(std::size_t slot, std::size_t count);
+
+ private:
+  std::vector<std::vector<float>> floats_;
+  std::vector<std::vector<std::int32_t>> ints_;
+};
+
+// What a pass knows beyond its tensors.
+struct PassInfo {
+  bool training = false;
+  std::int64_t step = 0;          // optimizer step this pass belongs to (0-based)
+  std::int64_t batch_size = 0;    // samples in the whole mini-batch, all shards together
+  std::int64_t first_sample = 0;  // index in the mini-batch of this shard's first sample
+  CounterRng rng;                 // this layer's stream for this step; derive(first_sample + i)
+                                  // gives sample i its own numbers whatever the sharding
+};
+
+struct ForwardArgs {
+  ConstView x;                          // (n, in...) this shard's input
+  View y;                               // (n, out...) to be written completely
+  std::span<const ConstView> params;    // in the order of parameters()
+  std::span<const ConstView> buffers;   // in the order of buffers()
+  std::span<const float> stats;         // whole-batch forward statistics (see forward_stats_size)
+  Workspace& ws;
+  const PassInfo& pass;
+};
+
+struct BackwardArgs {
+  ConstView x;                          // the input forward() saw
+  ConstView y;                          // the output forward() wrote
+  ConstView dy;                         // d(loss)/dy
+  View dx;                              // d(loss)/dx to be written completely; empty when nobody
+                                        // needs it (the first layer): skip that work
+  std::span<const ConstView> params;
+  std::span<const ConstView> buffers;
+  std::span<const View> grads;          // d(loss)/d(param), same order as params: write completely
+  std::span<const float> stats;         // the forward statistics again
+  std::span<const float> backward_stats;  // whole-batch backward statistics
+  Workspace& ws;
+  const PassInfo& pass;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // Called once when the model is built, with the per-sample input shape (no batch axis).
+  // Returns the per-sample output shape; throws ShapeError naming what it needed.
+  virtual Shape infer(const Shape& input) = 0;
+
+  // Trainable parameters and non-trainable buffers; valid after infer().
+  virtual std::vector<ParamDecl> parameters() const { return {}; }
+  virtual std::vector<ParamDecl> buffers() const { return {}; }
+
+  virtual void forward(const ForwardArgs& args) const = 0;
+  virtual void backward(const BackwardArgs& args) const = 0;
+
+  // Layers whose output depends on the whole mini-batch (batch normalisation) split a pass in
+  // two phases: each shard adds its partial sums into `partial` (zeroed, *_stats_size floats),
+  // the executor adds the shards' vectors in a fixed order, and forward()/backward() receive the
+  // total in args.stats / args.backward_stats. A size of 0 (the default) skips the phase.
+  virtual std::size_t forward_stats_size(bool /*training*/) const { return 0; }
+  virtual void forward_partial_stats(const ForwardArgs& /*args*/, std::span<float> /*partial*/) const {}
+  virtual std::size_t backward_stats_size(bool /*training*/) const { return 0; }
+  virtual void backward_partial_stats(const BackwardArgs& /*args*/, std::span<float> /*partial*/) const {}
+  // Once per training step, after the forward statistics are known: update buffers such as
+  // running means. Called on one thread.
+  virtual void update_buffers(std::span<const View> /*buffers*/, std::span<const float> /*stats*/,
+                              std::int64_t /*batch_size*/) const {}
+};
+
+}  // namespace weft

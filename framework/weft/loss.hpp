@@ -1,0 +1,26 @@
+#pragma once
+// The Loss interface. A loss sees one shard's predictions and targets; the executor adds the
+// shards' sums in a fixed order and divides by the mini-batch size, so the reported loss is the
+// batch mean however the batch was cut.
+#include <cstdint>
+
+#include "weft/config.hpp"
+#include "weft/tensor.hpp"
+
+namespace weft {
+
+class Loss {
+ public:
+  virtual ~Loss() = default;
+
+  // Per-sample target shape for per-sample predictions of shape `prediction` (a class label is
+  // the scalar shape ()). Throws ShapeError when the loss cannot apply to such predictions.
+  virtual Shape target_shape(const Shape& prediction) const = 0;
+
+  // Returns the sum over the shard's samples of the per-sample loss. When `dpred` is not empty,
+  // writes d(sum over the whole mini-batch / batch_size)/d(pred) for this shard's predictions.
+  // Throws Error for a target it cannot use (a class label out of range).
+  virtual double evaluate(ConstView pred, ConstView target, View dpred, std::int64_t batch_size) const = 0;
+};
+
+}  // namespace weft

@@ -1,0 +1,36 @@
+#pragma once
+// The Optimizer interface. An optimizer is configuration plus an elementwise update rule; its
+// state lives in named slots (Adam's "m" and "v"), flat buffers the size of the parameters that
+// the trainer owns and a checkpoint can save by parameter name. Because the rule is elementwise,
+// the trainer may update disjoint ranges in parallel.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "weft/config.hpp"
+
+namespace weft {
+
+struct OptimizerStep {
+  double lr = 0;       // learning rate for this parameter at this step (schedule × layer multiplier)
+  std::int64_t t = 1;  // 1-based count of updates so far, this one included
+  bool is_bias = false;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+
+  // Names of the per-element state slots, in a fixed order.
+  virtual std::vector<std::string> slots() const { return {}; }
+  // The configured base learning rate.
+  virtual double learning_rate() const = 0;
+
+  // Updates one contiguous range of one parameter: w from g, with slots[k] the same range of
+  // slot k. Must not depend on anything outside the range.
+  virtual void update(std::span<float> w, std::span<const float> g, std::span<const std::span<float>> slots,
+                      const OptimizerStep& step) const = 0;
+};
+
+}  // namespace weft

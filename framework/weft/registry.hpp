@@ -1,0 +1,128 @@
+#pragma once
+// The registry: the one way modules enter a model. Each kind (layers, losses, optimizers,
+// initializers) maps a name to a factory that builds the module from its JSON configuration.
+// Built-ins are registered explicitly when the registry is first used (so no linker can drop
+// them); plugins register through the same calls when they are loaded.
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/config.hpp"
+#include "weft/initializer.hpp"
+#include "weft/layer.hpp"
+#include "weft/loss.hpp"
+#include "weft/optimizer.hpp"
+
+namespace weft {
+
+template <class T>
+struct ModuleInfo {
+  std::string name;
+  std::string summary;  // one line for `weft list`
+  // Every key the module accepts with its default; null marks a required key. Keys outside this
+  // object are rejected, so a typo is an error rather than a silently ignored setting.
+  Json defaults = Json::object();
+  std::function<std::unique_ptr<T>(const Config&)> create;
+};
+
+// Who is registering right now ("built-in", or a plugin path while it loads).
+const std::string& current_provider();
+void set_current_provider(std::string provider);
+
+// Rejects keys in `spec` that are not in `defaults`, then returns the spec merged over the
+// defaults with required (null) keys checked. `context` names the place; `extra_keys` are other
+// keys the caller accepts at the same level (listed in the error so the user sees them all).
+Json resolve_config(const Json& spec, const Json& defaults, const std::string& context,
+                    std::span<const std::string_view> extra_keys);
+
+std::string join_names(const std::vector<std::string>& names);
+
+template <class T>
+class Registry {
+ public:
+  explicit Registry(std::string kind) : kind_(std::move(kind)) {}
+
+  const std::string& kind() const { return kind_; }
+
+  // Throws Error when the name is taken, naming both providers.
+  void add(ModuleInfo<T> info) {
+    if (auto it = entries_.find(info.name); it != entries_.end())
+      throw Error(kind_ + " '" + info.name + "' is registered twice: by " + it->second.provider + " and by " +
+                  current_provider());
+    std::string name = info.name;
+    entries_.emplace(std::move(name), Entry{std::move(info), current_provider()});
+  }
+
+  // "built-in" or the path of the plugin that registered `name`.
+  const std::string& provider(std::string_view name) const { return entries_.find(name)->second.provider; }
+
+  bool contains(std::string_view name) const { return entries_.find(std::string(name)) != entries_.end(); }
+
+  // Throws SpecError listing the known names when `name` is unknown.
+  const ModuleInfo<T>& info(std::string_view name, const std::string& context) const {
+    auto it = entries_.find(std::string(name));
+    if (it == entries_.end())
+      throw SpecError(context + ": unknown " + kind_ + " type '" + std::string(name) + "'; known " + kind_ +
+                      "s: " + join_names(names()) +
+                      " (a module from a plugin needs the plugin loaded: --plugin or WEFT_PLUGIN_PATH)");
+    return it->second.info;
+  }
+
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, _] : entries_) out.push_back(name);
+    return out;
+  }
+  std::vector<const ModuleInfo<T>*> all() const {
+    std::vector<const ModuleInfo<T>*> out;
+    for (const auto& [_, entry] : entries_) out.push_back(&entry.info);
+    return out;
+  }
+
+  // Builds a module from `spec`, an object with "type" (or a bare type-name string).
+  // Returns the module and its resolved configuration (type first, every key filled in).
+  struct Built {
+    std::unique_ptr<T> module;
+    Json config;
+  };
+  Built create(const Json& spec, const std::string& context,
+               std::span<const std::string_view> extra_keys = {}) const {
+    Json object = spec.is_string() ? Json{{"type", spec}} : spec;
+    if (!object.is_object() || !object.contains("type") || !object["type"].is_string())
+      throw SpecError(context + ": a " + kind_ + " must be an object with a \"type\" string, got " + describe(spec));
+    const std::string type = object["type"];
+    const std::string where = context + " (" + type + ")";
+    const ModuleInfo<T>& entry = info(type, context);
+    Json module_spec = object;
+    module_spec.erase("type");
+    for (auto key : extra_keys) module_spec.erase(std::string(key));
+    Json values = resolve_config(module_spec, entry.defaults, where, extra_keys);
+    Json resolved = Json{{"type", type}};
+    resolved.update(values);
+    return {entry.create(Config(where, values)), std::move(resolved)};
+  }
+
+ private:
+  struct Entry {
+    ModuleInfo<T> info;
+    std::string provider;
+  };
+  std::string kind_;
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+struct Registries {
+  Registry<Layer> layers{"layer"};
+  Registry<Loss> losses{"loss"};
+  Registry<Optimizer> optimizers{"optimizer"};
+  Registry<Initializer> initializers{"initializer"};
+};
+
+// The process-wide registry, with the built-in modules registered on first use.
+Registries& registry();
+
+}  // namespace weft

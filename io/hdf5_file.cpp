@@ -1,0 +1,244 @@
+#include "hdf5_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include "weft/error.hpp"
+
+namespace weft::io {
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto end = path.find('/', start);
+    const auto part = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!part.empty()) parts.push_back(part);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+Hid string_type() {
+  Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t.get(), H5T_VARIABLE);
+  H5Tset_cset(t.get(), H5T_CSET_UTF8);
+  return t;
+}
+
+void sync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+void silence_hdf5_errors() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+Hid& Hid::operator=(Hid&& o) noexcept {
+  if (this != &o) {
+    if (id_ >= 0 && close_) close_(id_);
+    id_ = o.id_;
+    close_ = o.close_;
+    o.id_ = -1;
+  }
+  return *this;
+}
+
+Hid::~Hid() {
+  if (id_ >= 0 && close_) close_(id_);
+}
+
+H5File::H5File(const std::string& path, char mode) : path_(path) {
+  silence_hdf5_errors();
+  if (mode == 'w') {
+    file_ = Hid(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    if (!file_.valid()) throw IoError("cannot create HDF5 file '" + path + "'");
+    return;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw IoError("cannot open '" + path + "': no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw IoError("'" + path + "' is not an HDF5 file (or is truncated or corrupt)");
+  file_ = Hid(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file_.valid()) throw IoError("cannot open HDF5 file '" + path + "': it is truncated or corrupt");
+}
+
+void H5File::fail(const std::string& what) const { throw IoError("HDF5 file '" + path_ + "': " + what); }
+
+bool H5File::exists(const std::string& object) const {
+  std::string prefix;
+  for (const auto& part : split_path(object)) {
+    prefix += "/" + part;
+    if (H5Lexists(file_.get(), prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
+void H5File::make_groups(const std::string& path) {
+  std::string prefix;
+  for (const auto& part : split_path(path)) {
+    prefix += "/" + part;
+    if (H5Lexists(file_.get(), prefix.c_str(), H5P_DEFAULT) > 0) continue;
+    Hid g(H5Gcreate2(file_.get(), prefix.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+    if (!g.valid()) fail("cannot create group '" + prefix + "'");
+  }
+}
+
+std::vector<std::string> H5File::members(const std::string& group) const {
+  std::vector<std::string> names;
+  if (!exists(group)) return names;
+  Hid g(H5Gopen2(file_.get(), group.c_str(), H5P_DEFAULT), H5Gclose);
+  if (!g.valid()) fail("'" + group + "' is not a group");
+  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+  };
+  if (H5Literate(g.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names) < 0)
+    fail("cannot list the members of '" + group + "'");
+  return names;
+}
+
+namespace {
+void write_dataset(H5File& f, hid_t file, const std::string& name, const Shape& shape, hid_t file_type, hid_t mem_type,
+                   const void* data) {
+  std::vector<hsize_t> dims(shape.dims().begin(), shape.dims().end());
+  Hid space(shape.rank() ? H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr) : H5Screate(H5S_SCALAR),
+            H5Sclose);
+  Hid lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Hid ds(H5Dcreate2(file, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  if (!ds.valid() || H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    throw IoError("HDF5 file '" + f.path() + "': cannot write dataset '" + name + "'");
+}
+}  // namespace
+
+void H5File::write_floats(const std::string& name, const Shape& shape, const float* data) {
+  write_dataset(*this, file_.get(), name, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data);
+}
+
+void H5File::write_doubles(const std::string& name, const Shape& shape, const double* data) {
+  write_dataset(*this, file_.get(), name, shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data);
+}
+
+Shape H5File::dataset_shape(const std::string& name) const {
+  if (!exists(name)) fail("missing dataset '" + name + "'");
+  Hid ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) fail("'" + name + "' is not a dataset");
+  Hid space(H5Dget_space(ds.get()), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0 || rank > static_cast<int>(Shape::max_rank)) fail("dataset '" + name + "' has an unreadable shape");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  std::vector<std::int64_t> d(dims.begin(), dims.end());
+  return Shape(std::span<const std::int64_t>(d));
+}
+
+void H5File::read_floats(const std::string& name, const Shape& expected, float* out) const {
+  const Shape actual = dataset_shape(name);
+  if (!(actual == expected))
+    fail("dataset '" + name + "' has shape " + actual.str() + ", expected " + expected.str());
+  Hid ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  Hid type(H5Dget_type(ds.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_FLOAT) fail("dataset '" + name + "' does not hold floating-point numbers");
+  if (H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    fail("cannot read dataset '" + name + "' (the file is truncated or corrupt)");
+}
+
+void H5File::set_string_attribute(const std::string& object, const std::string& key, const std::string& value) {
+  Hid type = string_type();
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), type.get(), space.get(), H5P_DEFAULT,
+                             H5P_DEFAULT, H5P_DEFAULT),
+           H5Aclose);
+  const char* text = value.c_str();
+  if (!attr.valid() || H5Awrite(attr.get(), type.get(), &text) < 0)
+    fail("cannot write attribute '" + key + "' on '" + object + "'");
+}
+
+void H5File::set_int_attribute(const std::string& object, const std::string& key, std::int64_t value) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
+                             H5P_DEFAULT, H5P_DEFAULT),
+           H5Aclose);
+  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0)
+    fail("cannot write attribute '" + key + "' on '" + object + "'");
+}
+
+bool H5File::has_attribute(const std::string& object, const std::string& key) const {
+  return exists(object) && H5Aexists_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT) > 0;
+}
+
+std::string H5File::string_attribute(const std::string& object, const std::string& key) const {
+  if (!has_attribute(object, key)) fail("missing attribute '" + key + "' on '" + object + "'");
+  Hid attr(H5Aopen_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  Hid type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING) fail("attribute '" + key + "' on '" + object + "' is not a string");
+  if (H5Tis_variable_str(type.get()) > 0) {
+    Hid mem = string_type();
+    char* text = nullptr;
+    if (H5Aread(attr.get(), mem.get(), &text) < 0 || !text) fail("cannot read attribute '" + key + "'");
+    std::string out(text);
+    H5free_memory(text);
+    return out;
+  }
+  const std::size_t size = H5Tget_size(type.get());
+  std::string out(size, '\0');
+  Hid mem(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(mem.get(), size);
+  if (H5Aread(attr.get(), mem.get(), out.data()) < 0) fail("cannot read attribute '" + key + "'");
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+std::int64_t H5File::int_attribute(const std::string& object, const std::string& key) const {
+  if (!has_attribute(object, key)) fail("missing attribute '" + key + "' on '" + object + "'");
+  Hid attr(H5Aopen_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  Hid type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_INTEGER) fail("attribute '" + key + "' on '" + object + "' is not an integer");
+  std::int64_t value = 0;
+  if (H5Aread(attr.get(), H5T_NATIVE_INT64, &value) < 0) fail("cannot read attribute '" + key + "'");
+  return value;
+}
+
+void H5File::flush() {
+  if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) fail("cannot flush to disk");
+}
+
+void write_atomically(const std::string& target, const std::function<void(const std::string&)>& write) {
+  namespace fs = std::filesystem;
+  const fs::path path(target);
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  // A hidden name beside the target: same file system, so rename() is atomic.
+  std::string temp = dir.string();
+  temp.append("/.").append(path.filename().string()).append(".tmp-XXXXXX");
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) throw IoError("cannot write '" + target + "': cannot create a temporary file in '" + dir.string() + "': " + std::strerror(errno));
+  ::fchmod(fd, 0644);  // mkstemp makes it private; a checkpoint is an ordinary file
+  ::close(fd);
+  try {
+    write(temp);
+    sync_path(temp, O_RDONLY);
+    if (std::rename(temp.c_str(), target.c_str()) != 0)
+      throw IoError("cannot move the new file over '" + target + "': " + std::strerror(errno));
+    sync_path(dir.string(), O_RDONLY | O_DIRECTORY);
+  } catch (...) {
+    std::remove(temp.c_str());
+    throw;
+  }
+}
+
+}  // namespace weft::io

@@ -1,0 +1,66 @@
+// adam: Kingma & Ba (2015) with PyTorch's torch.optim.Adam conventions:
+//   g ← g + weight_decay·w          (L2 penalty folded into the gradient)
+//   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²
+//   v̂max ← max(v̂max, v) with amsgrad
+//   w ← w − lr/(1 − β1ᵗ) · m / (√(v / (1 − β2ᵗ)) + eps)
+#include <cmath>
+
+#include "weft/registry.hpp"
+
+namespace weft::builtin {
+namespace {
+
+class Adam final : public Optimizer {
+ public:
+  explicit Adam(const Config& c)
+      : lr_(c.number("lr", 0, std::numeric_limits<double>::infinity(), true)),
+        beta1_(c.number("beta1", 0, 1)),
+        beta2_(c.number("beta2", 0, 1)),
+        eps_(c.number("eps", 0, std::numeric_limits<double>::infinity(), true)),
+        weight_decay_(c.number("weight_decay", 0)),
+        amsgrad_(c.boolean("amsgrad")) {
+    if (beta1_ >= 1) c.fail("beta1", "a number in [0, 1)");
+    if (beta2_ >= 1) c.fail("beta2", "a number in [0, 1)");
+  }
+
+  std::vector<std::string> slots() const override {
+    if (amsgrad_) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    return {"exp_avg", "exp_avg_sq"};
+  }
+  double learning_rate() const override { return lr_; }
+
+  void update(std::span<float> w, std::span<const float> g, std::span<const std::span<float>> slots,
+              const OptimizerStep& step) const override {
+    const double t = static_cast<double>(step.t);
+    const double bias1 = 1 - std::pow(beta1_, t), bias2 = 1 - std::pow(beta2_, t);
+    const float step_size = static_cast<float>(step.lr / bias1);
+    const float inv_sqrt_bias2 = static_cast<float>(1 / std::sqrt(bias2));
+    const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_), eps = static_cast<float>(eps_),
+                wd = static_cast<float>(weight_decay_);
+    float* m = slots[0].data();
+    float* v = slots[1].data();
+    float* vmax = amsgrad_ ? slots[2].data() : nullptr;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const float grad = g[i] + wd * w[i];
+      m[i] = b1 * m[i] + (1 - b1) * grad;
+      v[i] = b2 * v[i] + (1 - b2) * grad * grad;
+      float second = v[i];
+      if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
+      w[i] -= step_size * m[i] / (std::sqrt(second) * inv_sqrt_bias2 + eps);
+    }
+  }
+
+ private:
+  double lr_, beta1_, beta2_, eps_, weight_decay_;
+  bool amsgrad_;
+};
+
+}  // namespace
+
+void register_adam(Registries& r) {
+  r.optimizers.add({"adam", "Adam with optional AMSGrad and L2 weight decay (PyTorch's rule)",
+                    {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.0}, {"amsgrad", false}},
+                    [](const Config& c) { return std::make_unique<Adam>(c); }});
+}
+
+}  // namespace weft::builtin
