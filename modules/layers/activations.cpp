@@ -8,7 +8,7 @@ namespace {
 
 struct Relu {
   explicit Relu(const Config&) {}
-  float value(float x) const { return x > 0.0f ? x : 0.0f; }
+  float value(float x) const { return x < 0.0f ? 0.0f : x; }  // NaN passes through, as it must
   float derivative(float x, float) const { return x > 0.0f ? 1.0f : 0.0f; }
 };
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Bad input to the weft command gives one line on stderr naming the problem and a non-zero exit.
+set -u
+weft=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+
+# expect_error NAME EXPECTED_TEXT COMMAND...
+expect_error() {
+  local name=$1 expected=$2
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local status=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [ $status -ne 0 ] && [ "$lines" -eq 1 ] && grep -qF -- "$expected" "$tmp/err"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: exit $status, $lines stderr lines, expected '$expected'; stderr:"
+    cat "$tmp/err"
+  fi
+}
+
+echo '{"input": [4], "layers": [{"type": "dense", "units": 2},' >"$tmp/broken.json"
+echo '{"input": [4], "layers": [{"type": "dense", "units": 2}, {"type": "softmaxx"}]}' >"$tmp/unknown.json"
+echo '{"input": [784], "layers": [{"type": "dense", "units": 10}], "optimizer": {"type": "sgd"}}' >"$tmp/ok.json"
+echo 'plain text' >"$tmp/text.h5"
+mkdir "$tmp/empty"
+mkdir "$tmp/truncated"
+printf '\0\0\10\3\0\0\0\12\0\0\0\34\0\0\0\34\1\2\3' >"$tmp/truncated/train-images-idx3-ubyte"
+printf '\0\0\10\1\0\0\0\12\1\2\3\4\5\6\7\1\2\3' >"$tmp/truncated/train-labels-idx1-ubyte"
+
+expect_error "malformed spec" "is not valid JSON" "$weft" summary "$tmp/broken.json"
+expect_error "unknown module" "unknown layer type 'softmaxx'" "$weft" summary "$tmp/unknown.json"
+expect_error "missing spec" "cannot open model spec" "$weft" summary "$tmp/none.json"
+expect_error "missing data" "missing data file" "$weft" train "$tmp/ok.json" --data "$tmp/empty"
+expect_error "truncated data" "truncated" "$weft" train "$tmp/ok.json" --data "$tmp/truncated"
+expect_error "not HDF5" "is not an HDF5 file" "$weft" evaluate "$tmp/text.h5"
+expect_error "missing model" "no such file" "$weft" evaluate "$tmp/none.h5"
+if [ -x "$(command -v h5mkgrp)" ]; then
+  h5mkgrp "$tmp/foreign.h5" /data
+  expect_error "foreign HDF5" "not a weft model" "$weft" evaluate "$tmp/foreign.h5"
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

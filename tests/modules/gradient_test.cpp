@@ -1,0 +1,106 @@
+// Every registered layer and loss goes through the generic finite-difference checker.
+// A new module is checked by adding its cases to the tables below; a module registered without
+// cases fails the coverage test.
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+
+#include "weft/gradient_check.hpp"
+#include "weft/registry.hpp"
+
+using weft::Json;
+using weft::Shape;
+
+namespace {
+
+struct Case {
+  Json spec;
+  Shape input;
+  weft::GradientCheckOptions options = {};
+};
+
+// Layer cases: odd sizes, several shards per batch (the default options use shards of 2 in a
+// batch of 5), training mode.
+std::vector<Case> layer_cases() {
+  return {
+      {{{"type", "dense"}, {"units", 3}}, Shape{7}},
+      {{{"type", "dense"}, {"units", 5}, {"bias", false}}, Shape{4}},
+      {{{"type", "dense"}, {"units", 1}, {"init", "he_normal"}}, Shape{2}},
+      {{{"type", "relu"}}, Shape{3, 5}},
+      {{{"type", "sigmoid"}}, Shape{6}},
+      {{{"type", "tanh"}}, Shape{2, 3}},
+  };
+}
+
+std::vector<Case> loss_cases() {
+  return {
+      {{{"type", "cross_entropy"}}, Shape{4}},
+      {{{"type", "cross_entropy"}}, Shape{2}},
+      {{{"type", "mse"}}, Shape{3}},
+      {{{"type", "mse"}}, Shape{2, 2}},
+  };
+}
+
+std::set<std::string> types_of(const std::vector<Case>& cases) {
+  std::set<std::string> out;
+  for (const auto& c : cases) out.insert(c.spec["type"].get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(every_registered_layer_and_loss_has_gradient_cases) {
+  const auto layers = types_of(layer_cases()), losses = types_of(loss_cases());
+  for (const auto& name : weft::registry().layers.names()) {
+    if (name.starts_with("test_")) continue;  // registered by tests to exercise the checker
+    BOOST_CHECK_MESSAGE(layers.contains(name), "layer '" << name << "' has no gradient-check case");
+  }
+  for (const auto& name : weft::registry().losses.names())
+    BOOST_CHECK_MESSAGE(losses.contains(name), "loss '" << name << "' has no gradient-check case");
+}
+
+BOOST_AUTO_TEST_CASE(layer_gradients_match_finite_differences) {
+  for (const auto& c : layer_cases()) {
+    const auto r = weft::check_layer_gradients(c.spec, c.input, c.options);
+    BOOST_TEST_CONTEXT(c.spec.dump() << " on " << c.input.str()) {
+      BOOST_CHECK_MESSAGE(r.ok, r.report);
+      BOOST_CHECK_GT(r.checked, 0);
+      // Kinks are rare at random points; many skips would mean the checker checks nothing.
+      BOOST_CHECK_LE(r.skipped, r.checked / 5 + 1);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(loss_gradients_match_finite_differences) {
+  for (const auto& c : loss_cases()) {
+    const auto r = weft::check_loss_gradients(c.spec, c.input, c.options);
+    BOOST_TEST_CONTEXT(c.spec.dump() << " on " << c.input.str()) {
+      BOOST_CHECK_MESSAGE(r.ok, r.report);
+      BOOST_CHECK_GT(r.checked, 0);
+    }
+  }
+}
+
+// The checker itself must catch a wrong gradient: a layer whose backward is off by 10%.
+namespace {
+class WrongScale final : public weft::Layer {
+ public:
+  weft::Shape infer(const weft::Shape& in) override { return in; }
+  void forward(const weft::ForwardArgs& a) const override {
+    for (std::size_t i = 0; i < a.x.size(); ++i) a.y[i] = 2 * a.x[i];
+  }
+  void backward(const weft::BackwardArgs& a) const override {
+    for (std::size_t i = 0; i < a.dx.size(); ++i) a.dx[i] = 2.2f * a.dy[i];
+  }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(checker_rejects_a_wrong_gradient) {
+  auto& layers = weft::registry().layers;
+  if (!layers.contains("test_wrong_scale"))
+    layers.add({"test_wrong_scale", "test only", Json::object(),
+                [](const weft::Config&) { return std::make_unique<WrongScale>(); }});
+  const auto r = weft::check_layer_gradients({{"type", "test_wrong_scale"}}, Shape{3});
+  BOOST_CHECK(!r.ok);
+  BOOST_CHECK_GT(r.worst_error, 0.1);
+}
