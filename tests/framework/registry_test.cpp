@@ -1,20 +1,14 @@
 // The registry: lookup by name, loud failures for unknown names, keys and duplicates.
 #include <boost/test/unit_test.hpp>
 
+#include "model_helpers.hpp"
 #include "weft/model.hpp"
 #include "weft/registry.hpp"
 
 using weft::Json;
+using weft::testing::error_of;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const weft::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 const Json mlp = {{"input", {4}}, {"layers", {{{"type", "dense"}, {"units", 3}}, {{"type", "relu"}}}}, {"loss", "mse"}};
 }  // namespace
 

@@ -7,6 +7,8 @@
 #include "model_helpers.hpp"
 #include "weft/io/idx.hpp"
 
+using weft::testing::error_of;
+
 namespace {
 
 std::vector<unsigned char> idx_bytes(std::vector<std::uint32_t> dims, const std::vector<unsigned char>& data) {
@@ -27,14 +29,6 @@ void write_gzip(const std::string& path, const std::vector<unsigned char>& bytes
   gzclose(f);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const weft::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include "weft/trainer.hpp"
 
 using weft::Json;
+using weft::testing::error_of;
 
 namespace {
 
@@ -24,14 +25,6 @@ weft::Tensor inputs() {
   return x;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const weft::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

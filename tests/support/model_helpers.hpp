@@ -2,6 +2,7 @@
 // Small helpers shared by the test suites.
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "weft/model.hpp"
@@ -17,6 +18,16 @@ inline void set_parameter(Model& model, const std::string& name, std::initialize
       return;
     }
   throw Error("set_parameter: no parameter " + name);
+}
+
+// Runs f and returns the message of the weft::Error it throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 // A temporary folder removed with the object.
