@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "weft/finite.hpp"
+
 namespace weft {
 
 Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(options) {
@@ -45,9 +47,9 @@ double Trainer::train_step(ConstView x, ConstView y) {
   last_correct_ = classification() ? executor_->correct(y) : 0;
   executor_->backward();
   executor_->reduce_gradients(grad_.span());
-  for (const auto& t : model_.parameter_table())
-    for (std::size_t i = t.offset; i < t.offset + t.size(); ++i)
-      if (!std::isfinite(grad_[i]))
+  if (!all_finite(grad_.span()))
+    for (const auto& t : model_.parameter_table())
+      if (!all_finite({grad_.data() + t.offset, t.size()}))
         throw NumericError("training step " + std::to_string(step_ + 1) + ": the gradient of '" + t.name +
                            "' is not finite. The parameters of the last good step are kept.");
   (void)optimizer;

@@ -37,16 +37,28 @@ class Adam final : public Optimizer {
     const float inv_sqrt_bias2 = static_cast<float>(1 / std::sqrt(bias2));
     const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_), eps = static_cast<float>(eps_),
                 wd = static_cast<float>(weight_decay_);
-    float* m = slots[0].data();
-    float* v = slots[1].data();
-    float* vmax = amsgrad_ ? slots[2].data() : nullptr;
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      const float grad = g[i] + wd * w[i];
+    float* __restrict weight = w.data();
+    const float* __restrict gradient = g.data();
+    float* __restrict m = slots[0].data();
+    float* __restrict v = slots[1].data();
+    const std::size_t n = w.size();
+    // Two loops rather than a branch inside one, so each vectorises.
+    if (!amsgrad_) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const float grad = gradient[i] + wd * weight[i];
+        m[i] = b1 * m[i] + (1 - b1) * grad;
+        v[i] = b2 * v[i] + (1 - b2) * grad * grad;
+        weight[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bias2 + eps);
+      }
+      return;
+    }
+    float* __restrict vmax = slots[2].data();
+    for (std::size_t i = 0; i < n; ++i) {
+      const float grad = gradient[i] + wd * weight[i];
       m[i] = b1 * m[i] + (1 - b1) * grad;
       v[i] = b2 * v[i] + (1 - b2) * grad * grad;
-      float second = v[i];
-      if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
-      w[i] -= step_size * m[i] / (std::sqrt(second) * inv_sqrt_bias2 + eps);
+      vmax[i] = std::max(vmax[i], v[i]);
+      weight[i] -= step_size * m[i] / (std::sqrt(vmax[i]) * inv_sqrt_bias2 + eps);
     }
   }
 
