@@ -1,45 +1,43 @@
 // Every registered layer and loss goes through the generic finite-difference checker.
-// A new module is checked by adding its cases to the tables below; a module registered without
-// cases fails the coverage test.
+// A new module is checked by adding WEFT_GRADIENT_CASES (tests/support/gradient_cases.hpp) in its
+// own test file; a module registered without cases fails the coverage test.
 #include <boost/test/unit_test.hpp>
 
 #include <set>
 
-#include "weft/gradient_check.hpp"
+#include "gradient_cases.hpp"
 #include "weft/registry.hpp"
 
 using weft::Json;
 using weft::Shape;
 
+namespace weft_test {
+GradientCases& gradient_cases() {
+  static GradientCases cases;
+  return cases;
+}
+}  // namespace weft_test
+
+// Cases for the skeleton's modules: odd sizes, several shards per batch (the default options use
+// shards of 2 in a batch of 5), training mode. Other families add theirs from their own files.
+WEFT_GRADIENT_CASES(skeleton) {
+  layer({{"type", "dense"}, {"units", 3}}, Shape{7});
+  layer({{"type", "dense"}, {"units", 5}, {"bias", false}}, Shape{4});
+  layer({{"type", "dense"}, {"units", 1}, {"init", "he_normal"}}, Shape{2});
+  layer({{"type", "relu"}}, Shape{3, 5});
+  layer({{"type", "sigmoid"}}, Shape{6});
+  layer({{"type", "tanh"}}, Shape{2, 3});
+  loss({{"type", "cross_entropy"}}, Shape{4});
+  loss({{"type", "cross_entropy"}}, Shape{2});
+  loss({{"type", "mse"}}, Shape{3});
+  loss({{"type", "mse"}}, Shape{2, 2});
+}
+
 namespace {
 
-struct Case {
-  Json spec;
-  Shape input;
-  weft::GradientCheckOptions options = {};
-};
-
-// Layer cases: odd sizes, several shards per batch (the default options use shards of 2 in a
-// batch of 5), training mode.
-std::vector<Case> layer_cases() {
-  return {
-      {{{"type", "dense"}, {"units", 3}}, Shape{7}},
-      {{{"type", "dense"}, {"units", 5}, {"bias", false}}, Shape{4}},
-      {{{"type", "dense"}, {"units", 1}, {"init", "he_normal"}}, Shape{2}},
-      {{{"type", "relu"}}, Shape{3, 5}},
-      {{{"type", "sigmoid"}}, Shape{6}},
-      {{{"type", "tanh"}}, Shape{2, 3}},
-  };
-}
-
-std::vector<Case> loss_cases() {
-  return {
-      {{{"type", "cross_entropy"}}, Shape{4}},
-      {{{"type", "cross_entropy"}}, Shape{2}},
-      {{{"type", "mse"}}, Shape{3}},
-      {{{"type", "mse"}}, Shape{2, 2}},
-  };
-}
+using Case = weft_test::GradientCase;
+const std::vector<Case>& layer_cases() { return weft_test::gradient_cases().layers; }
+const std::vector<Case>& loss_cases() { return weft_test::gradient_cases().losses; }
 
 std::set<std::string> types_of(const std::vector<Case>& cases) {
   std::set<std::string> out;
@@ -51,6 +49,7 @@ std::set<std::string> types_of(const std::vector<Case>& cases) {
 
 BOOST_AUTO_TEST_CASE(every_registered_layer_and_loss_has_gradient_cases) {
   const auto layers = types_of(layer_cases()), losses = types_of(loss_cases());
+  BOOST_REQUIRE(!layers.empty() && !losses.empty());
   for (const auto& name : weft::registry().layers.names()) {
     if (name.starts_with("test_")) continue;  // registered by tests to exercise the checker
     BOOST_CHECK_MESSAGE(layers.contains(name), "layer '" << name << "' has no gradient-check case");
