@@ -66,7 +66,7 @@ class Executor {
  private:
   struct Shard;
   void for_each_shard(const std::function<void(Shard&)>& body);
-  void combine_stats(std::size_t layer, bool backward_phase);
+  void combine_stats(const Layer& layer, std::size_t index, bool backward_phase);
   Shard& shard(std::size_t i);
 
   Model& model_;
@@ -81,7 +81,7 @@ class Executor {
   PassInfo pass_template_;
   std::uint64_t seed_ = 0;
   std::vector<std::vector<ConstView>> params_, buffers_;
-  std::vector<std::vector<float>> forward_stats_, backward_stats_;
+  std::vector<std::vector<double>> forward_stats_, backward_stats_;
   std::int64_t max_activation_ = 0;  // largest per-sample tensor along the network
 };
 

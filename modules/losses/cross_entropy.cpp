@@ -18,9 +18,9 @@ class CrossEntropy final : public Loss {
     return Shape{};
   }
 
-  double evaluate(ConstView pred, ConstView target, View dpred, std::int64_t batch_size) const override {
+  double evaluate(ConstView pred, ConstView target, View dpred, double batch_weight) const override {
     const std::int64_t n = pred.shape()[0], k = pred.shape()[1];
-    const double scale = 1.0 / static_cast<double>(batch_size);
+    const double scale = 1.0 / batch_weight;
     double total = 0;
     for (std::int64_t i = 0; i < n; ++i) {
       const float* z = pred.data() + i * k;

@@ -10,12 +10,12 @@ class MeanSquaredError final : public Loss {
 
   Shape target_shape(const Shape& prediction) const override { return prediction; }
 
-  double evaluate(ConstView pred, ConstView target, View dpred, std::int64_t batch_size) const override {
+  double evaluate(ConstView pred, ConstView target, View dpred, double batch_weight) const override {
     const std::int64_t n = pred.shape()[0];
     const std::int64_t per = pred.numel() / std::max<std::int64_t>(n, 1);
     // Per-sample loss is the mean over its elements; the batch mean then equals the mean over all.
     const double inv_per = 1.0 / static_cast<double>(per);
-    const double grad_scale = 2.0 * inv_per / static_cast<double>(batch_size);
+    const double grad_scale = 2.0 * inv_per / batch_weight;
     double total = 0;
     for (std::size_t i = 0; i < pred.size(); ++i) {
       const double diff = double(pred[i]) - double(target[i]);

@@ -31,7 +31,8 @@ double loss_of(const Json& spec, const Shape& pred_shape, std::initializer_list<
   std::copy(pred.begin(), pred.end(), p.data());
   std::copy(target.begin(), target.end(), t.data());
   if (grad) *grad = Tensor(p.shape());
-  return loss->evaluate(p, t, grad ? grad->view() : weft::View(), n) / static_cast<double>(n);
+  const double weight = loss->batch_weight(t);
+  return loss->evaluate(p, t, grad ? grad->view() : weft::View(), weight) / weight;
 }
 
 }  // namespace
