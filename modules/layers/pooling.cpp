@@ -45,14 +45,13 @@ class Pool final : public Layer {
     for (std::int64_t p = 0; p < planes; ++p) {
       const float* x = a.x.data() + p * in;
       float* y = a.y.data() + p * out;
-      for (std::int64_t q = 0; q < out; ++q) y[q] = kind_ == Kind::max ? x[argmax(x, q)] : average(x, q);
+      for (std::int64_t q = 0; q < out; ++q) y[q] = kind_ == Kind::max ? maximum(x, q) : average(x, q);
     }
   }
 
   void backward(const BackwardArgs& a) const override {
     if (a.dx.empty()) return;
     const std::int64_t planes = a.x.shape()[0] * channels_, in = g_.in_count(), out = g_.out_count();
-    const std::int64_t k = g_.kernel_count();
     std::fill_n(a.dx.data(), a.dx.size(), 0.0f);
     for (std::int64_t p = 0; p < planes; ++p) {
       const float* x = a.x.data() + p * in;
@@ -64,35 +63,58 @@ class Pool final : public Layer {
           continue;
         }
         const float share = dy[q] / divisor_[static_cast<std::size_t>(q)];
-        for (const std::int32_t* idx = window(q); idx != window(q) + k; ++idx)
-          if (*idx >= 0) dx[*idx] += share;
+        const std::int32_t* w = window(q);
+        for (std::int64_t j = 0; j < kernel_count_; ++j)
+          if (w[j] >= 0) dx[w[j]] += share;
       }
     }
   }
 
  private:
-  const std::int32_t* window(std::int64_t q) const { return windows_.data() + q * g_.kernel_count(); }
+  const std::int32_t* window(std::int64_t q) const { return windows_.data() + q * kernel_count_; }
 
-  // The first largest element of window q (a NaN wins, so it propagates as in PyTorch).
-  std::int32_t argmax(const float* x, std::int64_t q) const {
-    std::int32_t best = -1;
-    for (const std::int32_t* idx = window(q); idx != window(q) + g_.kernel_count(); ++idx) {
-      if (*idx < 0) continue;
-      if (std::isnan(x[*idx])) return *idx;
-      if (best < 0 || x[*idx] > x[best]) best = *idx;
+  // The largest value of window q; a NaN wins, so it propagates as in PyTorch.
+  float maximum(const float* x, std::int64_t q) const {
+    const std::int32_t* w = window(q);
+    float best = -std::numeric_limits<float>::infinity();
+    bool nan = false;  // kept apart so the loop stays branch-free
+    for (std::int64_t j = 0; j < kernel_count_; ++j) {
+      if (w[j] < 0) continue;
+      const float v = x[w[j]];
+      best = v > best ? v : best;
+      nan |= std::isnan(v);
     }
-    return best;  // never -1: padding is at most half the kernel, so a window holds a real input
+    return nan ? std::numeric_limits<float>::quiet_NaN() : best;
+  }
+
+  // Where maximum() found its value: the first largest element, or the first NaN.
+  std::int32_t argmax(const float* x, std::int64_t q) const {
+    const std::int32_t* w = window(q);
+    std::int32_t best = -1, first_nan = -1;
+    float best_value = -std::numeric_limits<float>::infinity();
+    for (std::int64_t j = 0; j < kernel_count_; ++j) {
+      if (w[j] < 0) continue;
+      const float v = x[w[j]];
+      const bool take = v > best_value || best < 0;  // selects, not branches: random data mispredicts
+      best = take ? w[j] : best;
+      best_value = take ? v : best_value;
+      first_nan = first_nan < 0 && std::isnan(v) ? w[j] : first_nan;
+    }
+    // best is never -1: padding is at most half the kernel, so a window holds a real input.
+    return first_nan >= 0 ? first_nan : best;
   }
 
   float average(const float* x, std::int64_t q) const {
+    const std::int32_t* w = window(q);
     float sum = 0;
-    for (const std::int32_t* idx = window(q); idx != window(q) + g_.kernel_count(); ++idx)
-      if (*idx >= 0) sum += x[*idx];
+    for (std::int64_t j = 0; j < kernel_count_; ++j)
+      if (w[j] >= 0) sum += x[w[j]];
     return sum / divisor_[static_cast<std::size_t>(q)];
   }
 
   void tabulate_windows() {
     const std::int64_t out = g_.out_count(), k = g_.kernel_count();
+    kernel_count_ = k;
     windows_.assign(static_cast<std::size_t>(out * k), -1);
     divisor_.assign(static_cast<std::size_t>(out), 0.0f);
     WindowGeometry::Extents o{};
@@ -127,7 +149,7 @@ class Pool final : public Layer {
   WindowSettings settings_;
   bool count_include_pad_;
   WindowGeometry g_;
-  std::int64_t channels_ = 0;
+  std::int64_t channels_ = 0, kernel_count_ = 0;
   std::vector<std::int32_t> windows_;  // (out positions × kernel slots): input index or -1
   std::vector<float> divisor_;         // per output position (average pooling)
 };

@@ -56,9 +56,17 @@ void fill_bias(const float* b, std::int64_t channels, std::int64_t positions, fl
 }
 
 void add_bias_gradient(const float* dy, std::int64_t channels, std::int64_t positions, float* db) {
+  // Eight running sums in a fixed order: vectorisable, and the same bits on every run.
+  constexpr std::int64_t lanes = 8;
   for (std::int64_t c = 0; c < channels; ++c) {
+    const float* row = dy + c * positions;
+    float part[lanes] = {};
+    std::int64_t p = 0;
+    for (; p + lanes <= positions; p += lanes)
+      for (std::int64_t l = 0; l < lanes; ++l) part[l] += row[p + l];
     float sum = 0;
-    for (std::int64_t p = 0; p < positions; ++p) sum += dy[c * positions + p];
+    for (; p < positions; ++p) sum += row[p];
+    for (std::int64_t l = 0; l < lanes; ++l) sum += part[l];
     db[c] += sum;
   }
 }

@@ -16,6 +16,8 @@ struct ConvShape {
   std::int64_t in_size() const { return in_channels * g.in_count(); }     // one sample's input
   std::int64_t out_size() const { return out_channels * g.out_count(); }  // one sample's output
   std::int64_t columns_size() const { return in_channels * g.kernel_count() * g.out_count(); }
+  // Floats of workspace that columns() and add_adjoint() need: none for a pointwise convolution.
+  std::size_t scratch_size() const { return g.is_pointwise() ? 0 : static_cast<std::size_t>(columns_size()); }
 };
 
 // The column matrix of x (see im2col.hpp): `scratch` (columns_size() floats) filled and returned,

@@ -2,6 +2,8 @@
 // routed to the argmax, gradient-check cases, build errors.
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
+
 #include "gradient_cases.hpp"
 #include "model_helpers.hpp"
 #include "one_layer.hpp"
@@ -52,6 +54,9 @@ BOOST_AUTO_TEST_CASE(max_pool_by_hand) {
   check_values(OneLayer({{"type", "max_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}, Shape{1, 4, 4})
                    .run(ramp_4x4(-1, -1)),
                {-1, -2, -5, -6});
+  // A NaN in a window is the window's maximum (it propagates, as in PyTorch), wherever it sits.
+  const Tensor nan = OneLayer({{"type", "max_pool1d"}, {"kernel", 2}}, Shape{1, 4}).run({1, std::nanf(""), std::nanf(""), 2});
+  BOOST_CHECK(std::isnan(nan[0]) && std::isnan(nan[1]));
 }
 
 BOOST_AUTO_TEST_CASE(avg_pool_by_hand) {
