@@ -24,6 +24,7 @@ class Conv final : public Layer {
   Shape infer(const Shape& input) override {
     check_conv_input(s_, input);
     shape_ = {slide(s_.window, input, s_.type), input[0], s_.filters, s_.groups};
+    check_gemm_limits(shape_, s_.type);
     return channels_and(s_.filters, shape_.g.out, s_.window.dims);
   }
 

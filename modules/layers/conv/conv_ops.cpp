@@ -1,9 +1,11 @@
 #include "layers/conv/conv_ops.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "layers/conv/im2col.hpp"
 #include "weft/blas.hpp"
+#include "weft/error.hpp"
 
 namespace weft::builtin {
 namespace {
@@ -34,6 +36,13 @@ std::int64_t ConvShape::block_samples(std::int64_t n) const {
   std::int64_t nb = (min_block_positions + p - 1) / p;
   while (nb > 1 && rows * nb * p > max_block_floats) --nb;
   return std::clamp<std::int64_t>(nb, 1, std::max<std::int64_t>(n, 1));
+}
+
+void check_gemm_limits(const ConvShape& s, const std::string& type) {
+  const std::int64_t entries = std::max(s.column_rows(), s.out_channels) * s.g.out_count();
+  if (entries > std::numeric_limits<int>::max())
+    throw ShapeError(type + " would need a column matrix of " + std::to_string(entries) +
+                     " entries per sample; at most 2^31 - 1 are supported: use a smaller input, kernel or channel count");
 }
 
 const float* columns(const ConvShape& s, const float* x, std::int64_t nb, float* scratch) {

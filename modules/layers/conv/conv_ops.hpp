@@ -9,6 +9,7 @@
 // One GEMM over a block replaces nb small ones, which pays when P is small. A block of one
 // sample is the sample's own layout, so nb = 1 needs no copies.
 #include <cstdint>
+#include <string>
 
 #include "layers/conv/geometry.hpp"
 
@@ -26,6 +27,10 @@ struct ConvShape {
   // Depends on n and the shapes only, never on the thread count.
   std::int64_t block_samples(std::int64_t n) const;
 };
+
+// Throws ShapeError when one sample's column matrix has 2^31 or more entries: BLAS indexes
+// with int, and a silent overflow would compute garbage.
+void check_gemm_limits(const ConvShape& s, const std::string& type);
 
 // The column matrix (column_rows() × nb·P) of the nb samples at x: `scratch` filled and returned,
 // or x itself for one sample of a pointwise convolution, which needs no copy.

@@ -46,6 +46,7 @@ class ConvTranspose final : public Layer {
                          " is too large for an input extent of " + std::to_string(g.out[d]));
     }
     shape_ = {g, s_.filters, input[0], s_.groups};
+    check_gemm_limits(shape_, s_.type);
     return channels_and(s_.filters, g.in, g.dims);
   }
 

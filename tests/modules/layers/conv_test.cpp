@@ -245,6 +245,9 @@ BOOST_AUTO_TEST_CASE(shapes_that_do_not_fit_are_rejected_at_build) {
   BOOST_CHECK_MESSAGE(contains(padding, "'padding'") && contains(padding, "same"), padding);
   const std::string dims = build_error({{"type", "conv"}, {"dims", 5}, {"filters", 1}, {"kernel", 1}}, Shape{1, 2, 2, 2, 2, 2});
   BOOST_CHECK_MESSAGE(contains(dims, "'dims'"), dims);
+  // 64·27 column rows × 128³ positions = 3.6·10⁹ entries: more than BLAS's int can index.
+  const std::string huge = build_error({{"type", "conv3d"}, {"filters", 8}, {"kernel", 3}, {"padding", 1}}, Shape{64, 128, 128, 128});
+  BOOST_CHECK_MESSAGE(contains(huge, "layer 0 (conv3d)") && contains(huge, "3623878656 entries per sample"), huge);
   const std::string kernel = build_error({{"type", "conv3d"}, {"filters", 1}, {"kernel", {2, 2}}}, Shape{1, 4, 4, 4});
   BOOST_CHECK_MESSAGE(contains(kernel, "'kernel'") && contains(kernel, "list of 3"), kernel);
 }
