@@ -1,6 +1,6 @@
 #pragma once
 // The registry: the one way modules enter a model. Each kind (layers, losses, optimizers,
-// initializers) maps a name to a factory that builds the module from its JSON configuration.
+// initializers, schedules, regularizers) maps a name to a factory that builds the module from its JSON configuration.
 // Built-ins are registered explicitly when the registry is first used (so no linker can drop
 // them); plugins register through the same calls when they are loaded.
 #include <functional>
@@ -16,6 +16,8 @@
 #include "weft/layer.hpp"
 #include "weft/loss.hpp"
 #include "weft/optimizer.hpp"
+#include "weft/regularizer.hpp"
+#include "weft/schedule.hpp"
 
 namespace weft {
 
@@ -120,6 +122,8 @@ struct Registries {
   Registry<Loss> losses{"loss"};
   Registry<Optimizer> optimizers{"optimizer"};
   Registry<Initializer> initializers{"initializer"};
+  Registry<Schedule> schedules{"schedule"};        // learning-rate schedules (weft/schedule.hpp)
+  Registry<Regularizer> regularizers{"regularizer"};  // weight and activity penalties (weft/regularizer.hpp)
 };
 
 // The process-wide registry, with the built-in modules registered on first use.
