@@ -28,7 +28,7 @@ struct Executor::Shard {
   std::vector<Workspace> workspaces;
   Tensor grads;  // flat, like Model::parameters()
   std::vector<std::vector<View>> grad_views;
-  std::vector<float> partial;
+  std::vector<double> partial;
   std::vector<double> activity_partial;
   double loss_sum = 0;
 };
@@ -97,12 +97,11 @@ void Executor::for_each_shard(const std::function<void(Shard&)>& body) {
   });
 }
 
-void Executor::combine_stats(std::size_t layer, bool backward_phase) {
-  // Shards' partial sums added in shard order: the same bits whatever the thread count.
-  auto& total = backward_phase ? backward_stats_[layer] : forward_stats_[layer];
-  std::fill(total.begin(), total.end(), 0.0f);
-  for (std::size_t s = 0; s < active_; ++s)
-    for (std::size_t k = 0; k < total.size(); ++k) total[k] += shards_[s]->partial[k];
+void Executor::combine_stats(const Layer& layer, std::size_t index, bool backward_phase) {
+  // Shards' partial statistics folded in shard order: the same bits whatever the thread count.
+  auto& total = backward_phase ? backward_stats_[index] : forward_stats_[index];
+  std::copy(shards_[0]->partial.begin(), shards_[0]->partial.end(), total.begin());
+  for (std::size_t s = 1; s < active_; ++s) layer.merge_stats(total, shards_[s]->partial, backward_phase);
 }
 
 void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint64_t seed) {
@@ -137,14 +136,14 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
                          pass};
     };
     const std::size_t stats = layer.forward_stats_size(training);
-    forward_stats_[l].assign(stats, 0.0f);
+    forward_stats_[l].assign(stats, 0.0);
     if (stats) {
       for_each_shard([&](Shard& sh) {
         PassInfo pass{training, step, batch_, sh.first, layer_rng};
-        sh.partial.assign(stats, 0.0f);
+        sh.partial.assign(stats, 0.0);
         layer.forward_partial_stats(args_for(sh, pass), sh.partial);
       });
-      combine_stats(l, false);
+      combine_stats(layer, l, false);
       if (training) {
         auto views = model_.buffer_views(l, model_.buffers().data());
         layer.update_buffers(views, forward_stats_[l], batch_);
@@ -198,6 +197,10 @@ double Executor::loss(ConstView targets, bool with_gradient) {
     throw ShapeError("targets must have shape " + expected.str() + ", got " + targets.shape().str());
   const Loss& loss = model_.loss();
   const std::size_t last = model_.layer_count() - 1;
+  const double weight = loss.batch_weight(targets);
+  if (!(weight > 0))
+    throw Error("the loss's total weight over this batch's targets is " + std::to_string(weight) +
+                "; a batch mean needs a positive total (are all class weights 0?)");
   for_each_shard([&](Shard& sh) {
     ConstView pred = ConstView(sh.outputs[last].view()).slice(0, sh.count);
     View dpred;
@@ -205,11 +208,11 @@ double Executor::loss(ConstView targets, bool with_gradient) {
       dpred = View(sh.grad_a.data(), pred.shape());
       sh.output_grad = &sh.grad_a;
     }
-    sh.loss_sum = loss.evaluate(pred, targets.slice(sh.first, sh.count), dpred, batch_);
+    sh.loss_sum = loss.evaluate(pred, targets.slice(sh.first, sh.count), dpred, weight);
   });
   double total = 0;
   for (std::size_t s = 0; s < active_; ++s) total += shards_[s]->loss_sum;
-  return total / static_cast<double>(batch_) + (pass_template_.training ? activity_penalty_ : 0.0);
+  return total / weight + (pass_template_.training ? activity_penalty_ : 0.0);
 }
 
 std::int64_t Executor::correct(ConstView targets) const {
@@ -279,14 +282,14 @@ void Executor::backward() {
                           pass};
     };
     const std::size_t stats = layer.backward_stats_size(training);
-    backward_stats_[l].assign(stats, 0.0f);
+    backward_stats_[l].assign(stats, 0.0);
     if (stats) {
       for_each_shard([&](Shard& sh) {
         PassInfo pass{training, pass_template_.step, batch_, sh.first, layer_rng};
-        sh.partial.assign(stats, 0.0f);
+        sh.partial.assign(stats, 0.0);
         layer.backward_partial_stats(args_for(sh, pass), sh.partial);
       });
-      combine_stats(l, true);
+      combine_stats(layer, l, true);
     }
     for_each_shard([&](Shard& sh) {
       PassInfo pass{training, pass_template_.step, batch_, sh.first, layer_rng};

@@ -129,8 +129,9 @@ GradientCheckResult check_loss_gradients(const Json& loss_spec, const Shape& pre
     for (std::size_t i = 0; i < target.size(); ++i) target[i] = rng.derive(2).uniform(i);
   }
   Tensor dpred(pred.shape());
-  (void)loss->evaluate(pred, target, dpred, o.batch);
-  auto objective = [&] { return loss->evaluate(pred, target, View(), o.batch) / static_cast<double>(o.batch); };
+  const double weight = loss->batch_weight(target);
+  (void)loss->evaluate(pred, target, dpred, weight);
+  auto objective = [&] { return loss->evaluate(pred, target, View(), weight) / weight; };
   GradientCheckResult result;
   const std::string type = loss_spec.is_object() ? loss_spec.value("type", "?") : loss_spec.dump();
   double slope = 0;

@@ -192,8 +192,13 @@ void Model::initialize(std::uint64_t seed) {
   Registries& reg = registry();
   auto fill = [&](std::vector<NamedTensor>& table, Tensor& flat) {
     for (const auto& t : table) {
-      auto built = reg.initializers.create(t.init, "initializer of " + t.name);
-      built.module->fill(View(flat.data() + t.offset, t.shape), fans_of(t.shape), root.derive(fnv1a(t.name)));
+      const std::string context = "initializer of " + t.name;
+      auto built = reg.initializers.create(t.init, context);
+      try {
+        built.module->fill(View(flat.data() + t.offset, t.shape), fans_of(t.shape), root.derive(fnv1a(t.name)));
+      } catch (const Error& e) {  // an initializer that cannot fill this shape: say which tensor
+        throw SpecError(context + " (" + built.config["type"].get<std::string>() + "): " + e.what());
+      }
     }
   };
   fill(param_table_, params_);

@@ -67,7 +67,7 @@ class Executor {
  private:
   struct Shard;
   void for_each_shard(const std::function<void(Shard&)>& body);
-  void combine_stats(std::size_t layer, bool backward_phase);
+  void combine_stats(const Layer& layer, std::size_t index, bool backward_phase);
   // Activity regularisers (weft/regularizer.hpp): whole-batch means of the layer's output after
   // its forward pass, and their gradient added to its output gradient before its backward pass.
   void activity_forward(std::size_t layer);
@@ -86,7 +86,7 @@ class Executor {
   PassInfo pass_template_;
   std::uint64_t seed_ = 0;
   std::vector<std::vector<ConstView>> params_, buffers_;
-  std::vector<std::vector<float>> forward_stats_, backward_stats_;
+  std::vector<std::vector<double>> forward_stats_, backward_stats_;
   std::int64_t max_activation_ = 0;  // largest per-sample tensor along the network
   std::vector<std::vector<double>> activity_mean_, activity_dmean_;  // per layer
   double activity_penalty_ = 0;      // sum of the activity penalties of the last training pass

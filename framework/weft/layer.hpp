@@ -52,7 +52,7 @@ struct ForwardArgs {
   View y;                               // (n, out...) to be written completely
   std::span<const ConstView> params;    // in the order of parameters()
   std::span<const ConstView> buffers;   // in the order of buffers()
-  std::span<const float> stats;         // whole-batch forward statistics (see forward_stats_size)
+  std::span<const double> stats;        // whole-batch forward statistics (see forward_stats_size)
   Workspace& ws;
   const PassInfo& pass;
 };
@@ -66,8 +66,8 @@ struct BackwardArgs {
   std::span<const ConstView> params;
   std::span<const ConstView> buffers;
   std::span<const View> grads;          // d(loss)/d(param), same order as params: write completely
-  std::span<const float> stats;         // the forward statistics again
-  std::span<const float> backward_stats;  // whole-batch backward statistics
+  std::span<const double> stats;          // the forward statistics again
+  std::span<const double> backward_stats; // whole-batch backward statistics
   Workspace& ws;
   const PassInfo& pass;
 };
@@ -88,16 +88,23 @@ class Layer {
   virtual void backward(const BackwardArgs& args) const = 0;
 
   // Layers whose output depends on the whole mini-batch (batch normalisation) split a pass in
-  // two phases: each shard adds its partial sums into `partial` (zeroed, *_stats_size floats),
-  // the executor adds the shards' vectors in a fixed order, and forward()/backward() receive the
-  // total in args.stats / args.backward_stats. A size of 0 (the default) skips the phase.
+  // two phases: each shard writes its partial statistics into `partial` (zeroed, *_stats_size
+  // doubles), the executor folds the shards' vectors together in shard order with merge_stats(),
+  // and forward()/backward() receive the total in args.stats / args.backward_stats. A size of 0
+  // (the default) skips the phase. Doubles, because these are sums over the whole batch.
   virtual std::size_t forward_stats_size(bool /*training*/) const { return 0; }
-  virtual void forward_partial_stats(const ForwardArgs& /*args*/, std::span<float> /*partial*/) const {}
+  virtual void forward_partial_stats(const ForwardArgs& /*args*/, std::span<double> /*partial*/) const {}
   virtual std::size_t backward_stats_size(bool /*training*/) const { return 0; }
-  virtual void backward_partial_stats(const BackwardArgs& /*args*/, std::span<float> /*partial*/) const {}
+  virtual void backward_partial_stats(const BackwardArgs& /*args*/, std::span<double> /*partial*/) const {}
+  // Folds the next shard's partial statistics into `total` (which starts as shard 0's). The
+  // default adds; a layer may merge otherwise, e.g. Chan's update of counts, means and squared
+  // deviations, which stays accurate when |mean| >> standard deviation.
+  virtual void merge_stats(std::span<double> total, std::span<const double> shard, bool /*backward_phase*/) const {
+    for (std::size_t k = 0; k < total.size(); ++k) total[k] += shard[k];
+  }
   // Once per training step, after the forward statistics are known: update buffers such as
   // running means. Called on one thread.
-  virtual void update_buffers(std::span<const View> /*buffers*/, std::span<const float> /*stats*/,
+  virtual void update_buffers(std::span<const View> /*buffers*/, std::span<const double> /*stats*/,
                               std::int64_t /*batch_size*/) const {}
 };
 

@@ -1,4 +1,6 @@
-// Elementwise activations.
+// Elementwise activations: the classic ones and the piecewise family around relu. The smooth
+// modern ones (gelu, silu, softplus) live in smooth_activations.cpp.
+#include <algorithm>
 #include <cmath>
 
 #include "layers/elementwise.hpp"
@@ -29,12 +31,55 @@ struct Tanh {
   float derivative(float, float y) const { return 1.0f - y * y; }
 };
 
+struct Identity {
+  explicit Identity(const Config&) {}
+  float value(float x) const { return x; }
+  float derivative(float, float) const { return 1.0f; }
+};
+
+// x for x >= 0, slope·x below (PyTorch's LeakyReLU, negative_slope).
+struct LeakyRelu {
+  explicit LeakyRelu(const Config& c) : slope(static_cast<float>(c.number("slope"))) {}
+  float value(float x) const { return x < 0.0f ? slope * x : x; }
+  float derivative(float x, float) const { return x > 0.0f ? 1.0f : slope; }
+  float slope;
+};
+
+// x for x > 0, alpha·(exp(x) − 1) below; below zero f'(x) = alpha·exp(x) = y + alpha.
+struct Elu {
+  explicit Elu(const Config& c) : alpha(static_cast<float>(c.number("alpha", 0.0))) {}
+  float value(float x) const { return x > 0.0f ? x : alpha * std::expm1(x); }
+  float derivative(float x, float y) const { return x > 0.0f ? 1.0f : y + alpha; }
+  float alpha;
+};
+
+// scale·elu(x; alpha) with the self-normalising constants of Klambauer et al. (2017).
+struct Selu {
+  static constexpr float alpha = 1.6732632423543772848f;
+  static constexpr float scale = 1.0507009873554804934f;
+  explicit Selu(const Config&) {}
+  float value(float x) const { return x > 0.0f ? scale * x : scale * alpha * std::expm1(x); }
+  float derivative(float x, float y) const { return x > 0.0f ? scale : y + scale * alpha; }
+};
+
+// PyTorch's Hardsigmoid: relu6(x + 3)/6 = clamp(x/6 + 1/2, 0, 1).
+struct HardSigmoid {
+  explicit HardSigmoid(const Config&) {}
+  float value(float x) const { return std::clamp(x / 6.0f + 0.5f, 0.0f, 1.0f); }
+  float derivative(float x, float) const { return x > -3.0f && x < 3.0f ? 1.0f / 6.0f : 0.0f; }
+};
+
 }  // namespace
 
 void register_activations(Registries& r) {
   add_elementwise<Relu>(r, "relu", "max(x, 0)");
   add_elementwise<Sigmoid>(r, "sigmoid", "1 / (1 + exp(-x))");
   add_elementwise<Tanh>(r, "tanh", "hyperbolic tangent");
+  add_elementwise<Identity>(r, "identity", "y = x");
+  add_elementwise<LeakyRelu>(r, "leaky_relu", "x for x >= 0, slope·x below", {{"slope", 0.01}});
+  add_elementwise<Elu>(r, "elu", "x for x > 0, alpha·(exp(x) − 1) below", {{"alpha", 1.0}});
+  add_elementwise<Selu>(r, "selu", "1.0507·(x for x > 0, 1.6733·(exp(x) − 1) below)");
+  add_elementwise<HardSigmoid>(r, "hard_sigmoid", "relu6(x + 3)/6 = clamp(x/6 + 1/2, 0, 1) as PyTorch");
 }
 
 }  // namespace weft::builtin

@@ -1,36 +1,19 @@
-// mse: mean over all elements of (prediction - target)², as PyTorch's MSELoss(reduction="mean").
-#include "weft/registry.hpp"
+// mse: mean over all elements of (prediction − target)², as PyTorch's MSELoss(reduction="mean").
+#include "losses/elementwise_loss.hpp"
 
 namespace weft::builtin {
 namespace {
 
-class MeanSquaredError final : public Loss {
- public:
-  explicit MeanSquaredError(const Config&) {}
-
-  Shape target_shape(const Shape& prediction) const override { return prediction; }
-
-  double evaluate(ConstView pred, ConstView target, View dpred, std::int64_t batch_size) const override {
-    const std::int64_t n = pred.shape()[0];
-    const std::int64_t per = pred.numel() / std::max<std::int64_t>(n, 1);
-    // Per-sample loss is the mean over its elements; the batch mean then equals the mean over all.
-    const double inv_per = 1.0 / static_cast<double>(per);
-    const double grad_scale = 2.0 * inv_per / static_cast<double>(batch_size);
-    double total = 0;
-    for (std::size_t i = 0; i < pred.size(); ++i) {
-      const double diff = double(pred[i]) - double(target[i]);
-      total += diff * diff * inv_per;
-      if (!dpred.empty()) dpred[i] = static_cast<float>(grad_scale * diff);
-    }
-    return total;
-  }
+struct SquaredError {
+  explicit SquaredError(const Config&) {}
+  double value(double p, double t) const { return (p - t) * (p - t); }
+  double derivative(double p, double t) const { return 2 * (p - t); }
 };
 
 }  // namespace
 
 void register_mse(Registries& r) {
-  r.losses.add({"mse", "mean squared error over all output elements", Json::object(),
-                [](const Config& c) { return std::make_unique<MeanSquaredError>(c); }});
+  add_elementwise_loss<SquaredError>(r, "mse", "mean squared error over all output elements");
 }
 
 }  // namespace weft::builtin

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "loss_value.hpp"
 #include "model_helpers.hpp"
 #include "weft/registry.hpp"
 #include "weft/trainer.hpp"
@@ -10,6 +11,7 @@
 using weft::Json;
 using weft::Shape;
 using weft::Tensor;
+using weft::testing::loss_of;
 
 namespace {
 
@@ -22,16 +24,6 @@ Tensor run_layer(const Json& layer, const Shape& input, std::initializer_list<fl
   Tensor in(input.with_batch(1));
   std::copy(x.begin(), x.end(), in.data());
   return trainer.predict(in);
-}
-
-double loss_of(const Json& spec, const Shape& pred_shape, std::initializer_list<float> pred,
-               std::initializer_list<float> target, std::int64_t n, Tensor* grad = nullptr) {
-  auto loss = weft::registry().losses.create(spec, "loss").module;
-  Tensor p(pred_shape.with_batch(n)), t(loss->target_shape(pred_shape).with_batch(n));
-  std::copy(pred.begin(), pred.end(), p.data());
-  std::copy(target.begin(), target.end(), t.data());
-  if (grad) *grad = Tensor(p.shape());
-  return loss->evaluate(p, t, grad ? grad->view() : weft::View(), n) / static_cast<double>(n);
 }
 
 }  // namespace

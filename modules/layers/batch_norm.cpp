@@ -1,0 +1,201 @@
+// batch_norm: batch normalisation over N·C (dense) or N·C·spatial (convolutional) inputs, as
+// PyTorch's BatchNorm1d/2d/3d. Per channel c, over every sample and spatial position of the
+// WHOLE mini-batch (m values):
+//   training:   y = γ·(x − μ_B)/sqrt(σ²_B + ε) + β   (σ²_B biased, as PyTorch normalises)
+//               running_mean ← (1 − momentum)·running_mean + momentum·μ_B
+//               running_var  ← (1 − momentum)·running_var  + momentum·σ²_B·m/(m − 1)  (unbiased)
+//   evaluation: y = γ·(x − running_mean)/sqrt(running_var + ε) + β
+//
+// The batch is sharded, so statistics go through the executor's two-phase hook: each shard
+// reports per channel (count, mean, M2 = Σ(x − mean)²) from a two-pass loop in double, and
+// merge_stats() folds shards together with Chan's parallel update, which keeps the variance
+// accurate even when |mean| is much larger than the standard deviation. Backward needs two more
+// whole-batch sums per channel, Σdy and Σdy·x̂, through the same hook:
+//   dx = γ/sqrt(σ² + ε) · (dy − Σdy/m − x̂·Σ(dy·x̂)/m),  dγ = Σdy·x̂,  dβ = Σdy.
+// Each shard writes its own share of dγ and dβ; the executor sums shard gradients as usual.
+#include <cmath>
+
+#include "weft/registry.hpp"
+
+namespace weft::builtin {
+namespace {
+
+class BatchNorm final : public Layer {
+ public:
+  explicit BatchNorm(const Config& c)
+      : momentum_(c.number("momentum", 0.0, 1.0)), eps_(c.number("eps", 0.0, 1.0, true)), affine_(c.boolean("affine")) {}
+
+  Shape infer(const Shape& input) override {
+    if (input.rank() < 1 || input.numel() == 0)
+      throw ShapeError("batch_norm needs (channels,) or (channels, spatial...) per sample");
+    channels_ = input[0];
+    spatial_ = input.numel() / channels_;
+    return input;
+  }
+
+  std::vector<ParamDecl> parameters() const override {
+    if (!affine_) return {};
+    return {{"weight", Shape{channels_}, "ones", false}, {"bias", Shape{channels_}, "zeros", true}};
+  }
+  std::vector<ParamDecl> buffers() const override {
+    return {{"running_mean", Shape{channels_}, "zeros", false}, {"running_var", Shape{channels_}, "ones", false}};
+  }
+
+  // Forward: (count, mean, M2) per channel. Backward: (Σdy, Σdy·x̂) per channel.
+  std::size_t forward_stats_size(bool training) const override { return training ? 3 * size() : 0; }
+  std::size_t backward_stats_size(bool training) const override { return training ? 2 * size() : 0; }
+
+  void forward_partial_stats(const ForwardArgs& a, std::span<double> partial) const override {
+    const std::int64_t n = a.x.shape()[0];
+    for (std::int64_t c = 0; c < channels_; ++c) {
+      double sum = 0;
+      for_channel(a.x.data(), n, c, [&](const float* x) {
+        for (std::int64_t s = 0; s < spatial_; ++s) sum += x[s];
+      });
+      const double count = static_cast<double>(n * spatial_), mean = sum / count;
+      double m2 = 0;
+      for_channel(a.x.data(), n, c, [&](const float* x) {
+        for (std::int64_t s = 0; s < spatial_; ++s) m2 += (x[s] - mean) * (x[s] - mean);
+      });
+      partial[3 * c] = count;
+      partial[3 * c + 1] = mean;
+      partial[3 * c + 2] = m2;
+    }
+  }
+
+  void merge_stats(std::span<double> total, std::span<const double> shard, bool backward_phase) const override {
+    if (backward_phase) return Layer::merge_stats(total, shard, backward_phase);
+    for (std::size_t c = 0; c < size(); ++c) {
+      // Chan, Golub & LeVeque: combine two (count, mean, M2) summaries.
+      double* t = &total[3 * c];
+      const double* s = &shard[3 * c];
+      const double count = t[0] + s[0], delta = s[1] - t[1];
+      t[1] += delta * s[0] / count;
+      t[2] += s[2] + delta * delta * t[0] * s[0] / count;
+      t[0] = count;
+    }
+  }
+
+  void update_buffers(std::span<const View> buffers, std::span<const double> stats, std::int64_t) const override {
+    for (std::size_t c = 0; c < size(); ++c) {
+      const double count = stats[3 * c];
+      if (count < 2)
+        throw Error("batch_norm: training needs more than one value per channel to estimate a variance; got a "
+                    "batch of 1 with " + std::to_string(spatial_) + " value(s) per channel (use a larger batch)");
+      const double unbiased = stats[3 * c + 2] / (count - 1);
+      buffers[0][c] = static_cast<float>((1 - momentum_) * buffers[0][c] + momentum_ * stats[3 * c + 1]);
+      buffers[1][c] = static_cast<float>((1 - momentum_) * buffers[1][c] + momentum_ * unbiased);
+    }
+  }
+
+  void forward(const ForwardArgs& a) const override {
+    const std::int64_t n = a.x.shape()[0];
+    for (std::int64_t c = 0; c < channels_; ++c) {
+      const Norm k = norm_of(c, a.pass.training, a.stats, a.buffers, a.params);
+      const float mean = static_cast<float>(k.mean), scale = static_cast<float>(k.gamma * k.inv_std),
+                  beta = static_cast<float>(k.beta);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::int64_t at = (i * channels_ + c) * spatial_;
+        const float* x = a.x.data() + at;
+        float* y = a.y.data() + at;
+        for (std::int64_t s = 0; s < spatial_; ++s) y[s] = (x[s] - mean) * scale + beta;
+      }
+    }
+  }
+
+  void backward_partial_stats(const BackwardArgs& a, std::span<double> partial) const override {
+    const std::int64_t n = a.x.shape()[0];
+    for (std::int64_t c = 0; c < channels_; ++c) {
+      const Norm k = norm_of(c, true, a.stats, a.buffers, a.params);
+      const Sums sums = dy_sums(a, n, c, k);
+      partial[2 * c] = sums.dy;
+      partial[2 * c + 1] = sums.dy_xhat;
+    }
+  }
+
+  void backward(const BackwardArgs& a) const override {
+    const std::int64_t n = a.x.shape()[0];
+    const bool training = a.pass.training;
+    for (std::int64_t c = 0; c < channels_; ++c) {
+      const Norm k = norm_of(c, training, a.stats, a.buffers, a.params);
+      if (affine_) {
+        // This shard's share; the executor adds the shards' gradients.
+        const Sums own = dy_sums(a, n, c, k);
+        a.grads[0][static_cast<std::size_t>(c)] = static_cast<float>(own.dy_xhat);
+        a.grads[1][static_cast<std::size_t>(c)] = static_cast<float>(own.dy);
+      }
+      if (a.dx.empty()) continue;
+      // In evaluation the statistics are constants: dx = dy·γ/sqrt(running_var + ε).
+      double mean_dy = 0, mean_dy_xhat = 0;
+      if (training) {
+        const double count = a.stats[3 * static_cast<std::size_t>(c)];
+        mean_dy = a.backward_stats[2 * static_cast<std::size_t>(c)] / count;
+        mean_dy_xhat = a.backward_stats[2 * static_cast<std::size_t>(c) + 1] / count;
+      }
+      const float mean = static_cast<float>(k.mean), inv_std = static_cast<float>(k.inv_std),
+                  scale = static_cast<float>(k.gamma * k.inv_std), mdy = static_cast<float>(mean_dy),
+                  mdyx = static_cast<float>(mean_dy_xhat);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::int64_t at = (i * channels_ + c) * spatial_;
+        const float *x = a.x.data() + at, *dy = a.dy.data() + at;
+        float* dx = a.dx.data() + at;
+        for (std::int64_t s = 0; s < spatial_; ++s) dx[s] = scale * (dy[s] - mdy - (x[s] - mean) * inv_std * mdyx);
+      }
+    }
+  }
+
+ private:
+  // One channel's normalisation: y = γ·(x − mean)·inv_std + β.
+  struct Norm {
+    double mean, inv_std, gamma, beta;
+  };
+  struct Sums {
+    double dy = 0, dy_xhat = 0;
+  };
+
+  std::size_t size() const { return static_cast<std::size_t>(channels_); }
+
+  Norm norm_of(std::int64_t c, bool training, std::span<const double> stats, std::span<const ConstView> buffers,
+               std::span<const ConstView> params) const {
+    const auto k = static_cast<std::size_t>(c);
+    const double mean = training ? stats[3 * k + 1] : buffers[0][k];
+    const double var = training ? stats[3 * k + 2] / stats[3 * k] : buffers[1][k];
+    return {mean, 1.0 / std::sqrt(var + eps_), affine_ ? double(params[0][k]) : 1.0, affine_ ? double(params[1][k]) : 0.0};
+  }
+
+  // Calls f(pointer to the spatial_ values of channel c) for each of the n samples.
+  template <class F>
+  void for_channel(const float* base, std::int64_t n, std::int64_t c, F&& f) const {
+    for (std::int64_t i = 0; i < n; ++i) f(base + (i * channels_ + c) * spatial_);
+  }
+
+  // Σdy and Σdy·x̂ over this shard's values of channel c.
+  Sums dy_sums(const BackwardArgs& a, std::int64_t n, std::int64_t c, const Norm& k) const {
+    Sums out;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t at = (i * channels_ + c) * spatial_;
+      const float *x = a.x.data() + at, *dy = a.dy.data() + at;
+      for (std::int64_t s = 0; s < spatial_; ++s) {
+        out.dy += dy[s];
+        out.dy_xhat += dy[s] * (x[s] - k.mean) * k.inv_std;
+      }
+    }
+    return out;
+  }
+
+  double momentum_, eps_;
+  bool affine_;
+  std::int64_t channels_ = 0, spatial_ = 1;
+};
+
+}  // namespace
+
+void register_batch_norm(Registries& r) {
+  r.layers.add({"batch_norm",
+                "normalise each channel by whole-batch statistics (running estimates in evaluation); "
+                "N·C or N·C·spatial",
+                {{"momentum", 0.1}, {"eps", 1e-5}, {"affine", true}},
+                [](const Config& c) { return std::make_unique<BatchNorm>(c); }});
+}
+
+}  // namespace weft::builtin

@@ -1,0 +1,89 @@
+// conv1d / conv2d / conv3d / conv ("dims": 1..4): a grouped, strided, dilated, padded convolution
+// over N·C·spatial inputs, written once for every number of spatial axes. Weight
+// (filters, channels / groups, kernel...) and bias (filters) as PyTorch's ConvNd.
+//
+// The windows of a block of samples are unrolled into a column matrix (vol2col) in the shard's
+// workspace and multiplied by the weight with one GEMM per group (conv_ops.hpp); backward
+// recomputes the columns instead of keeping them from forward, which costs one cheap copy and
+// saves a shard-sized buffer.
+#include <algorithm>
+
+#include "layers/conv/conv_ops.hpp"
+#include "layers/conv/conv_settings.hpp"
+
+namespace weft::builtin {
+namespace {
+
+enum WorkspaceSlot : std::size_t { columns_slot = 0, block_slot = 1, adjoint_slot = 2 };
+
+class Conv final : public Layer {
+ public:
+  Conv(const Config& c, const std::string& type, std::size_t fixed_dims)
+      : s_(read_conv_settings(c, type, fixed_dims, max_spatial_dims, true)) {}
+
+  Shape infer(const Shape& input) override {
+    check_conv_input(s_, input);
+    shape_ = {slide(s_.window, input, s_.type), input[0], s_.filters, s_.groups};
+    check_gemm_limits(shape_, s_.type);
+    return channels_and(s_.filters, shape_.g.out, s_.window.dims);
+  }
+
+  std::vector<ParamDecl> parameters() const override {
+    std::vector<ParamDecl> p{
+        {"weight", kernel_shape(s_.filters, shape_.in_channels / s_.groups, s_.window.kernel, s_.window.dims), s_.init, false}};
+    if (s_.bias) p.push_back({"bias", Shape{s_.filters}, s_.bias_init, true});
+    return p;
+  }
+
+  void forward(const ForwardArgs& a) const override {
+    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
+    float* cols_scratch = a.ws.floats(columns_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
+    float* out_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(s_.filters * block * p)).data();
+    for (std::int64_t i = 0; i < n; i += block) {
+      const std::int64_t nb = std::min(block, n - i);
+      float* y = a.y.data() + i * shape_.out_size();
+      float* out = nb == 1 ? y : out_scratch;
+      if (s_.bias) fill_bias(a.params[1].data(), s_.filters, nb * p, out);
+      const float* cols = columns(shape_, a.x.data() + i * shape_.in_size(), nb, cols_scratch);
+      apply(shape_, a.params[0].data(), cols, nb, s_.bias ? 1.0f : 0.0f, out);
+      if (nb > 1) from_block(out, s_.filters, p, nb, y);
+    }
+  }
+
+  void backward(const BackwardArgs& a) const override {
+    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
+    const auto cols_size = static_cast<std::size_t>(shape_.column_rows() * block * p);
+    float* cols_scratch = a.ws.floats(columns_slot, cols_size).data();
+    float* dy_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(s_.filters * block * p)).data();
+    float* adjoint_scratch = a.dx.empty() ? nullptr : a.ws.floats(adjoint_slot, cols_size).data();
+    float* dw = a.grads[0].data();
+    std::fill_n(dw, a.grads[0].size(), 0.0f);
+    if (s_.bias) std::fill_n(a.grads[1].data(), s_.filters, 0.0f);
+    for (std::int64_t i = 0; i < n; i += block) {
+      const std::int64_t nb = std::min(block, n - i);
+      const float* dy = to_block(a.dy.data() + i * shape_.out_size(), s_.filters, p, nb, dy_scratch);
+      add_weight_gradient(shape_, columns(shape_, a.x.data() + i * shape_.in_size(), nb, cols_scratch), dy, nb, dw);
+      if (s_.bias) add_bias_gradient(dy, s_.filters, nb * p, a.grads[1].data());
+      if (!a.dx.empty()) {
+        float* dx = a.dx.data() + i * shape_.in_size();
+        std::fill_n(dx, nb * shape_.in_size(), 0.0f);
+        add_adjoint(shape_, a.params[0].data(), dy, nb, dx, adjoint_scratch);
+      }
+    }
+  }
+
+ private:
+  ConvSettings s_;
+  ConvShape shape_;
+};
+
+}  // namespace
+
+void register_conv(Registries& r) {
+  register_conv_family(r, "conv", max_spatial_dims, "convolution: weight (filters, channels/groups, kernel...)", Json::object(),
+                       [](const Config& c, const std::string& type, std::size_t dims) {
+                         return std::make_unique<Conv>(c, type, dims);
+                       });
+}
+
+}  // namespace weft::builtin

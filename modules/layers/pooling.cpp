@@ -1,0 +1,241 @@
+// Pooling over N·C·spatial inputs, written once for every number of spatial axes:
+//   max_pool1d/2d/3d, max_pool ("dims": 1..4) — the largest value of each window;
+//   avg_pool1d/2d/3d, avg_pool ("dims": 1..4) — the window mean; with "count_include_pad" (true,
+//     PyTorch's default) padding counts as zeros in the divisor, otherwise only real inputs count;
+//   global_max_pool, global_avg_pool — over all spatial positions of each channel: (C, ...) → (C).
+// kernel, stride (default: the kernel), padding (at most half the kernel, as in PyTorch, so every
+// window holds a real input).
+//
+// Every channel of every sample has the same windows, so infer() tabulates once which input
+// element each window slot reads (-1 for padding). Max pooling's backward recomputes the argmax
+// from the input rather than keeping indices from forward: layers hold no batch state.
+#include <cmath>
+#include <limits>
+
+#include "layers/conv/geometry.hpp"
+#include "weft/registry.hpp"
+
+namespace weft::builtin {
+namespace {
+
+class Pool final : public Layer {
+ public:
+  enum class Kind { max, average };
+  Pool(const Config& c, Kind kind, std::string type, std::size_t fixed_dims)
+      : kind_(kind),
+        type_(std::move(type)),
+        settings_(read_window_settings(c, read_dims(c, fixed_dims, max_spatial_dims), false, true)),
+        count_include_pad_(kind == Kind::average && c.boolean("count_include_pad")) {
+    for (std::size_t d = 0; d < settings_.dims; ++d)
+      if (2 * settings_.padding[d] > settings_.kernel[d])
+        c.fail("padding", "at most half the kernel " + extents_str(settings_.kernel, settings_.dims) + " on every axis");
+  }
+
+  Shape infer(const Shape& input) override {
+    g_ = slide(settings_, input, type_);
+    if (g_.in_count() > std::numeric_limits<std::int32_t>::max())
+      throw ShapeError(type_ + " supports at most 2^31 - 1 spatial positions per channel, got " + std::to_string(g_.in_count()));
+    channels_ = input[0];
+    tabulate_windows();
+    return channels_and(channels_, g_.out, g_.dims);
+  }
+
+  void forward(const ForwardArgs& a) const override {
+    const std::int64_t planes = a.x.shape()[0] * channels_, in = g_.in_count(), out = g_.out_count();
+    for (std::int64_t p = 0; p < planes; ++p) {
+      const float* x = a.x.data() + p * in;
+      float* y = a.y.data() + p * out;
+      for (std::int64_t q = 0; q < out; ++q) y[q] = kind_ == Kind::max ? maximum(x, q) : average(x, q);
+    }
+  }
+
+  void backward(const BackwardArgs& a) const override {
+    if (a.dx.empty()) return;
+    const std::int64_t planes = a.x.shape()[0] * channels_, in = g_.in_count(), out = g_.out_count();
+    std::fill_n(a.dx.data(), a.dx.size(), 0.0f);
+    for (std::int64_t p = 0; p < planes; ++p) {
+      const float* x = a.x.data() + p * in;
+      const float* dy = a.dy.data() + p * out;
+      float* dx = a.dx.data() + p * in;
+      for (std::int64_t q = 0; q < out; ++q) {
+        if (kind_ == Kind::max) {
+          dx[argmax(x, q)] += dy[q];
+          continue;
+        }
+        const float share = dy[q] / divisor_[static_cast<std::size_t>(q)];
+        const std::int32_t* w = window(q);
+        for (std::int64_t j = 0; j < kernel_count_; ++j)
+          if (w[j] >= 0) dx[w[j]] += share;
+      }
+    }
+  }
+
+ private:
+  const std::int32_t* window(std::int64_t q) const { return windows_.data() + q * kernel_count_; }
+
+  // The largest value of window q; a NaN wins, so it propagates as in PyTorch.
+  float maximum(const float* x, std::int64_t q) const {
+    const std::int32_t* w = window(q);
+    float best = -std::numeric_limits<float>::infinity();
+    bool nan = false;  // kept apart so the loop stays branch-free
+    for (std::int64_t j = 0; j < kernel_count_; ++j) {
+      if (w[j] < 0) continue;
+      const float v = x[w[j]];
+      best = v > best ? v : best;
+      nan |= std::isnan(v);
+    }
+    return nan ? std::numeric_limits<float>::quiet_NaN() : best;
+  }
+
+  // Where maximum() found its value: the first largest element, or the first NaN.
+  std::int32_t argmax(const float* x, std::int64_t q) const {
+    const std::int32_t* w = window(q);
+    std::int32_t best = -1, first_nan = -1;
+    float best_value = -std::numeric_limits<float>::infinity();
+    for (std::int64_t j = 0; j < kernel_count_; ++j) {
+      if (w[j] < 0) continue;
+      const float v = x[w[j]];
+      const bool take = v > best_value || best < 0;  // selects, not branches: random data mispredicts
+      best = take ? w[j] : best;
+      best_value = take ? v : best_value;
+      first_nan = first_nan < 0 && std::isnan(v) ? w[j] : first_nan;
+    }
+    // best is never -1: padding is at most half the kernel, so a window holds a real input.
+    return first_nan >= 0 ? first_nan : best;
+  }
+
+  float average(const float* x, std::int64_t q) const {
+    const std::int32_t* w = window(q);
+    float sum = 0;
+    for (std::int64_t j = 0; j < kernel_count_; ++j)
+      if (w[j] >= 0) sum += x[w[j]];
+    return sum / divisor_[static_cast<std::size_t>(q)];
+  }
+
+  void tabulate_windows() {
+    const std::int64_t out = g_.out_count(), k = g_.kernel_count();
+    kernel_count_ = k;
+    windows_.assign(static_cast<std::size_t>(out * k), -1);
+    divisor_.assign(static_cast<std::size_t>(out), 0.0f);
+    WindowGeometry::Extents o{};
+    for (std::int64_t q = 0; q < out; ++q) {
+      WindowGeometry::Extents kk{};
+      std::int64_t real = 0;
+      for (std::int64_t j = 0; j < k; ++j) {
+        std::int64_t index = 0;
+        bool inside = true;
+        for (std::size_t d = 0; d < g_.dims; ++d) {
+          const std::int64_t i = o[d] * g_.stride[d] - g_.pad_before[d] + kk[d];
+          inside = inside && i >= 0 && i < g_.in[d];
+          index = index * g_.in[d] + i;
+        }
+        if (inside) windows_[static_cast<std::size_t>(q * k + j)] = static_cast<std::int32_t>(index), ++real;
+        advance(kk, g_.kernel);
+      }
+      divisor_[static_cast<std::size_t>(q)] = static_cast<float>(count_include_pad_ ? k : real);
+      advance(o, g_.out);
+    }
+  }
+  // Row-major odometer step over `extent` (last axis fastest).
+  void advance(WindowGeometry::Extents& i, const WindowGeometry::Extents& extent) const {
+    for (std::size_t d = g_.dims; d-- > 0;) {
+      if (++i[d] < extent[d]) return;
+      i[d] = 0;
+    }
+  }
+
+  Kind kind_;
+  std::string type_;
+  WindowSettings settings_;
+  bool count_include_pad_;
+  WindowGeometry g_;
+  std::int64_t channels_ = 0, kernel_count_ = 0;
+  std::vector<std::int32_t> windows_;  // (out positions × kernel slots): input index or -1
+  std::vector<float> divisor_;         // per output position (average pooling)
+};
+
+// global_*_pool: (C, spatial...) → (C), the max or mean of each channel.
+class GlobalPool final : public Layer {
+ public:
+  GlobalPool(bool max, std::string type) : max_(max), type_(std::move(type)) {}
+
+  Shape infer(const Shape& input) override {
+    if (input.rank() < 2)
+      throw ShapeError(type_ + " needs a per-sample input (channels, spatial...) of rank 2 or more, got rank " +
+                       std::to_string(input.rank()));
+    channels_ = input[0];
+    positions_ = input.numel() / channels_;
+    return Shape{channels_};
+  }
+
+  void forward(const ForwardArgs& a) const override {
+    const std::int64_t planes = a.x.shape()[0] * channels_;
+    for (std::int64_t p = 0; p < planes; ++p) {
+      const float* x = a.x.data() + p * positions_;
+      if (max_) {
+        a.y[static_cast<std::size_t>(p)] = x[argmax(x)];
+      } else {
+        float sum = 0;
+        for (std::int64_t i = 0; i < positions_; ++i) sum += x[i];
+        a.y[static_cast<std::size_t>(p)] = sum / static_cast<float>(positions_);
+      }
+    }
+  }
+
+  void backward(const BackwardArgs& a) const override {
+    if (a.dx.empty()) return;
+    const std::int64_t planes = a.x.shape()[0] * channels_;
+    for (std::int64_t p = 0; p < planes; ++p) {
+      const float* x = a.x.data() + p * positions_;
+      float* dx = a.dx.data() + p * positions_;
+      const float dy = a.dy[static_cast<std::size_t>(p)];
+      if (max_) {
+        std::fill_n(dx, positions_, 0.0f);
+        dx[argmax(x)] = dy;
+      } else {
+        std::fill_n(dx, positions_, dy / static_cast<float>(positions_));
+      }
+    }
+  }
+
+ private:
+  std::int64_t argmax(const float* x) const {
+    std::int64_t best = 0;
+    for (std::int64_t i = 0; i < positions_; ++i) {
+      if (std::isnan(x[i])) return i;
+      if (x[i] > x[best]) best = i;
+    }
+    return best;
+  }
+
+  bool max_;
+  std::string type_;
+  std::int64_t channels_ = 0, positions_ = 0;
+};
+
+void add_pools(Registries& r, Pool::Kind kind, const std::string& prefix, const std::string& what) {
+  Json defaults = {{"kernel", nullptr}, {"stride", "kernel"}, {"padding", 0}};
+  if (kind == Pool::Kind::average) defaults["count_include_pad"] = true;
+  for (std::size_t dims = 1; dims <= 3; ++dims) {
+    const std::string name = prefix + std::to_string(dims) + "d";
+    r.layers.add({name, std::to_string(dims) + "-d " + what, defaults,
+                  [kind, name, dims](const Config& c) { return std::make_unique<Pool>(c, kind, name, dims); }});
+  }
+  Json generic = defaults;
+  generic["dims"] = nullptr;
+  r.layers.add({prefix, what + " over \"dims\" (1..4) spatial axes", generic,
+                [kind, prefix](const Config& c) { return std::make_unique<Pool>(c, kind, prefix, 0); }});
+}
+
+}  // namespace
+
+void register_pooling(Registries& r) {
+  add_pools(r, Pool::Kind::max, "max_pool", "max pooling: the largest value of each window");
+  add_pools(r, Pool::Kind::average, "avg_pool", "average pooling (count_include_pad as PyTorch)");
+  r.layers.add({"global_max_pool", "(C, spatial...) → (C): the largest value of each channel", Json::object(),
+                [](const Config&) { return std::make_unique<GlobalPool>(true, "global_max_pool"); }});
+  r.layers.add({"global_avg_pool", "(C, spatial...) → (C): the mean of each channel", Json::object(),
+                [](const Config&) { return std::make_unique<GlobalPool>(false, "global_avg_pool"); }});
+}
+
+}  // namespace weft::builtin

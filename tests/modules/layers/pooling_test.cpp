@@ -1,0 +1,120 @@
+// max/avg pooling in 1–4 dimensions and global pooling: values by hand, the max-pool gradient
+// routed to the argmax, gradient-check cases, build errors.
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+
+#include "gradient_cases.hpp"
+#include "model_helpers.hpp"
+#include "one_layer.hpp"
+#include "weft/executor.hpp"
+
+using weft::Json;
+using weft::Shape;
+using weft::Tensor;
+using weft::testing::OneLayer;
+
+WEFT_GRADIENT_CASES(pooling) {
+  layer({{"type", "max_pool1d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}, Shape{2, 9});
+  layer({{"type", "max_pool2d"}, {"kernel", 2}}, Shape{3, 5, 4});
+  layer({{"type", "max_pool2d"}, {"kernel", 3}, {"stride", 1}, {"padding", 1}}, Shape{2, 5, 5});
+  layer({{"type", "max_pool3d"}, {"kernel", {2, 2, 1}}}, Shape{2, 4, 3, 3});
+  layer({{"type", "max_pool"}, {"dims", 4}, {"kernel", 2}, {"stride", 1}}, Shape{1, 3, 2, 3, 3});
+  layer({{"type", "avg_pool1d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}, Shape{2, 7});
+  layer({{"type", "avg_pool2d"}, {"kernel", 2}, {"padding", 1}, {"count_include_pad", false}}, Shape{2, 5, 5});
+  layer({{"type", "avg_pool2d"}, {"kernel", 3}, {"stride", 1}, {"padding", 1}}, Shape{1, 4, 5});
+  layer({{"type", "avg_pool3d"}, {"kernel", 2}, {"stride", {1, 2, 2}}}, Shape{2, 3, 4, 5});
+  layer({{"type", "avg_pool"}, {"dims", 4}, {"kernel", {1, 2, 2, 1}}}, Shape{2, 2, 4, 4, 3});
+  layer({{"type", "global_avg_pool"}}, Shape{3, 4, 5});
+  layer({{"type", "global_max_pool"}}, Shape{3, 5});
+  layer({{"type", "global_max_pool"}}, Shape{2, 3, 3, 2});
+}
+
+namespace {
+// x[i][j] = 4i + j + offset on a 4×4 plane (see conv_test.cpp).
+std::vector<float> ramp_4x4(float scale = 1, float offset = 0) {
+  std::vector<float> x(16);
+  for (int i = 0; i < 16; ++i) x[static_cast<std::size_t>(i)] = scale * float(i) + offset;
+  return x;
+}
+void check_values(const Tensor& y, std::initializer_list<float> expected) {
+  BOOST_REQUIRE_EQUAL(y.size(), expected.size());
+  std::size_t i = 0;
+  for (float e : expected) BOOST_CHECK_CLOSE(y[i++], e, 1e-4);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(max_pool_by_hand) {
+  // Kernel 2 on the ramp 0..15: the bottom-right of each 2×2 block.
+  check_values(OneLayer({{"type", "max_pool2d"}, {"kernel", 2}}, Shape{1, 4, 4}).run(ramp_4x4()), {5, 7, 13, 15});
+  // Kernel 3, stride 2, padding 1 on −1..−16 (x[i][j] = −(4i + j + 1)): windows start at rows/cols
+  // −1 and 1; padding never wins even though every real value is negative:
+  //   (0,0) rows 0..1, cols 0..1 → −1;  (0,1) rows 0..1, cols 1..3 → −2;
+  //   (1,0) rows 1..3, cols 0..1 → −5;  (1,1) rows 1..3, cols 1..3 → −6
+  check_values(OneLayer({{"type", "max_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}, Shape{1, 4, 4})
+                   .run(ramp_4x4(-1, -1)),
+               {-1, -2, -5, -6});
+  // A NaN in a window is the window's maximum (it propagates, as in PyTorch), wherever it sits.
+  const Tensor nan = OneLayer({{"type", "max_pool1d"}, {"kernel", 2}}, Shape{1, 4}).run({1, std::nanf(""), std::nanf(""), 2});
+  BOOST_CHECK(std::isnan(nan[0]) && std::isnan(nan[1]));
+}
+
+BOOST_AUTO_TEST_CASE(avg_pool_by_hand) {
+  // Kernel 3, stride 2, padding 1 on the ramp 0..15, window sums:
+  //   (0,0) 0+1+4+5 = 10 (4 real);  (0,1) 1+2+3+5+6+7 = 24 (6 real);
+  //   (1,0) 4+5+8+9+12+13 = 51 (6 real);  (1,1) 5+6+7+9+10+11+13+14+15 = 90 (9 real)
+  // count_include_pad (default): divide by 9; otherwise by the real count.
+  const Json spec = {{"type", "avg_pool2d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}};
+  check_values(OneLayer(spec, Shape{1, 4, 4}).run(ramp_4x4()), {10.0f / 9, 24.0f / 9, 51.0f / 9, 10});
+  Json real_only = spec;
+  real_only["count_include_pad"] = false;
+  check_values(OneLayer(real_only, Shape{1, 4, 4}).run(ramp_4x4()), {2.5f, 4, 8.5f, 10});
+  // Overlapping 1-d windows: [1, 2, 3, 4, 5], kernel 3, stride 1 → [2, 3, 4]
+  check_values(OneLayer({{"type", "avg_pool1d"}, {"kernel", 3}, {"stride", 1}}, Shape{1, 5}).run({1, 2, 3, 4, 5}), {2, 3, 4});
+}
+
+BOOST_AUTO_TEST_CASE(global_pools_by_hand) {
+  // Channels [1, 2, 3, 4] and [−1, 5, 0, 0]: means 2.5 and 1, maxima 4 and 5.
+  check_values(OneLayer({{"type", "global_avg_pool"}}, Shape{2, 2, 2}).run({1, 2, 3, 4, -1, 5, 0, 0}), {2.5f, 1});
+  check_values(OneLayer({{"type", "global_max_pool"}}, Shape{2, 2, 2}).run({1, 2, 3, 4, -1, 5, 0, 0}), {4, 5});
+}
+
+BOOST_AUTO_TEST_CASE(max_pool_gradient_goes_to_the_argmax) {
+  // [1, 3, 2, 0] kernel 2 → [3, 2]; dy = [10, 20] lands on the maxima: dx = [0, 10, 20, 0].
+  // Overlapping windows (kernel 2, stride 1) on [0, 3, 1]: both windows pick x1 → dx1 = 10 + 20.
+  auto input_gradient = [](const Json& spec, std::int64_t len, std::vector<float> x, std::vector<float> dy) {
+    weft::Model m({{"input", {1, len}}, {"layers", Json::array({spec})}, {"loss", "mse"}});
+    weft::Executor exec(m, {32, 1, true});
+    Tensor xt(Shape{1, 1, len}), dyt(m.output_shape().with_batch(1)), dx(Shape{1, 1, len});
+    std::copy(x.begin(), x.end(), xt.data());
+    std::copy(dy.begin(), dy.end(), dyt.data());
+    exec.forward(xt, true, 0, 0);
+    exec.backward(dyt);
+    exec.copy_input_gradient(dx);
+    return dx;
+  };
+  check_values(input_gradient({{"type", "max_pool1d"}, {"kernel", 2}}, 4, {1, 3, 2, 0}, {10, 20}), {0, 10, 20, 0});
+  check_values(input_gradient({{"type", "max_pool1d"}, {"kernel", 2}, {"stride", 1}}, 3, {0, 3, 1}, {10, 20}), {0, 30, 0});
+}
+
+BOOST_AUTO_TEST_CASE(pooling_shape_errors_name_the_layer_and_the_need) {
+  using weft::testing::error_of;
+  auto build = [](const Json& layer, const Shape& in) {
+    return error_of([&] { weft::Model({{"input", in.to_vector()}, {"layers", Json::array({layer})}, {"loss", "mse"}}); });
+  };
+  const std::string flat = build({{"type", "max_pool2d"}, {"kernel", 2}}, Shape{784});
+  BOOST_CHECK_MESSAGE(flat.find("layer 0 (max_pool2d) with input shape (784)") != std::string::npos &&
+                          flat.find("(channels, d1, d2) of rank 3") != std::string::npos,
+                      flat);
+  const std::string pad = build({{"type", "avg_pool2d"}, {"kernel", 2}, {"padding", 2}}, Shape{1, 6, 6});
+  BOOST_CHECK_MESSAGE(pad.find("'padding'") != std::string::npos && pad.find("at most half the kernel (2, 2)") != std::string::npos,
+                      pad);
+  const std::string big = build({{"type", "max_pool1d"}, {"kernel", 5}}, Shape{3, 4});
+  BOOST_CHECK_MESSAGE(big.find("layer 0 (max_pool1d) with input shape (3, 4)") != std::string::npos &&
+                          big.find("kernel (5,)") != std::string::npos,
+                      big);
+  const std::string global = build({{"type", "global_avg_pool"}}, Shape{10});
+  BOOST_CHECK_MESSAGE(global.find("rank 2 or more, got rank 1") != std::string::npos, global);
+  const std::string same = build({{"type", "max_pool1d"}, {"kernel", 2}, {"padding", "same"}}, Shape{1, 4});
+  BOOST_CHECK_MESSAGE(same.find("'padding'") != std::string::npos, same);
+}
