@@ -63,7 +63,7 @@ struct TrainOptions {
   std::int64_t accumulate = 1;    // mini-batches per optimizer step
   double clip_norm = 0;           // 0: off
   double clip_value = 0;          // 0: off
-  Json schedule;                  // a schedule spec ("unit" included); null: constant rate
+  Json schedule = nullptr;        // a schedule spec ("unit" included); null: constant rate
 };
 
 // TrainOptions from a resolved "training" object (see weft/training_config.hpp); threads, seed
