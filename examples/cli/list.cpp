@@ -1,6 +1,6 @@
 // weft list [KIND] [--json]: every registered module (built-in or from a plugin) by kind, with
 // its settings and their defaults, read from what each module declares in the registry.
-#include <cstdio>
+#include <algorithm>
 #include <iostream>
 
 #include "commands.hpp"
@@ -42,10 +42,13 @@ int run(const ListArgs& a) {
   }
   for (const auto& [kind, modules] : catalogue.items()) {
     std::cout << plural(kind) << " (" << modules.size() << ")\n";
+    std::size_t width = 0;
+    for (const auto& m : modules) width = std::max(width, m["name"].get<std::string>().size());
     for (const auto& m : modules) {
-      std::cout << "  " << m["name"].get<std::string>() << "  [" << m["provider"].get<std::string>() << "]  "
-                << m["summary"].get<std::string>() << "\n";
-      std::cout << "      " << settings_line(m["settings"]) << "\n";
+      const std::string name = m["name"];
+      std::cout << "  " << name << std::string(width - name.size(), ' ') << "  [" << m["provider"].get<std::string>()
+                << "]  " << m["summary"].get<std::string>() << "\n";
+      std::cout << "  " << std::string(width, ' ') << "  " << settings_line(m["settings"]) << "\n";
     }
   }
   return 0;

@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(a_shared_object_without_the_entry_point_is_refused) {
 
 BOOST_AUTO_TEST_CASE(a_taken_name_names_both_providers_and_lands_nothing) {
   check_refused(plugin("duplicate"),
-                {"layer 'dense' is registered twice: by built-in and by " + plugin("duplicate")});
+                {"optimizer 'sgd' is registered twice: by built-in and by " + plugin("duplicate")});
   BOOST_CHECK(!weft::registry().layers.contains("test_duplicate_fresh"));
 }
 

@@ -57,7 +57,7 @@ step "the plugin's layer passes weft's gradient checker"
 
 step "weft list shows the plugin's modules with their provider and defaults"
 WEFT_PLUGIN_PATH=$tmp/plugin "$weft" list layer >"$tmp/list.txt"
-grep -qF "scaled_tanh  [$plugin]" "$tmp/list.txt" || { cat "$tmp/list.txt"; fail "scaled_tanh not listed"; }
+grep -E "^  scaled_tanh +\[" "$tmp/list.txt" | grep -qF "[$plugin]" || { cat "$tmp/list.txt"; fail "scaled_tanh not listed"; }
 grep -qF 'alpha_init: "ones"' "$tmp/list.txt" || fail "scaled_tanh's default not listed"
 "$weft" list optimizers --json --plugin "$plugin" >"$tmp/list.json"
 python3 - "$tmp/list.json" "$plugin" <<'PY'
