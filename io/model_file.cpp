@@ -4,6 +4,7 @@
 
 #include "hdf5_file.hpp"
 #include "model_file_parts.hpp"
+#include "weft/version.hpp"
 
 namespace weft::io {
 

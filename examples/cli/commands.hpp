@@ -17,5 +17,6 @@ using Command = std::function<int()>;
 Command add_train(CLI::App& app);
 Command add_evaluate(CLI::App& app);
 Command add_summary(CLI::App& app);
+Command add_list(CLI::App& app);
 
 }  // namespace weft::cli
