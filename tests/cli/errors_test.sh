@@ -43,6 +43,15 @@ expect_error "not a plugin" "cannot be loaded as a shared object" "$weft" list -
 expect_error "missing plugin" "plugin '$tmp/none.so': no such file" "$weft" summary "$tmp/ok.json" --plugin "$tmp/none.so"
 expect_error "plugin path" "WEFT_PLUGIN_PATH names '$tmp/nowhere'" env WEFT_PLUGIN_PATH="$tmp/nowhere" "$weft" list
 expect_error "unknown kind" "unknown kind 'layerz'" "$weft" list layerz
+# Every subcommand (as --help lists them) takes --plugin, so plugin modules work everywhere.
+for sub in $("$weft" --help | sed -n '/^Subcommands:/,$s/^  \([a-z_-]*\) .*/\1/p'); do
+  if "$weft" "$sub" --help | grep -q -- "--plugin"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: 'weft $sub' has no --plugin option"
+  fi
+done
 if [ -x "$(command -v h5mkgrp)" ]; then
   h5mkgrp "$tmp/foreign.h5" /data
   expect_error "foreign HDF5" "not a weft model" "$weft" evaluate "$tmp/foreign.h5"
