@@ -44,7 +44,12 @@ expect_error "missing plugin" "plugin '$tmp/none.so': no such file" "$weft" summ
 expect_error "plugin path" "WEFT_PLUGIN_PATH names '$tmp/nowhere'" env WEFT_PLUGIN_PATH="$tmp/nowhere" "$weft" list
 expect_error "unknown kind" "unknown kind 'layerz'" "$weft" list layerz
 # Every subcommand (as --help lists them) takes --plugin, so plugin modules work everywhere.
-for sub in $("$weft" --help | sed -n '/^Subcommands:/,$s/^  \([a-z_-]*\) .*/\1/p'); do
+subcommands=$("$weft" --help | sed -n '/^Subcommands:/,$s/^  \([a-z_-]*\) .*/\1/p')
+if [ "$(echo "$subcommands" | wc -w)" -lt 4 ]; then
+  failed=$((failed + 1))
+  echo "FAIL: found only '$subcommands' in weft --help"
+fi
+for sub in $subcommands; do
   if "$weft" "$sub" --help | grep -q -- "--plugin"; then
     passed=$((passed + 1))
   else
