@@ -18,5 +18,6 @@ Command add_train(CLI::App& app);
 Command add_evaluate(CLI::App& app);
 Command add_summary(CLI::App& app);
 Command add_list(CLI::App& app);
+Command add_plot(CLI::App& app);
 
 }  // namespace weft::cli

@@ -1,51 +1,115 @@
-// weft train SPEC.json --data DIR --epochs N --batch B --threads T --seed S --out MODEL.h5
+// weft train SPEC.json --data DIR [--epochs N --batch B|0 --lr X --accumulate K --clip-norm X
+//   --clip-value X --schedule JSON --validation-split F --patience N --monitor M --log FILE.csv
+//   --progress auto|bar|plain --threads T --shard S --seed S --out MODEL.h5]
+//
+// Training settings come from the spec's "training" object (weft/training_config.hpp); a flag
+// that is given overrides the spec. Without a validation split the test set serves as the
+// validation data (val_* metrics), as it always was reported after each epoch.
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "commands.hpp"
+#include "weft/callbacks.hpp"
 #include "weft/io/idx.hpp"
+#include "weft/io/metrics_csv.hpp"
 #include "weft/io/model_file.hpp"
 #include "weft/trainer.hpp"
+#include "weft/training_config.hpp"
 
 namespace weft::cli {
 namespace {
 
 struct TrainArgs {
-  std::string spec, data = default_data_dir, out;
-  int epochs = 1;
-  TrainOptions options;
+  std::string spec, data = default_data_dir, out, log, progress = "auto", schedule, monitor;
+  std::optional<std::int64_t> epochs, batch, accumulate, patience;
+  std::optional<double> lr, clip_norm, clip_value, validation_split;
+  int threads = 0;
+  std::int64_t shard = 32;
+  std::uint64_t seed = 0;
 };
 
-void print_epoch(const EpochResult& r, int epochs, const Evaluation& test) {
-  std::printf("epoch %lld/%d  loss %.4f", static_cast<long long>(r.epoch), epochs, r.loss);
-  if (!std::isnan(r.accuracy)) std::printf("  train acc %.4f", r.accuracy);
-  std::printf("  test loss %.4f", test.loss);
-  if (!std::isnan(test.accuracy)) std::printf("  test acc %.4f", test.accuracy);
-  std::printf("  %.0f samples/s  %.1f s\n", r.samples_per_second, r.seconds);
-  std::fflush(stdout);
+// The spec with the flags that were given written over its "optimizer" and "training" objects.
+Json spec_with_overrides(const TrainArgs& a) {
+  Json spec = read_spec_file(a.spec);
+  Json& training = spec["training"];
+  if (training.is_null()) training = Json::object();
+  if (a.epochs) training["epochs"] = *a.epochs;
+  if (a.batch) training["batch"] = *a.batch == 0 ? Json("full") : Json(*a.batch);
+  if (a.accumulate) training["accumulate"] = *a.accumulate;
+  if (a.clip_norm) training["clip_norm"] = *a.clip_norm;
+  if (a.clip_value) training["clip_value"] = *a.clip_value;
+  if (a.validation_split) training["validation_split"] = *a.validation_split;
+  if (!a.schedule.empty()) {
+    try {
+      training["schedule"] = Json::parse(a.schedule);
+    } catch (const Json::parse_error&) {
+      training["schedule"] = a.schedule;  // a bare type name: --schedule constant
+    }
+  }
+  if (a.patience || !a.monitor.empty()) {
+    Json& es = training["early_stopping"];
+    if (es.is_null()) es = Json::object();
+    if (a.patience) es["patience"] = *a.patience;
+    if (!a.monitor.empty()) es["monitor"] = a.monitor;
+  }
+  if (a.lr) {
+    if (!spec.contains("optimizer")) throw SpecError("--lr needs an \"optimizer\" in the model spec");
+    if (spec["optimizer"].is_string()) spec["optimizer"] = Json{{"type", spec["optimizer"]}};
+    spec["optimizer"]["lr"] = *a.lr;
+  }
+  return spec;
 }
 
 int run(const TrainArgs& a) {
-  Model model(read_spec_file(a.spec));
-  const Dataset train = io::load_idx_dataset(a.data, "train", model.input_shape());
+  Model model(spec_with_overrides(a));
+  const Json& training = model.spec()["training"];
+  TrainOptions options = train_options(training);
+  options.threads = a.threads;
+  options.shard_size = a.shard;
+  options.seed = a.seed;
+  const std::int64_t epochs = training["epochs"];
+
+  Dataset train = io::load_idx_dataset(a.data, "train", model.input_shape());
   const Dataset test = io::load_idx_dataset(a.data, "t10k", model.input_shape());
-  model.initialize(a.options.seed);
-  Trainer trainer(model, a.options);
-  std::printf("training %s on %lld samples (test %lld), %d epochs, batch %lld, %d threads, seed %llu\n", a.spec.c_str(),
-              static_cast<long long>(train.size()), static_cast<long long>(test.size()), a.epochs,
-              static_cast<long long>(a.options.batch_size), trainer.executor().threads(),
-              static_cast<unsigned long long>(a.options.seed));
-  Evaluation test_eval;
-  for (int e = 0; e < a.epochs; ++e) {
-    const auto r = trainer.train_epoch(train);
-    test_eval = trainer.evaluate(test);
-    print_epoch(r, a.epochs, test_eval);
-  }
+  Dataset validation;
+  const double split = training["validation_split"];
+  if (split > 0) std::tie(train, validation) = split_validation(train, split, a.seed);
+  const Dataset& val = split > 0 ? validation : test;
+
+  model.initialize(a.seed);
+  Trainer trainer(model, options);
+  std::printf("training %s on %lld samples (validation %lld, %s), %lld epochs, batch %s, %d threads, seed %llu\n",
+              a.spec.c_str(), static_cast<long long>(train.size()), static_cast<long long>(val.size()),
+              split > 0 ? "held out" : "the test set", static_cast<long long>(epochs), training["batch"].dump().c_str(),
+              trainer.executor().threads(), static_cast<unsigned long long>(a.seed));
+  std::fflush(stdout);
+
+  const bool live = a.progress == "bar" || (a.progress == "auto" && ProgressDisplay::is_terminal(stdout));
+  ProgressDisplay progress(stdout, live);
+  FitOptions fit;
+  fit.epochs = epochs;
+  fit.validation = &val;
+  fit.callbacks = {&progress};
+  std::optional<EarlyStopping> early;
+  if (!training["early_stopping"].is_null()) fit.callbacks.push_back(&early.emplace(training["early_stopping"]));
+  std::optional<io::CsvLog> log;
+  if (!a.log.empty()) fit.callbacks.push_back(&log.emplace(a.log));
+  trainer.fit(train, fit);
+  if (early && early->stopped())
+    std::printf("early stopping after epoch %lld: best %s %.4g at epoch %lld%s\n", static_cast<long long>(early->stopped_epoch()),
+                training["early_stopping"]["monitor"].get<std::string>().c_str(), early->best(),
+                static_cast<long long>(early->best_epoch()),
+                training["early_stopping"]["restore_best"].get<bool>() ? " (its weights restored)" : "");
+
   if (!a.out.empty()) {
     io::save_model(model, a.out);
     std::printf("saved model to %s\n", a.out.c_str());
   }
-  std::printf("test accuracy %.4f\n", test_eval.accuracy);
+  if (!a.log.empty()) std::printf("wrote per-epoch metrics to %s\n", a.log.c_str());
+  const Evaluation final_test = trainer.evaluate(test);
+  if (!std::isnan(final_test.accuracy)) std::printf("test accuracy %.4f\n", final_test.accuracy);
+  else std::printf("test loss %.6g\n", final_test.loss);
   return 0;
 }
 
@@ -53,18 +117,30 @@ int run(const TrainArgs& a) {
 
 Command add_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* t = app.add_subcommand("train", "train a model from a JSON spec on an IDX dataset");
+  auto* t = app.add_subcommand("train", "train a model from a JSON spec on an IDX dataset (flags override the spec's \"training\")");
   t->add_option("spec", args->spec, "model spec (JSON)")->required();
   t->add_option("--data", args->data, "folder with {train,t10k}-{images,labels}-idx*-ubyte[.gz]")->capture_default_str();
-  t->add_option("--epochs", args->epochs, "passes over the training set")->check(CLI::PositiveNumber)->capture_default_str();
-  t->add_option("--batch", args->options.batch_size, "mini-batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  t->add_option("--threads", args->options.threads, "worker threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber)
+  t->add_option("--epochs", args->epochs, "passes over the training set (spec default 1)")->check(CLI::PositiveNumber);
+  t->add_option("--batch", args->batch, "mini-batch size; 0 = the full training set, 1 = stochastic (spec default 128)")
+      ->check(CLI::NonNegativeNumber);
+  t->add_option("--lr", args->lr, "the optimizer's learning rate")->check(CLI::PositiveNumber);
+  t->add_option("--accumulate", args->accumulate, "mini-batches whose gradients make one optimizer step")->check(CLI::PositiveNumber);
+  t->add_option("--clip-norm", args->clip_norm, "rescale gradients whose global L2 norm exceeds this")->check(CLI::PositiveNumber);
+  t->add_option("--clip-value", args->clip_value, "clamp every gradient element to [-v, v]")->check(CLI::PositiveNumber);
+  t->add_option("--schedule", args->schedule, "learning-rate schedule as JSON, e.g. '{\"type\":\"cosine\",\"total\":10}'");
+  t->add_option("--validation-split", args->validation_split, "hold out this fraction of the training set (seeded) for validation");
+  t->add_option("--patience", args->patience, "early stopping: epochs without improvement before stopping")
+      ->check(CLI::NonNegativeNumber);
+  t->add_option("--monitor", args->monitor, "early stopping: the metric to watch (default val_loss)");
+  t->add_option("--log", args->log, "write the per-epoch metrics to this CSV file (for `weft plot`)");
+  t->add_option("--progress", args->progress, "auto (a live bar on a terminal), bar, or plain (one line per epoch)")
+      ->check(CLI::IsMember({"auto", "bar", "plain"}))
       ->capture_default_str();
-  t->add_option("--shard", args->options.shard_size, "samples per shard (results do not depend on --threads)")
+  t->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  t->add_option("--shard", args->shard, "samples per shard (results do not depend on --threads)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  t->add_option("--seed", args->options.seed, "seed for initialisation, shuffling and dropout")->capture_default_str();
+  t->add_option("--seed", args->seed, "seed for initialisation, shuffling, validation split and dropout")->capture_default_str();
   t->add_option("--out", args->out, "write the trained model to this HDF5 file");
   return [args] { return run(*args); };
 }
