@@ -38,8 +38,13 @@ ProgressDisplay::ProgressDisplay(std::FILE* out, bool live) : out_(out), live_(l
 
 bool ProgressDisplay::is_terminal(std::FILE* out) { return isatty(fileno(out)) == 1; }
 
-void ProgressDisplay::on_epoch_begin(Trainer&, const EpochEvent& event) {
-  epochs_ = event.epochs;
+void ProgressDisplay::on_fit_begin(Trainer&) {
+  epoch_start_ = last_draw_ = Clock::now();
+  loss_sum_ = 0;
+  steps_ = samples_ = 0;
+}
+
+void ProgressDisplay::on_epoch_begin(Trainer&, const EpochEvent&) {
   epoch_start_ = last_draw_ = Clock::now();
   loss_sum_ = 0;
   steps_ = samples_ = 0;
@@ -60,7 +65,7 @@ void ProgressDisplay::on_step_end(Trainer&, const StepEvent& event) {
   std::string bar(static_cast<std::size_t>(filled), '=');
   if (filled < width) bar += '>' + std::string(static_cast<std::size_t>(width - filled - 1), ' ');
   std::fprintf(out_, "\r\033[Kepoch %lld/%lld [%s] %lld/%lld  ETA %s  loss %.4f  %.0f samples/s",
-               static_cast<long long>(event.epoch), static_cast<long long>(epochs_), bar.c_str(),
+               static_cast<long long>(event.epoch), static_cast<long long>(event.epochs), bar.c_str(),
                static_cast<long long>(event.batch), static_cast<long long>(event.batches),
                clock_text(done > 0 ? elapsed / done - elapsed : 0).c_str(), loss_sum_ / double(steps_),
                double(samples_) / std::max(elapsed, 1e-9));
