@@ -10,7 +10,6 @@
 #include "weft/initializer.hpp"
 #include "weft/io/idx.hpp"
 #include "weft/io/metrics_csv.hpp"
-#include "weft/io/metrics_csv.hpp"
 #include "weft/io/model_file.hpp"
 #include "weft/io/training_plot.hpp"
 #include "weft/layer.hpp"
