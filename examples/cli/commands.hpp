@@ -17,5 +17,7 @@ using Command = std::function<int()>;
 Command add_train(CLI::App& app);
 Command add_evaluate(CLI::App& app);
 Command add_summary(CLI::App& app);
+Command add_export(CLI::App& app);
+Command add_predict(CLI::App& app);
 
 }  // namespace weft::cli

@@ -9,7 +9,8 @@ int main(int argc, char** argv) {
   CLI::App app{"weft: train and evaluate neural networks on multicore CPUs"};
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, weft::cli::Command>> commands;
-  for (auto add : {weft::cli::add_train, weft::cli::add_evaluate, weft::cli::add_summary}) {
+  for (auto add : {weft::cli::add_train, weft::cli::add_evaluate, weft::cli::add_summary, weft::cli::add_export,
+                    weft::cli::add_predict}) {
     const std::size_t before = app.get_subcommands({}).size();
     auto run = add(app);
     commands.emplace_back(app.get_subcommands({})[before], std::move(run));
