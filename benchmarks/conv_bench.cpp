@@ -1,6 +1,7 @@
 // conv2d forward and forward+backward on one shard at fashion_cnn's sizes:
 // layer 0 (1×28×28 → 32, 3×3; no input gradient, as the first layer) and
-// layer 3 (32×13×13 → 64, 3×3; with the input gradient, as inside the network).
+// layer 3 (32×13×13 → 64, 3×3; with the input gradient, as inside the network); and a deep,
+// narrow layer (64×6×6 → 128) where several samples share one GEMM.
 #include <benchmark/benchmark.h>
 
 #include "weft/executor.hpp"
@@ -32,6 +33,6 @@ void BM_Conv2dForwardBackward(benchmark::State& state) { run(state, true); }
 }  // namespace
 
 // batch (one shard), channels, input size, filters, input gradient
-BENCHMARK(BM_Conv2dForward)->Args({32, 1, 28, 32, 0})->Args({32, 32, 13, 64, 1});
-BENCHMARK(BM_Conv2dForwardBackward)->Args({32, 1, 28, 32, 0})->Args({32, 32, 13, 64, 1});
+BENCHMARK(BM_Conv2dForward)->Args({32, 1, 28, 32, 0})->Args({32, 32, 13, 64, 1})->Args({32, 64, 6, 128, 1});
+BENCHMARK(BM_Conv2dForwardBackward)->Args({32, 1, 28, 32, 0})->Args({32, 32, 13, 64, 1})->Args({32, 64, 6, 128, 1});
 BENCHMARK_MAIN();

@@ -1,8 +1,8 @@
 #include "weft/registry.hpp"
 
-namespace weft {
+#include <type_traits>
 
-void register_builtins(Registries& registries);  // modules/builtins.cpp
+namespace weft {
 
 namespace {
 std::string& provider_slot() {
@@ -34,6 +34,43 @@ Json resolve_config(const Json& spec, const Json& defaults, const std::string& c
   for (const auto& [key, value] : spec.items()) out[key] = value;
   for (const auto& [key, value] : out.items())
     if (value.is_null()) throw SpecError(context + ": the setting '" + key + "' is required");
+  return out;
+}
+
+namespace {
+// Calls f(mine, theirs) for each kind of two Registries, pairing members of the same type.
+template <class F>
+void for_each_kind_pair(Registries& a, Registries& b, F&& f) {
+  std::size_t kind = 0;
+  a.for_each_kind([&](auto& mine) {
+    std::size_t other = 0;
+    b.for_each_kind([&](auto& theirs) {
+      if constexpr (std::is_same_v<decltype(mine), decltype(theirs)>)
+        if (other == kind) f(mine, theirs);
+      ++other;
+    });
+    ++kind;
+  });
+}
+}  // namespace
+
+void Registries::merge(Registries&& staged) {
+  // Check everything before moving anything, so a conflict leaves both sides as they were.
+  for_each_kind_pair(*this, staged, [](auto& mine, auto& theirs) { mine.check_disjoint(theirs); });
+  for_each_kind_pair(*this, staged, [](auto& mine, auto& theirs) { mine.take(std::move(theirs)); });
+}
+
+Json module_catalogue(const Registries& registries) {
+  Json out = Json::object();
+  registries.for_each_kind([&](const auto& r) {
+    Json modules = Json::array();
+    for (const auto* info : r.all())
+      modules.push_back({{"name", info->name},
+                         {"summary", info->summary},
+                         {"provider", r.provider(info->name)},
+                         {"settings", info->defaults}});
+    out[r.kind()] = std::move(modules);
+  });
   return out;
 }
 

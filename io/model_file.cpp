@@ -5,6 +5,7 @@
 #include "hdf5_file.hpp"
 #include "model_file_parts.hpp"
 #include "weft/io/checkpoint.hpp"
+#include "weft/version.hpp"
 
 namespace weft::io {
 

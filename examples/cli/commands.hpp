@@ -19,5 +19,6 @@ Command add_evaluate(CLI::App& app);
 Command add_summary(CLI::App& app);
 Command add_export(CLI::App& app);
 Command add_predict(CLI::App& app);
+Command add_list(CLI::App& app);
 
 }  // namespace weft::cli

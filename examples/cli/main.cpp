@@ -4,16 +4,24 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "weft/plugins.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"weft: train and evaluate neural networks on multicore CPUs"};
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, weft::cli::Command>> commands;
-  for (auto add : {weft::cli::add_train, weft::cli::add_evaluate, weft::cli::add_summary, weft::cli::add_export,
-                    weft::cli::add_predict}) {
+  // Every subcommand takes --plugin, so plugin modules work wherever a module name can appear.
+  std::vector<std::string> plugins;
+  for (auto add : {weft::cli::add_train, weft::cli::add_evaluate, weft::cli::add_summary, weft::cli::add_list,
+                    weft::cli::add_export, weft::cli::add_predict}) {
     const std::size_t before = app.get_subcommands({}).size();
     auto run = add(app);
-    commands.emplace_back(app.get_subcommands({})[before], std::move(run));
+    CLI::App* sub = app.get_subcommands({})[before];
+    sub->add_option("--plugin", plugins, "load modules from this plugin (a shared object); repeatable. "
+                                         "WEFT_PLUGIN_PATH (colon-separated files or folders) adds more")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    commands.emplace_back(sub, std::move(run));
   }
   try {
     app.parse(argc, argv);
@@ -21,6 +29,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
+    weft::load_plugins_from_environment();
+    for (const auto& plugin : plugins) weft::load_plugin(plugin);
     for (auto& [sub, run] : commands)
       if (sub->parsed()) return run();
   } catch (const std::exception& e) {

@@ -77,6 +77,27 @@ class Registry {
     for (const auto& [name, _] : entries_) out.push_back(name);
     return out;
   }
+  std::size_t size() const { return entries_.size(); }
+  // Whether any module here was registered by `provider`.
+  bool provided_by(std::string_view provider) const {
+    for (const auto& [_, entry] : entries_)
+      if (entry.provider == provider) return true;
+    return false;
+  }
+
+  // Throws Error naming both providers when a name of `other` is taken here.
+  void check_disjoint(const Registry& other) const {
+    for (const auto& [name, entry] : other.entries_)
+      if (auto it = entries_.find(name); it != entries_.end())
+        throw Error(kind_ + " '" + name + "' is registered twice: by " + it->second.provider + " and by " +
+                    entry.provider);
+  }
+  // Moves every entry of `other` (disjoint, see check_disjoint) in, keeping their providers.
+  void take(Registry&& other) {
+    entries_.merge(other.entries_);
+    other.entries_.clear();
+  }
+
   std::vector<const ModuleInfo<T>*> all() const {
     std::vector<const ModuleInfo<T>*> out;
     for (const auto& [_, entry] : entries_) out.push_back(&entry.info);
@@ -120,7 +141,42 @@ struct Registries {
   Registry<Loss> losses{"loss"};
   Registry<Optimizer> optimizers{"optimizer"};
   Registry<Initializer> initializers{"initializer"};
+
+  // Calls f(registry) for every kind above, in this order: what `weft list` and plugin loading
+  // walk. A new kind joins the members above, this list and kind_count (a static_assert below
+  // and a test check that they agree).
+  static constexpr std::size_t kind_count = 4;
+  template <class F>
+  void for_each_kind(F&& f) {
+    f(layers);
+    f(losses);
+    f(optimizers);
+    f(initializers);
+  }
+  template <class F>
+  void for_each_kind(F&& f) const {
+    f(layers);
+    f(losses);
+    f(optimizers);
+    f(initializers);
+  }
+
+  // Moves every module of `staged` in, or (when any of its names is taken here) throws Error
+  // naming both providers and changes nothing.
+  void merge(Registries&& staged);
 };
+// Every Registry<T> has the same layout, so a member missing from kind_count changes the size.
+static_assert(sizeof(Registries) == Registries::kind_count * sizeof(Registry<Layer>),
+              "a Registries member is missing from kind_count / for_each_kind");
+
+// Every registered module as JSON, kinds and modules in name order:
+//   {"layer": [{"name": "dense", "summary": "...", "provider": "built-in",
+//               "settings": {"units": null, "bias": true, ...}}, ...], "loss": [...], ...}
+// What `weft list` prints; "settings" is ModuleInfo::defaults (null: required).
+Json module_catalogue(const Registries& registries);
+
+// Registers the built-in modules into `registries` (registry() does it once for the process).
+void register_builtins(Registries& registries);
 
 // The process-wide registry, with the built-in modules registered on first use.
 Registries& registry();

@@ -39,6 +39,10 @@ expect_error "missing data" "missing data file" "$weft" train "$tmp/ok.json" --d
 expect_error "truncated data" "truncated" "$weft" train "$tmp/ok.json" --data "$tmp/truncated"
 expect_error "not HDF5" "is not an HDF5 file" "$weft" evaluate "$tmp/text.h5"
 expect_error "missing model" "no such file" "$weft" evaluate "$tmp/none.h5"
+expect_error "not a plugin" "cannot be loaded as a shared object" "$weft" list --plugin "$tmp/text.h5"
+expect_error "missing plugin" "plugin '$tmp/none.so': no such file" "$weft" summary "$tmp/ok.json" --plugin "$tmp/none.so"
+expect_error "plugin path" "WEFT_PLUGIN_PATH names '$tmp/nowhere'" env WEFT_PLUGIN_PATH="$tmp/nowhere" "$weft" list
+expect_error "unknown kind" "unknown kind 'layerz'" "$weft" list layerz
 if [ -x "$(command -v h5mkgrp)" ]; then
   h5mkgrp "$tmp/foreign.h5" /data
   expect_error "foreign HDF5" "not a weft model" "$weft" evaluate "$tmp/foreign.h5"

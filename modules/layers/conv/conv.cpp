@@ -2,16 +2,19 @@
 // over N·C·spatial inputs, written once for every number of spatial axes. Weight
 // (filters, channels / groups, kernel...) and bias (filters) as PyTorch's ConvNd.
 //
-// Each sample's windows are unrolled into a column matrix (vol2col) in the shard's workspace and
-// multiplied by the weight with one GEMM per group; backward recomputes the columns instead of
-// keeping them from forward, which costs one cheap copy and saves a shard-sized buffer.
+// The windows of a block of samples are unrolled into a column matrix (vol2col) in the shard's
+// workspace and multiplied by the weight with one GEMM per group (conv_ops.hpp); backward
+// recomputes the columns instead of keeping them from forward, which costs one cheap copy and
+// saves a shard-sized buffer.
+#include <algorithm>
+
 #include "layers/conv/conv_ops.hpp"
 #include "layers/conv/conv_settings.hpp"
 
 namespace weft::builtin {
 namespace {
 
-enum WorkspaceSlot : std::size_t { columns_slot = 0, adjoint_slot = 1 };
+enum WorkspaceSlot : std::size_t { columns_slot = 0, block_slot = 1, adjoint_slot = 2 };
 
 class Conv final : public Layer {
  public:
@@ -21,6 +24,7 @@ class Conv final : public Layer {
   Shape infer(const Shape& input) override {
     check_conv_input(s_, input);
     shape_ = {slide(s_.window, input, s_.type), input[0], s_.filters, s_.groups};
+    check_gemm_limits(shape_, s_.type);
     return channels_and(s_.filters, shape_.g.out, s_.window.dims);
   }
 
@@ -32,30 +36,38 @@ class Conv final : public Layer {
   }
 
   void forward(const ForwardArgs& a) const override {
-    const std::int64_t n = a.x.shape()[0], positions = shape_.g.out_count();
-    float* scratch = a.ws.floats(columns_slot, shape_.scratch_size()).data();
-    for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
+    float* cols_scratch = a.ws.floats(columns_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
+    float* out_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(s_.filters * block * p)).data();
+    for (std::int64_t i = 0; i < n; i += block) {
+      const std::int64_t nb = std::min(block, n - i);
       float* y = a.y.data() + i * shape_.out_size();
-      if (s_.bias) fill_bias(a.params[1].data(), s_.filters, positions, y);
-      apply(shape_, a.params[0].data(), columns(shape_, a.x.data() + i * shape_.in_size(), scratch), s_.bias ? 1.0f : 0.0f, y);
+      float* out = nb == 1 ? y : out_scratch;
+      if (s_.bias) fill_bias(a.params[1].data(), s_.filters, nb * p, out);
+      const float* cols = columns(shape_, a.x.data() + i * shape_.in_size(), nb, cols_scratch);
+      apply(shape_, a.params[0].data(), cols, nb, s_.bias ? 1.0f : 0.0f, out);
+      if (nb > 1) from_block(out, s_.filters, p, nb, y);
     }
   }
 
   void backward(const BackwardArgs& a) const override {
-    const std::int64_t n = a.x.shape()[0], positions = shape_.g.out_count();
-    float* scratch = a.ws.floats(columns_slot, shape_.scratch_size()).data();
-    float* adjoint_scratch = a.ws.floats(adjoint_slot, shape_.scratch_size()).data();
+    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
+    const auto cols_size = static_cast<std::size_t>(shape_.column_rows() * block * p);
+    float* cols_scratch = a.ws.floats(columns_slot, cols_size).data();
+    float* dy_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(s_.filters * block * p)).data();
+    float* adjoint_scratch = a.dx.empty() ? nullptr : a.ws.floats(adjoint_slot, cols_size).data();
     float* dw = a.grads[0].data();
     std::fill_n(dw, a.grads[0].size(), 0.0f);
     if (s_.bias) std::fill_n(a.grads[1].data(), s_.filters, 0.0f);
-    for (std::int64_t i = 0; i < n; ++i) {
-      const float* dy = a.dy.data() + i * shape_.out_size();
-      add_weight_gradient(shape_, columns(shape_, a.x.data() + i * shape_.in_size(), scratch), dy, dw);
-      if (s_.bias) add_bias_gradient(dy, s_.filters, positions, a.grads[1].data());
+    for (std::int64_t i = 0; i < n; i += block) {
+      const std::int64_t nb = std::min(block, n - i);
+      const float* dy = to_block(a.dy.data() + i * shape_.out_size(), s_.filters, p, nb, dy_scratch);
+      add_weight_gradient(shape_, columns(shape_, a.x.data() + i * shape_.in_size(), nb, cols_scratch), dy, nb, dw);
+      if (s_.bias) add_bias_gradient(dy, s_.filters, nb * p, a.grads[1].data());
       if (!a.dx.empty()) {
         float* dx = a.dx.data() + i * shape_.in_size();
-        std::fill_n(dx, shape_.in_size(), 0.0f);
-        add_adjoint(shape_, a.params[0].data(), dy, dx, adjoint_scratch);
+        std::fill_n(dx, nb * shape_.in_size(), 0.0f);
+        add_adjoint(shape_, a.params[0].data(), dy, nb, dx, adjoint_scratch);
       }
     }
   }

@@ -1,9 +1,15 @@
 #pragma once
-// The three matrix products of a grouped N-d convolution on one sample, shared by conv (whose
-// forward is `apply` and whose input gradient is `add_adjoint`) and conv_transpose (the other
-// way round). Seen from the convolution: `in_channels` × g.in go in, `out_channels` × g.out
-// come out, and the weight is (out_channels, in_channels / groups, kernel...) as PyTorch's.
+// The matrix products of a grouped N-d convolution, shared by conv (whose forward is `apply`
+// and whose input gradient is `add_adjoint`) and conv_transpose (the other way round). Seen
+// from the convolution: `in_channels` × g.in go in, `out_channels` × g.out come out, and the
+// weight is (out_channels, in_channels / groups, kernel...) as PyTorch's.
+//
+// They work on a block of `nb` samples at once, laid side by side: a block matrix has one row per
+// channel (or per column-matrix row) and nb·P columns, sample j in columns [j·P, (j + 1)·P).
+// One GEMM over a block replaces nb small ones, which pays when P is small. A block of one
+// sample is the sample's own layout, so nb = 1 needs no copies.
 #include <cstdint>
+#include <string>
 
 #include "layers/conv/geometry.hpp"
 
@@ -15,24 +21,35 @@ struct ConvShape {
 
   std::int64_t in_size() const { return in_channels * g.in_count(); }     // one sample's input
   std::int64_t out_size() const { return out_channels * g.out_count(); }  // one sample's output
-  std::int64_t columns_size() const { return in_channels * g.kernel_count() * g.out_count(); }
-  // Floats of workspace that columns() and add_adjoint() need: none for a pointwise convolution.
-  std::size_t scratch_size() const { return g.is_pointwise() ? 0 : static_cast<std::size_t>(columns_size()); }
+  std::int64_t column_rows() const { return in_channels * g.kernel_count(); }
+
+  // Samples per block for a shard of n (see conv_ops.cpp for the measured rule), at least 1.
+  // Depends on n and the shapes only, never on the thread count.
+  std::int64_t block_samples(std::int64_t n) const;
 };
 
-// The column matrix of x (see im2col.hpp): `scratch` (columns_size() floats) filled and returned,
-// or x itself for a pointwise convolution, which needs no copy.
-const float* columns(const ConvShape& s, const float* x, float* scratch);
+// Throws ShapeError when one sample's column matrix has 2^31 or more entries: BLAS indexes
+// with int, and a silent overflow would compute garbage.
+void check_gemm_limits(const ConvShape& s, const std::string& type);
 
-// y (out_channels × P) = beta·y + W · cols, group by group.
-void apply(const ConvShape& s, const float* w, const float* cols, float beta, float* y);
+// The column matrix (column_rows() × nb·P) of the nb samples at x: `scratch` filled and returned,
+// or x itself for one sample of a pointwise convolution, which needs no copy.
+const float* columns(const ConvShape& s, const float* x, std::int64_t nb, float* scratch);
 
-// dw += dy · colsᵀ, group by group: the weight gradient of one sample.
-void add_weight_gradient(const ConvShape& s, const float* cols, const float* dy, float* dw);
+// out (out_channels × nb·P) = beta·out + W · cols, group by group.
+void apply(const ConvShape& s, const float* w, const float* cols, std::int64_t nb, float beta, float* out);
 
-// x += the adjoint of the convolution applied to dy: col2vol(Wᵀ · dy). `scratch` holds
-// columns_size() floats (unused for a pointwise convolution).
-void add_adjoint(const ConvShape& s, const float* w, const float* dy, float* x, float* scratch);
+// dw += dy · colsᵀ, group by group, dy a block (out_channels × nb·P).
+void add_weight_gradient(const ConvShape& s, const float* cols, const float* dy, std::int64_t nb, float* dw);
+
+// The nb samples at x += the adjoint of the convolution applied to the block dy: col2vol(Wᵀ · dy).
+// `scratch` holds column_rows()·nb·P floats (unused for one sample of a pointwise convolution).
+void add_adjoint(const ConvShape& s, const float* w, const float* dy, std::int64_t nb, float* x, float* scratch);
+
+// Between nb samples (nb, channels, P) and a block (channels, nb·P). to_block returns `samples`
+// itself when nb = 1, else fills and returns `scratch`.
+const float* to_block(const float* samples, std::int64_t channels, std::int64_t positions, std::int64_t nb, float* scratch);
+void from_block(const float* block, std::int64_t channels, std::int64_t positions, std::int64_t nb, float* samples);
 
 // Per-channel bias over `positions` values per channel: y[c, p] = b[c]; db[c] += Σ_p dy[c, p].
 void fill_bias(const float* b, std::int64_t channels, std::int64_t positions, float* y);

@@ -6,13 +6,15 @@
 // It is written as the convolution it transposes — input = this layer's output, output = this
 // layer's input — so its forward is that convolution's input gradient and its input gradient is
 // that convolution's forward (see conv_ops.hpp).
+#include <algorithm>
+
 #include "layers/conv/conv_ops.hpp"
 #include "layers/conv/conv_settings.hpp"
 
 namespace weft::builtin {
 namespace {
 
-enum WorkspaceSlot : std::size_t { columns_slot = 0 };
+enum WorkspaceSlot : std::size_t { columns_slot = 0, block_slot = 1 };
 
 class ConvTranspose final : public Layer {
  public:
@@ -44,6 +46,7 @@ class ConvTranspose final : public Layer {
                          " is too large for an input extent of " + std::to_string(g.out[d]));
     }
     shape_ = {g, s_.filters, input[0], s_.groups};
+    check_gemm_limits(shape_, s_.type);
     return channels_and(s_.filters, g.in, g.dims);
   }
 
@@ -54,32 +57,48 @@ class ConvTranspose final : public Layer {
     return p;
   }
 
+  // In the convolution's terms this layer's input x is the "output" side (shape_.out_channels ×
+  // P positions) and its output y the "input" side (filters × g.in).
   void forward(const ForwardArgs& a) const override {
-    const std::int64_t n = a.x.shape()[0];
-    float* scratch = a.ws.floats(columns_slot, shape_.scratch_size()).data();
-    for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
+    float* cols_scratch = a.ws.floats(columns_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
+    float* x_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(shape_.out_channels * block * p)).data();
+    for (std::int64_t i = 0; i < n; i += block) {
+      const std::int64_t nb = std::min(block, n - i);
       float* y = a.y.data() + i * shape_.in_size();
-      if (s_.bias) {
-        fill_bias(a.params[1].data(), s_.filters, shape_.g.in_count(), y);
-      } else {
-        std::fill_n(y, shape_.in_size(), 0.0f);
+      for (std::int64_t j = 0; j < nb; ++j) {
+        if (s_.bias) {
+          fill_bias(a.params[1].data(), s_.filters, shape_.g.in_count(), y + j * shape_.in_size());
+        } else {
+          std::fill_n(y + j * shape_.in_size(), shape_.in_size(), 0.0f);
+        }
       }
-      add_adjoint(shape_, a.params[0].data(), a.x.data() + i * shape_.out_size(), y, scratch);
+      const float* x = to_block(a.x.data() + i * shape_.out_size(), shape_.out_channels, p, nb, x_scratch);
+      add_adjoint(shape_, a.params[0].data(), x, nb, y, cols_scratch);
     }
   }
 
   void backward(const BackwardArgs& a) const override {
-    const std::int64_t n = a.x.shape()[0];
-    float* scratch = a.ws.floats(columns_slot, shape_.scratch_size()).data();
+    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
+    float* cols_scratch = a.ws.floats(columns_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
+    float* block_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(shape_.out_channels * block * p)).data();
     float* dw = a.grads[0].data();
     std::fill_n(dw, a.grads[0].size(), 0.0f);
     if (s_.bias) std::fill_n(a.grads[1].data(), s_.filters, 0.0f);
-    for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t i = 0; i < n; i += block) {
+      const std::int64_t nb = std::min(block, n - i);
       const float* dy = a.dy.data() + i * shape_.in_size();
-      const float* cols = columns(shape_, dy, scratch);
-      add_weight_gradient(shape_, cols, a.x.data() + i * shape_.out_size(), dw);
-      if (s_.bias) add_bias_gradient(dy, s_.filters, shape_.g.in_count(), a.grads[1].data());
-      if (!a.dx.empty()) apply(shape_, a.params[0].data(), cols, 0.0f, a.dx.data() + i * shape_.out_size());
+      const float* cols = columns(shape_, dy, nb, cols_scratch);
+      add_weight_gradient(shape_, cols, to_block(a.x.data() + i * shape_.out_size(), shape_.out_channels, p, nb, block_scratch),
+                          nb, dw);
+      if (s_.bias)
+        for (std::int64_t j = 0; j < nb; ++j)
+          add_bias_gradient(dy + j * shape_.in_size(), s_.filters, shape_.g.in_count(), a.grads[1].data());
+      if (a.dx.empty()) continue;
+      float* dx = a.dx.data() + i * shape_.out_size();
+      // The block scratch is free again: the weight gradient has consumed x's block.
+      apply(shape_, a.params[0].data(), cols, nb, 0.0f, nb == 1 ? dx : block_scratch);
+      if (nb > 1) from_block(block_scratch, shape_.out_channels, p, nb, dx);
     }
   }
 

@@ -90,7 +90,6 @@ WindowGeometry slide(const WindowSettings& s, const Shape& input, const std::str
   g.kernel = s.kernel;
   g.stride = s.stride;
   g.dilation = s.dilation;
-  WindowGeometry::Extents padded{};
   for (std::size_t d = 0; d < s.dims; ++d) {
     g.in[d] = input[d + 1];
     const std::int64_t span = s.dilation[d] * (s.kernel[d] - 1) + 1;
@@ -105,16 +104,16 @@ WindowGeometry slide(const WindowSettings& s, const Shape& input, const std::str
       }
     }
     g.pad_before[d] = total_pad / 2;
-    padded[d] = g.in[d] + total_pad;
-    if (span > padded[d]) {
+    const std::int64_t padded = g.in[d] + total_pad;
+    if (span > padded) {
       WindowGeometry::Extents spans{};
       for (std::size_t e = 0; e < s.dims; ++e) spans[e] = s.dilation[e] * (s.kernel[e] - 1) + 1;
       throw ShapeError(what + " needs each spatial extent, padding included, to be at least the (dilated) kernel " +
                        extents_str(spans, s.dims) + ", but spatial axis " + std::to_string(d + 1) + " is " +
                        std::to_string(g.in[d]) + " + " + std::to_string(total_pad) + " padding = " +
-                       std::to_string(g.in[d] + total_pad));
+                       std::to_string(padded));
     }
-    g.out[d] = (padded[d] - span) / s.stride[d] + 1;
+    g.out[d] = (padded - span) / s.stride[d] + 1;
   }
   return g;
 }

@@ -24,10 +24,10 @@ Range in_range(std::int64_t offset, std::int64_t stride, std::int64_t in, std::i
 // matrix; when `inside`, output position o of the line reads input element base + o·stride
 // (within the volume for o in r = [lo, hi) only); otherwise the line lies wholly in padding.
 template <class Line>
-void for_each_line(std::int64_t channels, const WindowGeometry& g, Line line) {
+void for_each_line(std::int64_t channels, const WindowGeometry& g, std::int64_t ld, Line line) {
   const std::size_t last = g.dims - 1;
-  const std::int64_t positions = g.out_count(), line_length = g.out[last];
-  const std::int64_t lines_per_row = positions / line_length, kernel_count = g.kernel_count();
+  const std::int64_t line_length = g.out[last];
+  const std::int64_t lines_per_row = g.out_count() / line_length, kernel_count = g.kernel_count();
   WindowGeometry::Extents in_stride{};  // element stride of each input axis within one channel
   in_stride[last] = 1;
   for (std::size_t d = last; d-- > 0;) in_stride[d] = in_stride[d + 1] * g.in[d + 1];
@@ -49,7 +49,7 @@ void for_each_line(std::int64_t channels, const WindowGeometry& g, Line line) {
           inside = inside && i >= 0 && i < g.in[d];
           base += i * in_stride[d];
         }
-        line(row * positions + q * line_length, inside, base, r);
+        line(row * ld + q * line_length, inside, base, r);
         for (std::size_t d = last; d-- > 0;) {
           if (++o[d] < g.out[d]) break;
           o[d] = 0;
@@ -65,9 +65,9 @@ void for_each_line(std::int64_t channels, const WindowGeometry& g, Line line) {
 
 }  // namespace
 
-void vol2col(const float* vol, std::int64_t channels, const WindowGeometry& g, float* col) {
+void vol2col(const float* vol, std::int64_t channels, const WindowGeometry& g, float* col, std::int64_t ld) {
   const std::int64_t length = g.out[g.dims - 1], stride = g.stride[g.dims - 1];
-  for_each_line(channels, g, [&](std::int64_t at, bool inside, std::int64_t base, Range r) {
+  for_each_line(channels, g, ld, [&](std::int64_t at, bool inside, std::int64_t base, Range r) {
     float* dst = col + at;
     if (!inside) {
       std::fill_n(dst, length, 0.0f);
@@ -83,9 +83,9 @@ void vol2col(const float* vol, std::int64_t channels, const WindowGeometry& g, f
   });
 }
 
-void col2vol(const float* col, std::int64_t channels, const WindowGeometry& g, float* vol) {
+void col2vol(const float* col, std::int64_t ld, std::int64_t channels, const WindowGeometry& g, float* vol) {
   const std::int64_t stride = g.stride[g.dims - 1];
-  for_each_line(channels, g, [&](std::int64_t at, bool inside, std::int64_t base, Range r) {
+  for_each_line(channels, g, ld, [&](std::int64_t at, bool inside, std::int64_t base, Range r) {
     if (!inside) return;
     const float* src = col + at;
     for (std::int64_t o = r.lo; o < r.hi; ++o) vol[base + o * stride] += src[o];

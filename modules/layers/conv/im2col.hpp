@@ -13,10 +13,11 @@
 namespace weft::builtin {
 
 // col (channels·K × P) = the windows of vol (channels × g.in...). Writes every entry of col.
-void vol2col(const float* vol, std::int64_t channels, const WindowGeometry& g, float* col);
+// Row r of col starts at col + r·ld (ld >= P), so several samples can sit side by side.
+void vol2col(const float* vol, std::int64_t channels, const WindowGeometry& g, float* col, std::int64_t ld);
 
 // The adjoint: vol (channels × g.in...) += the column entries added back at the positions they
 // were read from (padding entries are dropped). The caller zeroes vol first when it wants a sum.
-void col2vol(const float* col, std::int64_t channels, const WindowGeometry& g, float* vol);
+void col2vol(const float* col, std::int64_t ld, std::int64_t channels, const WindowGeometry& g, float* vol);
 
 }  // namespace weft::builtin

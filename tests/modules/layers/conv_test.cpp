@@ -164,23 +164,30 @@ std::vector<double> reference_conv(const std::vector<float>& x, const Shape& in,
   return y;
 }
 
+// Runs a batch of three samples (so small outputs go through the multi-sample GEMM blocks) and
+// compares each sample with the reference.
 void check_against_reference(const Json& spec, const Shape& in, const std::vector<std::int64_t>& kernel,
                              const std::vector<std::int64_t>& stride, const std::vector<std::int64_t>& pad,
                              const std::vector<std::int64_t>& dilation) {
   OneLayer l(spec, in);
   const weft::CounterRng rng(3);
-  std::vector<float> x(static_cast<std::size_t>(in.numel()));
+  constexpr std::int64_t batch = 3;
+  Tensor x(in.with_batch(batch));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.normal(i));
   auto b = l.param("bias");
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(rng.derive(1).normal(i));
-  const Tensor y = l.run(x);
+  const Tensor y = l.run(x.view());
   const Shape out = l.output_shape();
   std::vector<std::int64_t> out_spatial(out.dims().begin() + 1, out.dims().end());
-  const auto ref = reference_conv(x, in, l.param("weight"), b, spec["filters"].get<std::int64_t>(),
-                                  spec.value("groups", std::int64_t{1}), kernel, stride, pad, dilation, out_spatial);
-  BOOST_REQUIRE_EQUAL(y.size(), ref.size());
+  BOOST_REQUIRE_EQUAL(y.size(), static_cast<std::size_t>(batch * out.numel()));
   double worst = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::abs(y[i] - ref[i]));
+  for (std::int64_t s = 0; s < batch; ++s) {
+    const std::vector<float> sample(x.data() + s * in.numel(), x.data() + (s + 1) * in.numel());
+    const auto ref = reference_conv(sample, in, l.param("weight"), b, spec["filters"].get<std::int64_t>(),
+                                    spec.value("groups", std::int64_t{1}), kernel, stride, pad, dilation, out_spatial);
+    for (std::size_t i = 0; i < ref.size(); ++i)
+      worst = std::max(worst, std::abs(y[static_cast<std::size_t>(s * out.numel()) + i] - ref[i]));
+  }
   BOOST_CHECK_SMALL(worst, 1e-4);
 }
 
@@ -238,6 +245,9 @@ BOOST_AUTO_TEST_CASE(shapes_that_do_not_fit_are_rejected_at_build) {
   BOOST_CHECK_MESSAGE(contains(padding, "'padding'") && contains(padding, "same"), padding);
   const std::string dims = build_error({{"type", "conv"}, {"dims", 5}, {"filters", 1}, {"kernel", 1}}, Shape{1, 2, 2, 2, 2, 2});
   BOOST_CHECK_MESSAGE(contains(dims, "'dims'"), dims);
+  // 64·27 column rows × 128³ positions = 3.6·10⁹ entries: more than BLAS's int can index.
+  const std::string huge = build_error({{"type", "conv3d"}, {"filters", 8}, {"kernel", 3}, {"padding", 1}}, Shape{64, 128, 128, 128});
+  BOOST_CHECK_MESSAGE(contains(huge, "layer 0 (conv3d)") && contains(huge, "3623878656 entries per sample"), huge);
   const std::string kernel = build_error({{"type", "conv3d"}, {"filters", 1}, {"kernel", {2, 2}}}, Shape{1, 4, 4, 4});
   BOOST_CHECK_MESSAGE(contains(kernel, "'kernel'") && contains(kernel, "list of 3"), kernel);
 }

@@ -1,0 +1,22 @@
+#pragma once
+// weft's public API in one include. A plugin adds <weft/plugin.hpp> for WEFT_PLUGIN; a test of a
+// plugin's layer adds nothing: the gradient checker is part of this.
+#include "weft/config.hpp"
+#include "weft/dataset.hpp"
+#include "weft/error.hpp"
+#include "weft/gradient_check.hpp"
+#include "weft/initializer.hpp"
+#include "weft/io/idx.hpp"
+#include "weft/io/model_file.hpp"
+#include "weft/layer.hpp"
+#include "weft/loss.hpp"
+#include "weft/model.hpp"
+#include "weft/optimizer.hpp"
+#include "weft/plugins.hpp"
+#include "weft/registry.hpp"
+#include "weft/rng.hpp"
+#include "weft/sequential.hpp"
+#include "weft/shape.hpp"
+#include "weft/tensor.hpp"
+#include "weft/trainer.hpp"
+#include "weft/version.hpp"
