@@ -29,6 +29,7 @@ struct Executor::Shard {
   Tensor grads;  // flat, like Model::parameters()
   std::vector<std::vector<View>> grad_views;
   std::vector<double> partial;
+  std::vector<double> activity_partial;
   double loss_sum = 0;
 };
 
@@ -49,6 +50,8 @@ Executor::Executor(Model& model, ExecutorOptions options) : model_(model), optio
   }
   forward_stats_.resize(layers);
   backward_stats_.resize(layers);
+  activity_mean_.resize(layers);
+  activity_dmean_.resize(layers);
 }
 
 Executor::~Executor() = default;
@@ -117,6 +120,7 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
   }
   seed_ = seed;
   pass_template_ = PassInfo{training, step, batch_, 0, CounterRng(seed)};
+  activity_penalty_ = 0;
 
   for (std::size_t l = 0; l < model_.layer_count(); ++l) {
     const Layer& layer = *model_.layer(l).layer;
@@ -149,7 +153,42 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
       PassInfo pass{training, step, batch_, sh.first, layer_rng};
       layer.forward(args_for(sh, pass));
     });
+    if (training && model_.layer(l).activity_regularizer) activity_forward(l);
   }
+}
+
+void Executor::activity_forward(std::size_t l) {
+  const Regularizer& r = *model_.layer(l).activity_regularizer;
+  const auto per = static_cast<std::size_t>(model_.layer(l).output.numel());
+  for_each_shard([&](Shard& sh) {
+    sh.activity_partial.assign(per, 0.0);
+    const float* a = sh.outputs[l].data();
+    for (std::int64_t i = 0; i < sh.count; ++i)
+      for (std::size_t j = 0; j < per; ++j) sh.activity_partial[j] += r.moment(a[static_cast<std::size_t>(i) * per + j]);
+  });
+  auto& mean = activity_mean_[l];
+  mean.assign(per, 0.0);
+  for (std::size_t s = 0; s < active_; ++s)  // shard order: the same bits for any thread count
+    for (std::size_t j = 0; j < per; ++j) mean[j] += shards_[s]->activity_partial[j];
+  for (auto& m : mean) m /= static_cast<double>(batch_);
+  activity_dmean_[l].assign(per, 0.0);
+  activity_penalty_ += r.activity_penalty(mean, activity_dmean_[l]);
+}
+
+void Executor::activity_backward(std::size_t l) {
+  const Regularizer& r = *model_.layer(l).activity_regularizer;
+  const auto per = static_cast<std::size_t>(model_.layer(l).output.numel());
+  const auto& dmean = activity_dmean_[l];
+  const double inv_batch = 1.0 / static_cast<double>(batch_);
+  for_each_shard([&](Shard& sh) {
+    float* dy = sh.output_grad->data();
+    const float* a = sh.outputs[l].data();
+    for (std::int64_t i = 0; i < sh.count; ++i)
+      for (std::size_t j = 0; j < per; ++j) {
+        const std::size_t k = static_cast<std::size_t>(i) * per + j;
+        dy[k] += static_cast<float>(dmean[j] * inv_batch * r.moment_derivative(a[k]));
+      }
+  });
 }
 
 double Executor::loss(ConstView targets, bool with_gradient) {
@@ -173,7 +212,7 @@ double Executor::loss(ConstView targets, bool with_gradient) {
   });
   double total = 0;
   for (std::size_t s = 0; s < active_; ++s) total += shards_[s]->loss_sum;
-  return total / weight;
+  return total / weight + (pass_template_.training ? activity_penalty_ : 0.0);
 }
 
 std::int64_t Executor::correct(ConstView targets) const {
@@ -223,6 +262,7 @@ void Executor::backward() {
     const CounterRng layer_rng =
         CounterRng(seed_).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(pass_template_.step));
     const bool needs_dx = l > 0 || options_.input_gradient;
+    if (training && model_.layer(l).activity_regularizer) activity_backward(l);
     auto args_for = [&](Shard& sh, const PassInfo& pass) {
       Tensor* dy_buf = sh.output_grad;
       Tensor* dx_buf = dy_buf == &sh.grad_a ? &sh.grad_b : &sh.grad_a;

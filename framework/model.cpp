@@ -1,19 +1,23 @@
 #include "weft/model.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "weft/registry.hpp"
+#include "weft/training_config.hpp"
 
 namespace weft {
 namespace {
 
 // Settings every layer may carry that the model, not the layer, interprets.
-constexpr std::array<std::string_view, 1> model_layer_keys = {"name"};
-const std::set<std::string, std::less<>> spec_keys = {"input", "layers", "loss", "optimizer", "name", "description"};
+constexpr std::array<std::string_view, 5> model_layer_keys = {"name", "lr_mult", "frozen", "regularizer",
+                                                              "activity_regularizer"};
+const std::set<std::string, std::less<>> spec_keys = {"input",    "layers", "loss",       "optimizer",
+                                                      "training", "name",   "description"};
 
 std::uint64_t fnv1a(std::string_view s) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -50,6 +54,37 @@ std::size_t append_tensors(std::vector<NamedTensor>& table, const std::vector<Pa
   return offset;
 }
 
+// The per-layer training settings ("lr_mult", "frozen", "regularizer", "activity_regularizer"):
+// checked and built here, written back resolved into `config` when the spec gave them.
+void read_layer_training(const Json& layer_spec, const std::string& where, LayerSlot& slot, Json& config) {
+  if (layer_spec.is_string()) return;
+  if (layer_spec.contains("lr_mult")) {
+    const Json& v = layer_spec["lr_mult"];
+    if (!v.is_number() || !(v.get<double>() >= 0) || !std::isfinite(v.get<double>()))
+      throw SpecError(where + ": 'lr_mult' must be a number >= 0, got " + describe(v));
+    slot.lr_mult = v.get<double>();
+    config["lr_mult"] = slot.lr_mult;
+  }
+  if (layer_spec.contains("frozen")) {
+    if (!layer_spec["frozen"].is_boolean())
+      throw SpecError(where + ": 'frozen' must be true or false, got " + describe(layer_spec["frozen"]));
+    slot.frozen = layer_spec["frozen"].get<bool>();
+    config["frozen"] = slot.frozen;
+  }
+  for (const bool activity : {false, true}) {
+    const std::string key = activity ? "activity_regularizer" : "regularizer";
+    if (!layer_spec.contains(key) || layer_spec[key].is_null()) continue;
+    auto built = registry().regularizers.create(layer_spec[key], where + ": " + key);
+    if (built.module->is_activity() != activity)
+      throw SpecError(where + ": '" + key + "' takes " +
+                      (activity ? "an activity penalty (activity_l1, kl_sparsity)" : "a weight penalty (l1, l2, elastic_net)") +
+                      ", but '" + built.config["type"].get<std::string>() + "' is " +
+                      (activity ? "a weight penalty: put it under 'regularizer'" : "an activity penalty: put it under 'activity_regularizer'"));
+    (activity ? slot.activity_regularizer : slot.regularizer) = std::move(built.module);
+    config[key] = built.config;
+  }
+}
+
 std::vector<View> views_of(const std::vector<NamedTensor>& table, const std::vector<std::size_t>& indices,
                            float* flat) {
   std::vector<View> out;
@@ -72,7 +107,7 @@ Model::Model(const Json& spec) {
   for (const auto& [key, _] : spec.items())
     if (!spec_keys.contains(key))
       throw SpecError("model spec: unknown key '" + key +
-                      "'; accepted keys: input, layers, loss, optimizer, name, description");
+                      "'; accepted keys: input, layers, loss, optimizer, training, name, description");
   input_ = parse_input_shape(spec);
   if (!spec.contains("layers") || !spec["layers"].is_array() || spec["layers"].empty())
     throw SpecError("model spec: \"layers\" must be a non-empty list of layer objects");
@@ -114,6 +149,7 @@ Model::Model(const Json& spec) {
     buffer_offset = append_tensors(buffer_table_, slot.layer->buffers(), slot.name, i, buffer_offset, slot.buffers);
     slot.config = built.config;
     slot.config["name"] = slot.name;
+    read_layer_training(layer_spec, context + " (" + slot.type + ")", slot, slot.config);
     spec_["layers"].push_back(slot.config);
     shape = slot.output;
     layers_.push_back(std::move(slot));
@@ -134,6 +170,7 @@ Model::Model(const Json& spec) {
     optimizer_ = std::move(opt.module);
     spec_["optimizer"] = opt.config;
   }
+  if (spec.contains("training")) spec_["training"] = resolve_training(spec["training"]);
   params_ = Tensor(Shape{static_cast<std::int64_t>(param_offset)});
   buffers_ = Tensor(Shape{static_cast<std::int64_t>(buffer_offset)});
 }

@@ -1,25 +1,63 @@
 #include "weft/trainer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <numeric>
 
 #include "weft/finite.hpp"
+#include "weft/registry.hpp"
+#include "weft/training_config.hpp"
 
 namespace weft {
+namespace {
 
-Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(options) {
-  if (options_.batch_size < 1) throw Error("batch size must be at least 1, got " + std::to_string(options_.batch_size));
+constexpr std::array<std::string_view, 1> schedule_extra_keys = {"unit"};
+
+std::unique_ptr<Schedule> build_schedule(const Json& resolved) {
+  if (resolved.is_null()) return nullptr;
+  return registry().schedules.create(resolved, "training: schedule", schedule_extra_keys).module;
+}
+
+}  // namespace
+
+TrainOptions train_options(const Json& training) {
+  const Json t = resolve_training(training.is_null() ? Json::object() : training);
+  TrainOptions o;
+  o.batch_size = t["batch"].is_string() ? 0 : t["batch"].get<std::int64_t>();
+  o.shuffle = t["shuffle"];
+  o.accumulate = t["accumulate"];
+  o.clip_norm = t["clip_norm"].is_null() ? 0.0 : t["clip_norm"].get<double>();
+  o.clip_value = t["clip_value"].is_null() ? 0.0 : t["clip_value"].get<double>();
+  o.schedule = t["schedule"];
+  return o;
+}
+
+Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(std::move(options)) {
+  if (options_.batch_size < 0)
+    throw Error("batch size must be at least 1 (or 0 for the full batch), got " + std::to_string(options_.batch_size));
+  if (options_.accumulate < 1)
+    throw Error("gradient accumulation must span at least 1 mini-batch, got " + std::to_string(options_.accumulate));
+  if (!(options_.clip_norm >= 0) || !(options_.clip_value >= 0))
+    throw Error("gradient clipping thresholds must be positive (or 0 for off)");
+  options_.schedule = resolve_schedule(options_.schedule);
+  schedule_ = build_schedule(options_.schedule);
+  schedule_per_step_ = !options_.schedule.is_null() && options_.schedule["unit"] == "step";
   executor_ = std::make_unique<Executor>(model_, ExecutorOptions{options_.shard_size, options_.threads, false});
   grad_ = Tensor(Shape{static_cast<std::int64_t>(model_.parameter_count())});
   if (model_.has_optimizer()) {
-    slot_names_ = model_.optimizer().slots();
-    for (std::size_t k = 0; k < slot_names_.size(); ++k) slots_.emplace_back(grad_.shape());
+    const Optimizer& optimizer = model_.optimizer();
+    slot_names_ = optimizer.slots();
+    for (std::size_t k = 0; k < slot_names_.size(); ++k) slots_.emplace_back(grad_.shape(), optimizer.slot_initial_value(k));
   }
   constexpr std::size_t chunk = 1 << 14;
-  for (const auto& t : model_.parameter_table())
+  for (const auto& t : model_.parameter_table()) {
+    const LayerSlot& layer = model_.layer(t.layer);
+    if (layer.frozen) continue;  // never updated; its gradient is zeroed
     for (std::size_t b = 0; b < t.size(); b += chunk)
-      chunks_.push_back({t.offset + b, t.offset + std::min(t.size(), b + chunk), t.is_bias});
+      chunks_.push_back({t.offset + b, t.offset + std::min(t.size(), b + chunk), t.is_bias, static_cast<float>(layer.lr_mult)});
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -32,13 +70,22 @@ bool Trainer::classification() const {
   return out.rank() == 1 && out[0] > 1 && (target.rank() == 0 || target == out);
 }
 
-double Trainer::train_step(ConstView x, ConstView y) {
-  const Optimizer& optimizer = model_.optimizer();
+double Trainer::learning_rate() const {
+  const double base = model_.optimizer().learning_rate();
+  if (!schedule_) return base;
+  return schedule_->rate(base, schedule_per_step_ ? step_ : epoch_);
+}
+
+std::int64_t Trainer::batch_size_for(const Dataset& data) const {
+  return options_.batch_size == 0 ? data.size() : std::min(options_.batch_size, data.size());
+}
+
+void Trainer::accumulate_batch(ConstView x, ConstView y, double weight, double& loss) {
   executor_->forward(x, true, step_, options_.seed);
-  const double loss = executor_->loss(y, true);
-  if (!std::isfinite(loss)) {
+  const double batch_loss = executor_->loss(y, true);
+  if (!std::isfinite(batch_loss)) {
     const auto layer = executor_->first_non_finite_layer();
-    throw NumericError("training step " + std::to_string(step_ + 1) + ": the loss is " + std::to_string(loss) +
+    throw NumericError("training step " + std::to_string(step_ + 1) + ": the loss is " + std::to_string(batch_loss) +
                        (layer >= 0 ? "; the first non-finite value appeared in the output of layer " +
                                          std::to_string(layer) + " (" + model_.layer(layer).name + ")"
                                    : "; every layer output was finite, so the loss itself overflowed") +
@@ -46,13 +93,84 @@ double Trainer::train_step(ConstView x, ConstView y) {
   }
   last_correct_ = classification() ? executor_->correct(y) : 0;
   executor_->backward();
-  executor_->reduce_gradients(grad_.span());
-  if (!all_finite(grad_.span()))
-    for (const auto& t : model_.parameter_table())
-      if (!all_finite({grad_.data() + t.offset, t.size()}))
-        throw NumericError("training step " + std::to_string(step_ + 1) + ": the gradient of '" + t.name +
-                           "' is not finite. The parameters of the last good step are kept.");
-  (void)optimizer;
+  loss += weight * batch_loss;
+  if (weight == 1.0) {
+    executor_->reduce_gradients(grad_.span());
+    return;
+  }
+  // Accumulation: grad += weight · (this mini-batch's mean gradient), weight = its share of the
+  // step's samples, so k mini-batches of b give the gradient of one batch of k·b.
+  if (batch_grad_.size() != grad_.size()) batch_grad_ = Tensor(grad_.shape());
+  executor_->reduce_gradients(batch_grad_.span());
+  const float w = static_cast<float>(weight);
+  float* g = grad_.data();
+  const float* b = batch_grad_.data();
+  executor_->parallel_ranges(grad_.size(), 1 << 14, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) g[i] += w * b[i];
+  });
+}
+
+void Trainer::check_gradient() const {
+  // Backward runs from the output to the input, so the non-finite tensor nearest the output is
+  // where the problem appeared; earlier layers only inherited it.
+  const auto& table = model_.parameter_table();
+  for (auto t = table.rbegin(); t != table.rend(); ++t)
+    if (!all_finite({grad_.data() + t->offset, t->size()}))
+      throw NumericError("training step " + std::to_string(step_ + 1) + ": the gradient of '" + t->name +
+                         "' is not finite (layer " + std::to_string(t->layer) + ", the first one reached by the "
+                         "backward pass). The parameters of the last good step are kept.");
+}
+
+double Trainer::add_weight_penalties() {
+  double penalty = 0;
+  for (const auto& t : model_.parameter_table()) {
+    const LayerSlot& layer = model_.layer(t.layer);
+    if (!layer.regularizer || layer.frozen || (t.is_bias && !layer.regularizer->includes_bias())) continue;
+    penalty += layer.regularizer->weight_penalty({model_.parameters().data() + t.offset, t.size()},
+                                                 {grad_.data() + t.offset, t.size()});
+  }
+  return penalty;
+}
+
+void Trainer::clip_gradient() {
+  float* g = grad_.data();
+  if (options_.clip_norm > 0) {
+    // Per-chunk sums in parallel, added in chunk order: the same bits for any thread count.
+    std::vector<double> sums(chunks_.size());
+    executor_->parallel_ranges(chunks_.size(), 1, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t c = begin; c < end; ++c) {
+        double s = 0;
+        for (std::size_t i = chunks_[c].begin; i < chunks_[c].end; ++i) s += double(g[i]) * double(g[i]);
+        sums[c] = s;
+      }
+    });
+    const double norm = std::sqrt(std::accumulate(sums.begin(), sums.end(), 0.0));
+    if (norm > options_.clip_norm) {
+      const auto scale = static_cast<float>(options_.clip_norm / (norm + 1e-6));  // PyTorch's clip_grad_norm_
+      for (const Chunk& c : chunks_)
+        for (std::size_t i = c.begin; i < c.end; ++i) g[i] *= scale;
+    }
+  }
+  if (options_.clip_value > 0) {
+    const auto v = static_cast<float>(options_.clip_value);
+    for (const Chunk& c : chunks_)
+      for (std::size_t i = c.begin; i < c.end; ++i) g[i] = std::clamp(g[i], -v, v);
+  }
+}
+
+double Trainer::train_step(ConstView x, ConstView y) {
+  double loss = 0;
+  last_lr_ = learning_rate();
+  accumulate_batch(x, y, 1.0, loss);
+  return finish_step(loss);
+}
+
+double Trainer::finish_step(double loss) {
+  for (const auto& t : model_.parameter_table())
+    if (model_.layer(t.layer).frozen) std::fill_n(grad_.data() + t.offset, t.size(), 0.0f);
+  check_gradient();
+  loss += add_weight_penalties();
+  clip_gradient();
   ++step_;
   apply_update();
   return loss;
@@ -60,7 +178,7 @@ double Trainer::train_step(ConstView x, ConstView y) {
 
 void Trainer::apply_update() {
   const Optimizer& optimizer = model_.optimizer();
-  const double lr = optimizer.learning_rate();
+  const double lr = last_lr_;
   float* w = model_.parameters().data();
   executor_->parallel_ranges(chunks_.size(), 1, [&](std::size_t begin, std::size_t end) {
     std::vector<std::span<float>> slot_ranges(slots_.size());
@@ -69,57 +187,129 @@ void Trainer::apply_update() {
       const std::size_t n = ch.end - ch.begin;
       for (std::size_t k = 0; k < slots_.size(); ++k) slot_ranges[k] = {slots_[k].data() + ch.begin, n};
       optimizer.update({w + ch.begin, n}, {grad_.data() + ch.begin, n}, slot_ranges,
-                       OptimizerStep{lr, step_, ch.is_bias});
+                       OptimizerStep{lr * ch.lr_mult, step_, ch.is_bias});
     }
   });
 }
 
-EpochResult Trainer::train_epoch(const Dataset& data) {
+EpochResult Trainer::train_epoch(const Dataset& data, std::span<Callback* const> callbacks) {
   if (data.size() == 0) throw Error("cannot train on an empty dataset" + (data.name.empty() ? "" : " '" + data.name + "'"));
   const auto start = std::chrono::steady_clock::now();
+  const std::int64_t n = data.size(), b = batch_size_for(data);
+  const std::int64_t batches = (n + b - 1) / b;
   std::vector<std::int64_t> order;
   if (options_.shuffle) {
-    order = shuffled_indices(data.size(), options_.seed, epoch_);
+    order = shuffled_indices(n, options_.seed, epoch_);
   } else {
-    order.resize(static_cast<std::size_t>(data.size()));
-    for (std::int64_t i = 0; i < data.size(); ++i) order[i] = i;
+    order.resize(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
   }
-  double loss_sum = 0;
-  std::int64_t correct = 0, steps = 0;
-  for (std::int64_t begin = 0; begin < data.size(); begin += options_.batch_size) {
-    const std::int64_t n = std::min(options_.batch_size, data.size() - begin);
-    gather(data, std::span<const std::int64_t>(order).subspan(begin, n), batch_x_, batch_y_);
-    loss_sum += train_step(batch_x_, batch_y_);
-    correct += last_correct_;
-    ++steps;
-  }
-  ++epoch_;
+  const std::int64_t first_sample = position_ * b;
   EpochResult r;
-  r.epoch = epoch_;
-  r.loss = loss_sum / static_cast<double>(steps);
-  if (classification()) r.accuracy = static_cast<double>(correct) / static_cast<double>(data.size());
+  r.epoch = epoch_ + 1;
+  while (position_ < batches) {
+    const std::int64_t group = std::min(options_.accumulate, batches - position_);
+    const std::int64_t begin = position_ * b, end = std::min(n, (position_ + group) * b);
+    StepEvent event{step_, epoch_ + 1, position_, batches, end - begin, 0, learning_rate()};
+    for (Callback* c : callbacks) c->on_step_begin(*this, event);
+    last_lr_ = event.lr;
+    double loss = 0;
+    std::int64_t correct = 0;
+    for (std::int64_t at = begin; at < end; at += b) {
+      const std::int64_t count = std::min(b, end - at);
+      gather(data, std::span<const std::int64_t>(order).subspan(at, count), batch_x_, batch_y_);
+      accumulate_batch(batch_x_, batch_y_, group == 1 ? 1.0 : double(count) / double(end - begin), loss);
+      correct += last_correct_;
+    }
+    loss = finish_step(loss);
+    position_ += group;
+    totals_.loss_sum += loss;
+    totals_.correct += correct;
+    totals_.samples += end - begin;
+    totals_.steps += 1;
+    event.step = step_;
+    event.batch = position_;
+    event.loss = loss;
+    for (Callback* c : callbacks) c->on_step_end(*this, event);
+    if (stop_requested_ && position_ < batches) {
+      r.completed = false;
+      return r;
+    }
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.samples_per_second = static_cast<double>(data.size()) / std::max(r.seconds, 1e-9);
+  r.samples_per_second = static_cast<double>(n - first_sample) / std::max(r.seconds, 1e-9);
+  r.loss = totals_.loss_sum / static_cast<double>(std::max<std::int64_t>(totals_.steps, 1));
+  if (classification()) r.accuracy = static_cast<double>(totals_.correct) / static_cast<double>(totals_.samples);
+  ++epoch_;
+  position_ = 0;
+  totals_ = {};
   return r;
+}
+
+const std::vector<Metrics>& Trainer::fit(const Dataset& train, const FitOptions& o) {
+  stop_requested_ = false;
+  for (Callback* c : o.callbacks) c->on_fit_begin(*this);
+  while (epoch_ < o.epochs && !stop_requested_) {
+    EpochEvent event{epoch_ + 1, o.epochs, nullptr};
+    if (position_ == 0)
+      for (Callback* c : o.callbacks) c->on_epoch_begin(*this, event);
+    const EpochResult r = train_epoch(train, o.callbacks);
+    if (!r.completed) break;
+    Metrics m;
+    m.set("epoch", static_cast<double>(r.epoch));
+    m.set("loss", r.loss);
+    if (!std::isnan(r.accuracy)) m.set("accuracy", r.accuracy);
+    if (o.validation) {
+      const Evaluation v = evaluate(*o.validation);
+      m.set("val_loss", v.loss);
+      if (!std::isnan(v.accuracy)) m.set("val_accuracy", v.accuracy);
+      if (!std::isnan(v.top_k_accuracy)) m.set("val_top" + std::to_string(v.top_k) + "_accuracy", v.top_k_accuracy);
+      if (!std::isnan(v.mse)) m.set("val_mse", v.mse);
+      if (!std::isnan(v.mae)) m.set("val_mae", v.mae);
+    }
+    m.set("lr", last_lr_);
+    m.set("seconds", r.seconds);
+    m.set("samples_per_second", r.samples_per_second);
+    if (schedule_) schedule_->end_epoch(m);
+    history_.push_back(m);
+    event.metrics = &history_.back();
+    for (Callback* c : o.callbacks) c->on_epoch_end(*this, event);
+  }
+  for (Callback* c : o.callbacks) c->on_fit_end(*this);
+  return history_;
 }
 
 Evaluation Trainer::evaluate(const Dataset& data, std::int64_t batch_size) {
   Evaluation e;
   e.samples = data.size();
   if (data.size() == 0) return e;
-  double loss_sum = 0;
-  std::int64_t correct = 0;
   const bool classes = classification();
+  MetricAccumulator metrics(classes ? model_.output_shape().numel() : 0);
+  Tensor outputs;
+  double loss_sum = 0;
   for (std::int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const std::int64_t n = std::min(batch_size, data.size() - begin);
     const ConstView x = ConstView(data.x.view()).slice(begin, n);
     const ConstView y = ConstView(data.y.view()).slice(begin, n);
     executor_->forward(x, false, step_, options_.seed);
     loss_sum += executor_->loss(y, false) * static_cast<double>(n);
-    if (classes) correct += executor_->correct(y);
+    const Shape out_shape = model_.output_shape().with_batch(n);
+    if (!(outputs.shape() == out_shape)) outputs.resize(out_shape);
+    executor_->copy_output(outputs.view());
+    metrics.add(outputs, y);
   }
   e.loss = loss_sum / static_cast<double>(data.size());
-  if (classes) e.accuracy = static_cast<double>(correct) / static_cast<double>(data.size());
+  if (classes) {
+    e.accuracy = metrics.accuracy();
+    if (model_.output_shape().numel() > metrics.top_k()) {
+      e.top_k = metrics.top_k();
+      e.top_k_accuracy = metrics.top_k_accuracy();
+    }
+    e.confusion = metrics.confusion();
+  } else if (model_.target_shape() == model_.output_shape()) {
+    e.mse = metrics.mse();
+    e.mae = metrics.mae();
+  }
   return e;
 }
 
@@ -133,6 +323,26 @@ Tensor Trainer::predict(ConstView x, std::int64_t batch_size) {
     executor_->copy_output(View(out.data() + begin * per, model_.output_shape().with_batch(n)));
   }
   return out;
+}
+
+std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fraction, std::uint64_t seed) {
+  if (!(fraction > 0 && fraction < 1)) throw Error("the validation split must be a fraction in (0, 1), got " + std::to_string(fraction));
+  const std::int64_t n = data.size();
+  const auto held = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(fraction * double(n))));
+  if (held >= n)
+    throw Error("a validation split of " + std::to_string(fraction) + " leaves nothing to train on in " +
+                std::to_string(n) + " samples");
+  // A seeded choice of `held` samples (the first ones of a permutation), each part in data order.
+  auto order = shuffled_indices(n, CounterRng(seed).derive(rng_stream::split).key(), 0);
+  std::vector<std::int64_t> val(order.begin(), order.begin() + held), train(order.begin() + held, order.end());
+  std::sort(val.begin(), val.end());
+  std::sort(train.begin(), train.end());
+  Dataset t, v;
+  gather(data, train, t.x, t.y);
+  gather(data, val, v.x, v.y);
+  t.name = data.name + " (training part)";
+  v.name = data.name + " (validation part)";
+  return {std::move(t), std::move(v)};
 }
 
 }  // namespace weft

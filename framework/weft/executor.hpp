@@ -44,7 +44,8 @@ class Executor {
   // Forward pass over x, shape (n, input...). `x` must stay alive until backward() returns.
   // In training mode layers use batch statistics and dropout, and update their buffers.
   void forward(ConstView x, bool training, std::int64_t step, std::uint64_t seed);
-  // Mean loss of the last forward pass over targets (n, target...). With `with_gradient`,
+  // Mean loss of the last forward pass over targets (n, target...), plus the activity penalties
+  // of a training pass. With `with_gradient`,
   // also sets d(mean loss)/d(output) as the starting point of backward().
   double loss(ConstView targets, bool with_gradient);
   // Number of samples whose arg-max output equals the target class (label or one-hot).
@@ -67,6 +68,10 @@ class Executor {
   struct Shard;
   void for_each_shard(const std::function<void(Shard&)>& body);
   void combine_stats(const Layer& layer, std::size_t index, bool backward_phase);
+  // Activity regularisers (weft/regularizer.hpp): whole-batch means of the layer's output after
+  // its forward pass, and their gradient added to its output gradient before its backward pass.
+  void activity_forward(std::size_t layer);
+  void activity_backward(std::size_t layer);
   Shard& shard(std::size_t i);
 
   Model& model_;
@@ -83,6 +88,8 @@ class Executor {
   std::vector<std::vector<ConstView>> params_, buffers_;
   std::vector<std::vector<double>> forward_stats_, backward_stats_;
   std::int64_t max_activation_ = 0;  // largest per-sample tensor along the network
+  std::vector<std::vector<double>> activity_mean_, activity_dmean_;  // per layer
+  double activity_penalty_ = 0;      // sum of the activity penalties of the last training pass
 };
 
 }  // namespace weft

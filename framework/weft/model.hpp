@@ -6,8 +6,12 @@
 //   { "input": [1, 28, 28],
 //     "layers": [ {"type": "dense", "units": 128}, {"type": "relu"}, ... ],
 //     "loss": {"type": "cross_entropy"},
-//     "optimizer": {"type": "adam", "lr": 0.001} }
-// A layer may carry "name" (default "<type>_<index>"), unique within the model.
+//     "optimizer": {"type": "adam", "lr": 0.001},
+//     "training": {"batch": 128, "epochs": 3, ...} }       (weft/training_config.hpp)
+// A layer may carry "name" (default "<type>_<index>"), unique within the model, and training
+// settings: "lr_mult" (its parameters' learning rate = scheduled rate × lr_mult, default 1),
+// "frozen" (true: never updated), "regularizer" (a weight penalty: l1, l2, elastic_net) and
+// "activity_regularizer" (activity_l1, kl_sparsity), see weft/regularizer.hpp.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -18,6 +22,7 @@
 #include "weft/layer.hpp"
 #include "weft/loss.hpp"
 #include "weft/optimizer.hpp"
+#include "weft/regularizer.hpp"
 #include "weft/tensor.hpp"
 
 namespace weft {
@@ -43,6 +48,11 @@ struct LayerSlot {
   std::unique_ptr<Layer> layer;
   std::vector<std::size_t> params;   // indices into Model::parameter_table()
   std::vector<std::size_t> buffers;  // indices into Model::buffer_table()
+  // Training settings the spec attaches to the layer (see the spec comment above).
+  double lr_mult = 1.0;
+  bool frozen = false;
+  std::unique_ptr<Regularizer> regularizer;           // weight penalty, or null
+  std::unique_ptr<Regularizer> activity_regularizer;  // penalty on the output, or null
 };
 
 class Model {

@@ -24,6 +24,8 @@ class Optimizer {
 
   // Names of the per-element state slots, in a fixed order.
   virtual std::vector<std::string> slots() const { return {}; }
+  // The value slot k starts from (Adagrad's initial accumulator); 0 for most.
+  virtual float slot_initial_value(std::size_t /*k*/) const { return 0.0f; }
   // The configured base learning rate.
   virtual double learning_rate() const = 0;
 

@@ -1,6 +1,6 @@
 #pragma once
 // The registry: the one way modules enter a model. Each kind (layers, losses, optimizers,
-// initializers) maps a name to a factory that builds the module from its JSON configuration.
+// initializers, schedules, regularizers) maps a name to a factory that builds the module from its JSON configuration.
 // Built-ins are registered explicitly when the registry is first used (so no linker can drop
 // them); plugins register through the same calls when they are loaded.
 #include <functional>
@@ -16,6 +16,8 @@
 #include "weft/layer.hpp"
 #include "weft/loss.hpp"
 #include "weft/optimizer.hpp"
+#include "weft/regularizer.hpp"
+#include "weft/schedule.hpp"
 
 namespace weft {
 
@@ -141,17 +143,21 @@ struct Registries {
   Registry<Loss> losses{"loss"};
   Registry<Optimizer> optimizers{"optimizer"};
   Registry<Initializer> initializers{"initializer"};
+  Registry<Schedule> schedules{"schedule"};        // learning-rate schedules (weft/schedule.hpp)
+  Registry<Regularizer> regularizers{"regularizer"};  // weight and activity penalties (weft/regularizer.hpp)
 
   // Calls f(registry) for every kind above, in this order: what `weft list` and plugin loading
   // walk. A new kind joins the members above, this list and kind_count (a static_assert below
   // and a test check that they agree).
-  static constexpr std::size_t kind_count = 4;
+  static constexpr std::size_t kind_count = 6;
   template <class F>
   void for_each_kind(F&& f) {
     f(layers);
     f(losses);
     f(optimizers);
     f(initializers);
+    f(schedules);
+    f(regularizers);
   }
   template <class F>
   void for_each_kind(F&& f) const {
@@ -159,6 +165,8 @@ struct Registries {
     f(losses);
     f(optimizers);
     f(initializers);
+    f(schedules);
+    f(regularizers);
   }
 
   // Moves every module of `staged` in, or (when any of its names is taken here) throws Error

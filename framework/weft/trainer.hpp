@@ -1,8 +1,42 @@
 #pragma once
-// Trainer: mini-batch gradient descent over a Dataset with the model's loss and optimizer.
-// One step: gather the mini-batch (epoch order from the seed), run the Executor's sharded
-// forward and backward, reduce shard gradients in a fixed order, check for non-finite values,
-// then update the parameters in parallel over disjoint ranges.
+// Trainer: gradient descent over a Dataset with the model's loss and optimizer.
+//
+// One optimizer step: for each of `accumulate` mini-batches (epoch order from the seed), run the
+// Executor's sharded forward and backward and add the mini-batch gradient, weighted by its share
+// of the step's samples; zero the gradients of frozen layers; check for non-finite values; add
+// the weight penalties; clip (global norm, then value); update the parameters in parallel over
+// disjoint ranges at the scheduled learning rate times each layer's "lr_mult".
+//
+// Full-batch, mini-batch and stochastic gradient descent are the same loop with batch_size
+// 0 (or >= the dataset), b, and 1.
+//
+// ## Training state (for checkpoints)
+//
+// state() returns everything beyond the model's parameters and buffers that the next step
+// depends on; a fresh Trainer on an identically built model (same spec and weights) that calls
+// restore(state) continues bit for bit as the original would have:
+//
+//   TrainerState::tensors  named copies of the optimizer slots, one per (parameter, slot):
+//                          "<layer>/<param>/<slot>" (e.g. "dense_0/weight/exp_avg"), shaped like
+//                          the parameter. Store them as /optimizer/<layer>/<param>/<slot>.
+//   TrainerState::json     {"format": 1,
+//                           "optimizer": the resolved optimizer spec (type and settings),
+//                           "slots": slot names, in order,
+//                           "schedule": {"spec": resolved schedule spec or null, "state": {...}},
+//                           "step": optimizer steps taken, "epoch": epochs completed,
+//                           "position": mini-batches of the current epoch consumed,
+//                           "epoch_totals": {"loss_sum", "correct", "samples", "steps"} so far
+//                                           in the current epoch,
+//                           "rng": {"seed", "shuffle"} (the epoch order is a pure function of
+//                                  seed and epoch: this is the whole random state),
+//                           "batch_size", "accumulate",
+//                           "lr": the last scheduled learning rate,
+//                           "history": [per-epoch metrics as [[name, value], ...]]}
+//
+// restore() checks the optimizer type and settings, slot names, tensor names and shapes, and
+// (mid-epoch) the batch size, and throws Error naming the mismatch; on error the trainer is
+// unchanged. It takes the seed and shuffle flag from the state. Take state() between steps:
+// from a callback's on_step_end or on_epoch_end, or after fit() returns.
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -11,19 +45,30 @@
 #include <string>
 #include <vector>
 
+#include "weft/callback.hpp"
 #include "weft/dataset.hpp"
 #include "weft/executor.hpp"
+#include "weft/metrics.hpp"
 #include "weft/model.hpp"
+#include "weft/schedule.hpp"
 
 namespace weft {
 
 struct TrainOptions {
-  std::int64_t batch_size = 128;
-  std::int64_t shard_size = 32;  // samples per shard; fixed, so results do not depend on threads
-  int threads = 0;               // 0: all hardware threads
+  std::int64_t batch_size = 128;  // 0: the whole dataset (full-batch gradient descent)
+  std::int64_t shard_size = 32;   // samples per shard; fixed, so results do not depend on threads
+  int threads = 0;                // 0: all hardware threads
   std::uint64_t seed = 0;
   bool shuffle = true;
+  std::int64_t accumulate = 1;    // mini-batches per optimizer step
+  double clip_norm = 0;           // 0: off
+  double clip_value = 0;          // 0: off
+  Json schedule = nullptr;        // a schedule spec ("unit" included); null: constant rate
 };
+
+// TrainOptions from a resolved "training" object (see weft/training_config.hpp); threads, seed
+// and shard size keep their defaults.
+TrainOptions train_options(const Json& training);
 
 struct EpochResult {
   std::int64_t epoch = 0;  // 1-based
@@ -31,12 +76,29 @@ struct EpochResult {
   double accuracy = std::numeric_limits<double>::quiet_NaN();  // training accuracy (classification)
   double seconds = 0;
   double samples_per_second = 0;
+  bool completed = true;   // false when a callback stopped training in the middle of the epoch
 };
 
 struct Evaluation {
   double loss = 0;
-  double accuracy = std::numeric_limits<double>::quiet_NaN();  // NaN when targets are not classes
+  double accuracy = std::numeric_limits<double>::quiet_NaN();        // NaN when targets are not classes
+  double top_k_accuracy = std::numeric_limits<double>::quiet_NaN();  // classification with > k classes
+  std::int64_t top_k = 0;
+  double mse = std::numeric_limits<double>::quiet_NaN();  // regression only
+  double mae = std::numeric_limits<double>::quiet_NaN();
   std::int64_t samples = 0;
+  std::vector<std::vector<std::int64_t>> confusion;  // [true][predicted], classification only
+};
+
+struct TrainerState {
+  Json json;
+  std::vector<std::pair<std::string, Tensor>> tensors;
+};
+
+struct FitOptions {
+  std::int64_t epochs = 1;                // train until this many epochs are completed
+  const Dataset* validation = nullptr;    // evaluated after every epoch (val_* metrics)
+  std::vector<Callback*> callbacks;       // called in this order
 };
 
 class Trainer {
@@ -48,42 +110,79 @@ class Trainer {
   Model& model() { return model_; }
   Executor& executor() { return *executor_; }
 
-  // One optimizer step on the mini-batch (x, y). Returns its mean loss. Throws NumericError
-  // (parameters untouched) when the loss or a gradient is not finite.
+  // Trains until `epochs` epochs are completed (continuing a restored or stopped run where it
+  // left off) or a callback calls request_stop(). Returns the history.
+  const std::vector<Metrics>& fit(const Dataset& train, const FitOptions& options);
+  // Ends fit() after the current step (or epoch end).
+  void request_stop() { stop_requested_ = true; }
+
+  // One optimizer step on the mini-batch (x, y). Returns its mean loss (penalties included).
+  // Throws NumericError (parameters and optimizer state untouched) when the loss or a gradient
+  // is not finite, naming the step and the first layer where it appeared.
   double train_step(ConstView x, ConstView y);
-  // One pass over `data` in mini-batches.
-  EpochResult train_epoch(const Dataset& data);
+  // The rest of the current epoch (all of it unless resumed or stopped mid-epoch).
+  EpochResult train_epoch(const Dataset& data, std::span<Callback* const> callbacks = {});
   Evaluation evaluate(const Dataset& data, std::int64_t batch_size = 1024);
   // Model outputs for x (n, input...), in inference mode.
   Tensor predict(ConstView x, std::int64_t batch_size = 1024);
 
   std::int64_t step() const { return step_; }    // optimizer steps taken
   std::int64_t epoch() const { return epoch_; }  // epochs completed
+  std::int64_t position() const { return position_; }  // mini-batches of the current epoch done
+  // The scheduled learning rate of the next step (before per-layer multipliers).
+  double learning_rate() const;
+  const std::vector<Metrics>& history() const { return history_; }
 
   // Optimizer state: slot k (as named by the optimizer) is laid out like Model::parameters().
   const std::vector<std::string>& slot_names() const { return slot_names_; }
   std::span<float> slot(std::size_t k) { return slots_[k].span(); }
   std::span<const float> gradient() const { return grad_.span(); }
 
+  // See "Training state" above.
+  TrainerState state() const;
+  void restore(const TrainerState& state);
+
  private:
   bool classification() const;
+  std::int64_t batch_size_for(const Dataset& data) const;
+  void accumulate_batch(ConstView x, ConstView y, double weight, double& loss);
+  double finish_step(double loss);
+  void check_gradient() const;
+  double add_weight_penalties();
+  void clip_gradient();
   void apply_update();
 
   Model& model_;
   TrainOptions options_;
   std::unique_ptr<Executor> executor_;
-  Tensor grad_;
+  std::unique_ptr<Schedule> schedule_;
+  bool schedule_per_step_ = false;
+  Tensor grad_, batch_grad_;
   std::vector<std::string> slot_names_;
   std::vector<Tensor> slots_;
   struct Chunk {
     std::size_t begin, end;
     bool is_bias;
+    float lr_mult;
   };
   std::vector<Chunk> chunks_;  // parameter ranges updated in parallel, each inside one tensor
   Tensor batch_x_, batch_y_;
   std::int64_t step_ = 0;
   std::int64_t epoch_ = 0;
+  std::int64_t position_ = 0;
+  struct EpochTotals {
+    double loss_sum = 0;
+    std::int64_t correct = 0, samples = 0, steps = 0;
+  } totals_;
   std::int64_t last_correct_ = 0;
+  double last_lr_ = 0;
+  bool stop_requested_ = false;
+  std::vector<Metrics> history_;
 };
+
+// Splits off a validation set: a seeded random `fraction` of `data` (at least one sample when
+// fraction > 0) and the rest, both keeping the original order. Throws Error when nothing would
+// be left to train on.
+std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fraction, std::uint64_t seed);
 
 }  // namespace weft

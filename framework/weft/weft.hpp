@@ -1,6 +1,7 @@
 #pragma once
 // weft's public API in one include. A plugin adds <weft/plugin.hpp> for WEFT_PLUGIN; a test of a
 // plugin's layer adds nothing: the gradient checker is part of this.
+#include "weft/callback.hpp"
 #include "weft/config.hpp"
 #include "weft/dataset.hpp"
 #include "weft/error.hpp"
@@ -10,13 +11,17 @@
 #include "weft/io/model_file.hpp"
 #include "weft/layer.hpp"
 #include "weft/loss.hpp"
+#include "weft/metrics.hpp"
 #include "weft/model.hpp"
 #include "weft/optimizer.hpp"
 #include "weft/plugins.hpp"
 #include "weft/registry.hpp"
+#include "weft/regularizer.hpp"
 #include "weft/rng.hpp"
+#include "weft/schedule.hpp"
 #include "weft/sequential.hpp"
 #include "weft/shape.hpp"
 #include "weft/tensor.hpp"
 #include "weft/trainer.hpp"
+#include "weft/training_config.hpp"
 #include "weft/version.hpp"

@@ -3,6 +3,8 @@
 //   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²
 //   v̂max ← max(v̂max, v) with amsgrad
 //   w ← w − lr/(1 − β1ᵗ) · m / (√(v / (1 − β2ᵗ)) + eps)
+// adamw: the same with decoupled weight decay (Loshchilov & Hutter, 2019), PyTorch's AdamW:
+//   w ← w − lr·weight_decay·w first (decay applied to the weight, not folded into the gradient)
 #include <cmath>
 
 #include "weft/registry.hpp"
@@ -12,8 +14,9 @@ namespace {
 
 class Adam final : public Optimizer {
  public:
-  explicit Adam(const Config& c)
-      : lr_(c.number("lr", 0, std::numeric_limits<double>::infinity(), true)),
+  Adam(const Config& c, bool decoupled)
+      : decoupled_(decoupled),
+        lr_(c.number("lr", 0, std::numeric_limits<double>::infinity(), true)),
         beta1_(c.number("beta1", 0, 1)),
         beta2_(c.number("beta2", 0, 1)),
         eps_(c.number("eps", 0, std::numeric_limits<double>::infinity(), true)),
@@ -31,6 +34,7 @@ class Adam final : public Optimizer {
 
   void update(std::span<float> w, std::span<const float> g, std::span<const std::span<float>> slots,
               const OptimizerStep& step) const override {
+    if (decoupled_) return update_decoupled(w, g, slots, step);
     const double t = static_cast<double>(step.t);
     const double bias1 = 1 - std::pow(beta1_, t), bias2 = 1 - std::pow(beta2_, t);
     const float step_size = static_cast<float>(step.lr / bias1);
@@ -62,7 +66,34 @@ class Adam final : public Optimizer {
     }
   }
 
+  void update_decoupled(std::span<float> w, std::span<const float> g, std::span<const std::span<float>> slots,
+                        const OptimizerStep& step) const {
+    // Element arithmetic in double (the stored values stay float): the decoupled decay and the
+    // Adam step both rescale w, and float rounding of the two adds up over many steps.
+    const double t = static_cast<double>(step.t);
+    const double step_size = step.lr / (1 - std::pow(beta1_, t));
+    const double inv_sqrt_bias2 = 1 / std::sqrt(1 - std::pow(beta2_, t));
+    const double decay = 1 - step.lr * weight_decay_;
+    float* __restrict weight = w.data();
+    const float* __restrict gradient = g.data();
+    float* __restrict m = slots[0].data();
+    float* __restrict v = slots[1].data();
+    float* __restrict vmax = amsgrad_ ? slots[2].data() : nullptr;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const double grad = gradient[i];
+      const double mi = beta1_ * m[i] + (1 - beta1_) * grad;
+      const double vi = beta2_ * v[i] + (1 - beta2_) * grad * grad;
+      double denominator = vi;
+      if (vmax) denominator = std::max(double(vmax[i]), vi);
+      weight[i] = static_cast<float>(weight[i] * decay - step_size * mi / (std::sqrt(denominator) * inv_sqrt_bias2 + eps_));
+      m[i] = static_cast<float>(mi);
+      v[i] = static_cast<float>(vi);
+      if (vmax) vmax[i] = static_cast<float>(denominator);
+    }
+  }
+
  private:
+  bool decoupled_;
   double lr_, beta1_, beta2_, eps_, weight_decay_;
   bool amsgrad_;
 };
@@ -72,7 +103,10 @@ class Adam final : public Optimizer {
 void register_adam(Registries& r) {
   r.optimizers.add({"adam", "Adam with optional AMSGrad and L2 weight decay (PyTorch's rule)",
                     {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.0}, {"amsgrad", false}},
-                    [](const Config& c) { return std::make_unique<Adam>(c); }});
+                    [](const Config& c) { return std::make_unique<Adam>(c, false); }});
+  r.optimizers.add({"adamw", "Adam with decoupled weight decay (PyTorch's AdamW rule)",
+                    {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"weight_decay", 0.01}, {"amsgrad", false}},
+                    [](const Config& c) { return std::make_unique<Adam>(c, true); }});
 }
 
 }  // namespace weft::builtin

@@ -1,0 +1,76 @@
+// rmsprop: Hinton's RMSprop as PyTorch's torch.optim.RMSprop:
+//   g ← g + weight_decay·w
+//   v ← α·v + (1 − α)·g²
+//   centered:  ḡ ← α·ḡ + (1 − α)·g,  d = √(v − ḡ²) + eps;  otherwise d = √v + eps
+//   momentum > 0:  b ← momentum·b + g/d,  w ← w − lr·b;  otherwise w ← w − lr·g/d
+#include <cmath>
+
+#include "weft/registry.hpp"
+
+namespace weft::builtin {
+namespace {
+
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+class RmsProp final : public Optimizer {
+ public:
+  explicit RmsProp(const Config& c)
+      : lr_(c.number("lr", 0, inf, true)),
+        alpha_(c.number("alpha", 0, 1)),
+        eps_(c.number("eps", 0, inf, true)),
+        weight_decay_(c.number("weight_decay", 0)),
+        momentum_(c.number("momentum", 0, 1)),
+        centered_(c.boolean("centered")) {
+    if (alpha_ >= 1) c.fail("alpha", "a number in [0, 1)");
+    if (momentum_ >= 1) c.fail("momentum", "a number in [0, 1)");
+  }
+
+  // Slot order: square_avg, then momentum_buffer (momentum > 0), then grad_avg (centered).
+  std::vector<std::string> slots() const override {
+    std::vector<std::string> s = {"square_avg"};
+    if (momentum_ > 0) s.push_back("momentum_buffer");
+    if (centered_) s.push_back("grad_avg");
+    return s;
+  }
+  double learning_rate() const override { return lr_; }
+
+  void update(std::span<float> w, std::span<const float> g, std::span<const std::span<float>> slots,
+              const OptimizerStep& step) const override {
+    const float lr = static_cast<float>(step.lr), a = static_cast<float>(alpha_), eps = static_cast<float>(eps_),
+                wd = static_cast<float>(weight_decay_), mu = static_cast<float>(momentum_);
+    float* v = slots[0].data();
+    float* b = momentum_ > 0 ? slots[1].data() : nullptr;
+    float* avg = centered_ ? slots[momentum_ > 0 ? 2 : 1].data() : nullptr;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const float grad = g[i] + wd * w[i];
+      v[i] = a * v[i] + (1 - a) * grad * grad;
+      float d;
+      if (avg) {
+        avg[i] = a * avg[i] + (1 - a) * grad;
+        d = std::sqrt(v[i] - avg[i] * avg[i]) + eps;
+      } else {
+        d = std::sqrt(v[i]) + eps;
+      }
+      if (b) {
+        b[i] = mu * b[i] + grad / d;
+        w[i] -= lr * b[i];
+      } else {
+        w[i] -= lr * grad / d;
+      }
+    }
+  }
+
+ private:
+  double lr_, alpha_, eps_, weight_decay_, momentum_;
+  bool centered_;
+};
+
+}  // namespace
+
+void register_rmsprop(Registries& r) {
+  r.optimizers.add({"rmsprop", "RMSprop with optional momentum and centering (PyTorch's rule)",
+                    {{"lr", 0.01}, {"alpha", 0.99}, {"eps", 1e-8}, {"weight_decay", 0.0}, {"momentum", 0.0}, {"centered", false}},
+                    [](const Config& c) { return std::make_unique<RmsProp>(c); }});
+}
+
+}  // namespace weft::builtin
