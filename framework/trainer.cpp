@@ -80,7 +80,7 @@ std::int64_t Trainer::batch_size_for(const Dataset& data) const {
   return options_.batch_size == 0 ? data.size() : std::min(options_.batch_size, data.size());
 }
 
-void Trainer::accumulate_batch(ConstView x, ConstView y, double weight, double& loss) {
+void Trainer::accumulate_batch(ConstView x, ConstView y, double weight, bool first, double& loss) {
   executor_->forward(x, true, step_, options_.seed);
   const double batch_loss = executor_->loss(y, true);
   if (!std::isfinite(batch_loss)) {
@@ -99,14 +99,18 @@ void Trainer::accumulate_batch(ConstView x, ConstView y, double weight, double& 
     return;
   }
   // Accumulation: grad += weight · (this mini-batch's mean gradient), weight = its share of the
-  // step's samples, so k mini-batches of b give the gradient of one batch of k·b.
+  // step's samples, so k mini-batches of b give the gradient of one batch of k·b. The first
+  // mini-batch of a step overwrites what the previous step left.
   if (batch_grad_.size() != grad_.size()) batch_grad_ = Tensor(grad_.shape());
   executor_->reduce_gradients(batch_grad_.span());
   const float w = static_cast<float>(weight);
   float* g = grad_.data();
   const float* b = batch_grad_.data();
   executor_->parallel_ranges(grad_.size(), 1 << 14, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) g[i] += w * b[i];
+    if (first)
+      for (std::size_t i = begin; i < end; ++i) g[i] = w * b[i];
+    else
+      for (std::size_t i = begin; i < end; ++i) g[i] += w * b[i];
   });
 }
 
@@ -161,7 +165,7 @@ void Trainer::clip_gradient() {
 double Trainer::train_step(ConstView x, ConstView y) {
   double loss = 0;
   last_lr_ = learning_rate();
-  accumulate_batch(x, y, 1.0, loss);
+  accumulate_batch(x, y, 1.0, true, loss);
   return finish_step(loss);
 }
 
@@ -218,7 +222,7 @@ EpochResult Trainer::train_epoch(const Dataset& data, std::span<Callback* const>
     for (std::int64_t at = begin; at < end; at += b) {
       const std::int64_t count = std::min(b, end - at);
       gather(data, std::span<const std::int64_t>(order).subspan(at, count), batch_x_, batch_y_);
-      accumulate_batch(batch_x_, batch_y_, group == 1 ? 1.0 : double(count) / double(end - begin), loss);
+      accumulate_batch(batch_x_, batch_y_, group == 1 ? 1.0 : double(count) / double(end - begin), at == begin, loss);
       correct += last_correct_;
     }
     loss = finish_step(loss);

@@ -20,5 +20,6 @@ Command add_summary(CLI::App& app);
 Command add_export(CLI::App& app);
 Command add_predict(CLI::App& app);
 Command add_list(CLI::App& app);
+Command add_plot(CLI::App& app);
 
 }  // namespace weft::cli

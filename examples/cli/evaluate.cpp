@@ -15,6 +15,18 @@ struct EvaluateArgs {
   int threads = 0;
 };
 
+// Rows: true class; columns: predicted class.
+void print_confusion(const std::vector<std::vector<std::int64_t>>& confusion) {
+  std::printf("confusion matrix (rows: true class, columns: predicted class)\n%6s", "");
+  for (std::size_t c = 0; c < confusion.size(); ++c) std::printf(" %6zu", c);
+  std::printf("\n");
+  for (std::size_t r = 0; r < confusion.size(); ++r) {
+    std::printf("%6zu", r);
+    for (auto count : confusion[r]) std::printf(" %6lld", static_cast<long long>(count));
+    std::printf("\n");
+  }
+}
+
 int run(const EvaluateArgs& a) {
   Model model = io::load_model(a.model);
   const Dataset test = io::load_idx_dataset(a.data, "t10k", model.input_shape());
@@ -24,7 +36,10 @@ int run(const EvaluateArgs& a) {
   const auto e = trainer.evaluate(test);
   std::printf("%s on %lld test samples: loss %.4f", a.model.c_str(), static_cast<long long>(e.samples), e.loss);
   if (!std::isnan(e.accuracy)) std::printf("  test accuracy %.4f", e.accuracy);
+  if (!std::isnan(e.top_k_accuracy)) std::printf("  top-%lld accuracy %.4f", static_cast<long long>(e.top_k), e.top_k_accuracy);
+  if (!std::isnan(e.mse)) std::printf("  MSE %.6g  MAE %.6g", e.mse, e.mae);
   std::printf("\n");
+  if (!e.confusion.empty()) print_confusion(e.confusion);
   return 0;
 }
 

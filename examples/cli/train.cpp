@@ -1,13 +1,23 @@
-// weft train SPEC.json --data DATA --epochs N --batch B --threads T --seed S --out MODEL.h5
+// weft train SPEC.json --data DIR [--epochs N --batch B|0 --lr X --accumulate K --clip-norm X
+//   --clip-value X --schedule JSON --validation-split F --patience N --monitor M --log FILE.csv
+//   --progress auto|bar|plain --threads T --shard S --seed S --out MODEL.h5]
 //   [--checkpoint-dir DIR --checkpoint-every N[steps|epochs] --keep-last K --keep-best METRIC]
 //   [--resume CKPT.h5] [--init-from MODEL.h5 [--partial]]
+// --data is an IDX folder, a CSV or an HDF5 file (training_data.hpp).
+//
+// Training settings come from the spec's "training" object (weft/training_config.hpp); a flag
+// that is given overrides the spec. Without a validation split the test set serves as the
+// validation data (val_* metrics), as it always was reported after each epoch.
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "commands.hpp"
 #include "training_data.hpp"
+#include "weft/callbacks.hpp"
 #include "weft/io/checkpoint.hpp"
 #include "weft/io/checkpoint_callback.hpp"
+#include "weft/io/metrics_csv.hpp"
 #include "weft/io/model_file.hpp"
 #include "weft/trainer.hpp"
 #include "weft/training_config.hpp"
@@ -23,26 +33,47 @@ struct CheckpointArgs {
 };
 
 struct TrainArgs {
-  std::string spec, out;
+  std::string spec, out, log, progress = "auto", schedule, monitor;
   DataArgs data;
   CheckpointArgs checkpoints;
-  std::int64_t epochs = 1;
-  TrainOptions options;
-  // Flags given on the command line override the spec's "training" object.
-  CLI::Option *epochs_flag = nullptr, *batch_flag = nullptr, *split_flag = nullptr;
+  std::optional<std::int64_t> epochs, batch, accumulate, patience;
+  std::optional<double> lr, clip_norm, clip_value, validation_split;
+  int threads = 0;
+  std::int64_t shard = 32;
+  std::uint64_t seed = 0;
 };
 
-// One line per epoch from the metrics the trainer reports.
-class EpochPrinter final : public Callback {
- public:
-  void on_epoch_end(Trainer&, const EpochEvent& e) override {
-    std::printf("epoch %lld/%lld", static_cast<long long>(e.epoch), static_cast<long long>(e.epochs));
-    for (const auto& [name, value] : e.metrics->items())
-      if (!std::isnan(value) && name != "epoch") std::printf("  %s %.4g", name.c_str(), value);
-    std::printf("\n");
-    std::fflush(stdout);
+// The spec with the flags that were given written over its "optimizer" and "training" objects.
+Json spec_with_overrides(const TrainArgs& a) {
+  Json spec = read_spec_file(a.spec);
+  Json& training = spec["training"];
+  if (training.is_null()) training = Json::object();
+  if (a.epochs) training["epochs"] = *a.epochs;
+  if (a.batch) training["batch"] = *a.batch == 0 ? Json("full") : Json(*a.batch);
+  if (a.accumulate) training["accumulate"] = *a.accumulate;
+  if (a.clip_norm) training["clip_norm"] = *a.clip_norm;
+  if (a.clip_value) training["clip_value"] = *a.clip_value;
+  if (a.validation_split) training["validation_split"] = *a.validation_split;
+  if (!a.schedule.empty()) {
+    try {
+      training["schedule"] = Json::parse(a.schedule);
+    } catch (const Json::parse_error&) {
+      training["schedule"] = a.schedule;  // a bare type name: --schedule constant
+    }
   }
-};
+  if (a.patience || !a.monitor.empty()) {
+    Json& es = training["early_stopping"];
+    if (es.is_null()) es = Json::object();
+    if (a.patience) es["patience"] = *a.patience;
+    if (!a.monitor.empty()) es["monitor"] = a.monitor;
+  }
+  if (a.lr) {
+    if (!spec.contains("optimizer")) throw SpecError("--lr needs an \"optimizer\" in the model spec");
+    if (spec["optimizer"].is_string()) spec["optimizer"] = Json{{"type", spec["optimizer"]}};
+    spec["optimizer"]["lr"] = *a.lr;
+  }
+  return spec;
+}
 
 // "500", "500steps", "2epochs" (also "500s", "2e"): into settings.every_steps / every_epochs.
 void parse_every(const std::vector<std::string>& values, io::CheckpointSettings& settings) {
@@ -50,19 +81,34 @@ void parse_every(const std::vector<std::string>& values, io::CheckpointSettings&
     std::size_t digits = 0;
     while (digits < v.size() && std::isdigit(static_cast<unsigned char>(v[digits]))) ++digits;
     const std::string unit = v.substr(digits);
-    const std::int64_t n = digits ? std::stoll(v.substr(0, digits)) : 0;
+    const std::int64_t n = digits && digits < 12 ? std::stoll(v.substr(0, digits)) : 0;
     if (n > 0 && (unit.empty() || unit == "s" || unit == "step" || unit == "steps")) settings.every_steps = n;
     else if (n > 0 && (unit == "e" || unit == "epoch" || unit == "epochs")) settings.every_epochs = n;
     else throw Error("--checkpoint-every '" + v + "': expected a count of steps (500, 500steps) or epochs (2epochs)");
   }
 }
 
+std::unique_ptr<io::CheckpointCallback> checkpoint_callback(const CheckpointArgs& c, const io::DataState& prepared) {
+  if (c.dir.empty()) {
+    if (!c.every.empty() || c.keep_last || !c.keep_best.empty())
+      throw Error("--checkpoint-every, --keep-last and --keep-best need --checkpoint-dir DIR");
+    return nullptr;
+  }
+  io::CheckpointSettings settings;
+  settings.dir = c.dir;
+  parse_every(c.every, settings);
+  settings.keep_last = c.keep_last;
+  settings.keep_best = c.keep_best;
+  settings.data = prepared;
+  return std::make_unique<io::CheckpointCallback>(std::move(settings));
+}
+
 // --resume: the checkpoint's weights and training state; its spec must be the one given.
 void resume(const std::string& path, Model& model, Trainer& trainer) {
   io::Checkpoint c = io::load_checkpoint(path);
   if (c.model.spec() != model.spec())
-    throw Error("--resume " + path + ": the checkpoint was written for another model spec than " +
-                "the one given; resume with the same spec");
+    throw Error("--resume " + path + ": the checkpoint was written for another model spec (or other training flags) " +
+                "than the one given; resume with the same spec and flags");
   std::copy(c.model.parameters().begin(), c.model.parameters().end(), model.parameters().begin());
   std::copy(c.model.buffers().begin(), c.model.buffers().end(), model.buffers().begin());
   trainer.restore(TrainerState{std::move(c.training.json), std::move(c.training.tensors)});
@@ -71,63 +117,68 @@ void resume(const std::string& path, Model& model, Trainer& trainer) {
               static_cast<long long>(trainer.position()));
 }
 
-int run(TrainArgs a) {
-  Model model(read_spec_file(a.spec));
-  // The spec's "training" object (resolved, defaults filled in), then the command-line flags.
-  const Json training = model.spec().contains("training") ? model.spec()["training"] : resolve_training(Json::object());
+int run(const TrainArgs& a) {
+  Model model(spec_with_overrides(a));
+  const Json& training = model.spec()["training"];
   TrainOptions options = train_options(training);
-  options.threads = a.options.threads;
-  options.shard_size = a.options.shard_size;
-  options.seed = a.options.seed;
-  if (a.batch_flag->count()) options.batch_size = a.options.batch_size;
-  a.options = options;
-  if (!a.epochs_flag->count()) a.epochs = training["epochs"].get<std::int64_t>();
-  if (!a.split_flag->count()) a.data.validation_split = training["validation_split"].get<double>();
-  TrainingData data = load_training_data(a.data, model.input_shape(), a.options.seed);
-  model.initialize(a.options.seed);
-  if (!a.checkpoints.init_from.empty()) {
-    const auto report = io::load_matching_weights(model, a.checkpoints.init_from, a.checkpoints.partial);
-    std::printf("initialised %zu tensors from %s", report.loaded.size(), a.checkpoints.init_from.c_str());
+  options.threads = a.threads;
+  options.shard_size = a.shard;
+  options.seed = a.seed;
+  const std::int64_t epochs = training["epochs"];
+
+  DataArgs data_args = a.data;
+  data_args.validation_split = training["validation_split"];
+  TrainingData data = load_training_data(data_args, model.input_shape(), a.seed);
+  const Dataset& train = data.train;
+  const Dataset& test = data.test;
+  const double split = data_args.validation_split;
+  const Dataset& val = split > 0 ? data.validation : test;
+
+  model.initialize(a.seed);
+  const CheckpointArgs& c = a.checkpoints;
+  if (!c.init_from.empty()) {
+    const auto report = io::load_matching_weights(model, c.init_from, c.partial);
+    std::printf("initialised %zu tensors from %s", report.loaded.size(), c.init_from.c_str());
     if (!report.skipped.empty()) std::printf(" (%zu skipped)", report.skipped.size());
     std::printf("\n");
   }
-  Trainer trainer(model, a.options);
-  if (!a.checkpoints.resume.empty()) resume(a.checkpoints.resume, model, trainer);
-  std::printf("training %s on %lld samples (test %lld), %lld epochs, batch %lld, %d threads, seed %llu\n", a.spec.c_str(),
-              static_cast<long long>(data.train.size()), static_cast<long long>(data.test.size()),
-              static_cast<long long>(a.epochs), static_cast<long long>(a.options.batch_size), trainer.executor().threads(),
-              static_cast<unsigned long long>(a.options.seed));
+  Trainer trainer(model, options);
+  if (!c.resume.empty()) resume(c.resume, model, trainer);
+  std::printf("training %s on %lld samples (validation %lld, %s), %lld epochs, batch %s, %d threads, seed %llu\n",
+              a.spec.c_str(), static_cast<long long>(train.size()), static_cast<long long>(val.size()),
+              split > 0 ? "held out" : "the test set", static_cast<long long>(epochs), training["batch"].dump().c_str(),
+              trainer.executor().threads(), static_cast<unsigned long long>(a.seed));
+  std::fflush(stdout);
 
-  EpochPrinter printer;
+  const bool live = a.progress == "bar" || (a.progress == "auto" && ProgressDisplay::is_terminal(stdout));
+  ProgressDisplay progress(stdout, live);
   FitOptions fit;
-  fit.epochs = a.epochs;
-  fit.validation = data.test.size() > 0 ? &data.test : nullptr;
-  fit.callbacks.push_back(&printer);
-  std::unique_ptr<io::CheckpointCallback> checkpoints;
-  const CheckpointArgs& c = a.checkpoints;
-  if (!c.dir.empty()) {
-    io::CheckpointSettings settings;
-    settings.dir = c.dir;
-    parse_every(c.every, settings);
-    settings.keep_last = c.keep_last;
-    settings.keep_best = c.keep_best;
-    settings.data = data.prepared;
-    checkpoints = std::make_unique<io::CheckpointCallback>(std::move(settings));
-    fit.callbacks.push_back(checkpoints.get());
-  } else if (!c.every.empty() || c.keep_last || !c.keep_best.empty()) {
-    throw Error("--checkpoint-every, --keep-last and --keep-best need --checkpoint-dir DIR");
-  }
-  trainer.fit(data.train, fit);
+  fit.epochs = epochs;
+  fit.validation = val.size() > 0 ? &val : nullptr;
+  fit.callbacks = {&progress};
+  const auto checkpoints = checkpoint_callback(c, data.prepared);
+  if (checkpoints) fit.callbacks.push_back(checkpoints.get());
+  std::optional<EarlyStopping> early;
+  if (!training["early_stopping"].is_null()) fit.callbacks.push_back(&early.emplace(training["early_stopping"]));
+  std::optional<io::CsvLog> log;
+  if (!a.log.empty()) fit.callbacks.push_back(&log.emplace(a.log));
+  trainer.fit(train, fit);
+  if (early && early->stopped())
+    std::printf("early stopping after epoch %lld: best %s %.4g at epoch %lld%s\n", static_cast<long long>(early->stopped_epoch()),
+                training["early_stopping"]["monitor"].get<std::string>().c_str(), early->best(),
+                static_cast<long long>(early->best_epoch()),
+                training["early_stopping"]["restore_best"].get<bool>() ? " (its weights restored)" : "");
+
   if (checkpoints) std::printf("last checkpoint: %s\n", checkpoints->last_saved().c_str());
   if (!a.out.empty()) {
     io::save_model(model, a.out, data.prepared);
     std::printf("saved model to %s\n", a.out.c_str());
   }
-  if (data.test.size() > 0) {
-    const auto e = trainer.evaluate(data.test);
-    std::printf("test loss %.4f", e.loss);
-    if (!std::isnan(e.accuracy)) std::printf("  test accuracy %.4f", e.accuracy);
-    std::printf("\n");
+  if (!a.log.empty()) std::printf("wrote per-epoch metrics to %s\n", a.log.c_str());
+  if (test.size() > 0) {
+    const Evaluation final_test = trainer.evaluate(test);
+    if (!std::isnan(final_test.accuracy)) std::printf("test accuracy %.4f\n", final_test.accuracy);
+    else std::printf("test loss %.6g\n", final_test.loss);
   }
   return 0;
 }
@@ -136,21 +187,30 @@ int run(TrainArgs a) {
 
 Command add_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  auto* t = app.add_subcommand("train", "train a model from a JSON spec on an IDX, CSV or HDF5 dataset");
+  auto* t = app.add_subcommand("train", "train a model from a JSON spec on an IDX dataset (flags override the spec's \"training\")");
   t->add_option("spec", args->spec, "model spec (JSON)")->required();
-  args->split_flag = add_data_options(*t, args->data);
-  args->epochs_flag = t->add_option("--epochs", args->epochs, "train until this many epochs are completed (a resumed run counts the earlier ones)")
+  add_data_options(*t, args->data);
+  t->add_option("--epochs", args->epochs, "passes over the training set (spec default 1)")->check(CLI::PositiveNumber);
+  t->add_option("--batch", args->batch, "mini-batch size; 0 = the full training set, 1 = stochastic (spec default 128)")
+      ->check(CLI::NonNegativeNumber);
+  t->add_option("--lr", args->lr, "the optimizer's learning rate")->check(CLI::PositiveNumber);
+  t->add_option("--accumulate", args->accumulate, "mini-batches whose gradients make one optimizer step")->check(CLI::PositiveNumber);
+  t->add_option("--clip-norm", args->clip_norm, "rescale gradients whose global L2 norm exceeds this")->check(CLI::PositiveNumber);
+  t->add_option("--clip-value", args->clip_value, "clamp every gradient element to [-v, v]")->check(CLI::PositiveNumber);
+  t->add_option("--schedule", args->schedule, "learning-rate schedule as JSON, e.g. '{\"type\":\"cosine\",\"total\":10}'");
+  t->add_option("--validation-split", args->validation_split, "hold out this fraction of the training set (seeded) for validation");
+  t->add_option("--patience", args->patience, "early stopping: epochs without improvement before stopping")
+      ->check(CLI::NonNegativeNumber);
+  t->add_option("--monitor", args->monitor, "early stopping: the metric to watch (default val_loss)");
+  t->add_option("--log", args->log, "write the per-epoch metrics to this CSV file (for `weft plot`)");
+  t->add_option("--progress", args->progress, "auto (a live bar on a terminal), bar, or plain (one line per epoch)")
+      ->check(CLI::IsMember({"auto", "bar", "plain"}))
+      ->capture_default_str();
+  t->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  t->add_option("--shard", args->shard, "samples per shard (results do not depend on --threads)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  args->batch_flag = t->add_option("--batch", args->options.batch_size, "mini-batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  t->add_option("--threads", args->options.threads, "worker threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  t->add_option("--shard", args->options.shard_size, "samples per shard (results do not depend on --threads)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  t->add_option("--seed", args->options.seed, "seed for initialisation, shuffling, dropout and the validation split")
-      ->capture_default_str();
+  t->add_option("--seed", args->seed, "seed for initialisation, shuffling, validation split and dropout")->capture_default_str();
   t->add_option("--out", args->out, "write the trained model to this HDF5 file");
   auto& c = args->checkpoints;
   t->add_option("--checkpoint-dir", c.dir, "write checkpoints (step-<N>.h5, best.h5) into this folder");
@@ -159,7 +219,7 @@ Command add_train(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   t->add_option("--keep-last", c.keep_last, "keep only the newest K periodic checkpoints")->check(CLI::NonNegativeNumber);
   t->add_option("--keep-best", c.keep_best, "keep best.h5 for the best value of this metric (val_loss, val_accuracy, ...)");
-  t->add_option("--resume", c.resume, "continue the run saved in this checkpoint (same spec and data)");
+  t->add_option("--resume", c.resume, "continue the run saved in this checkpoint (same spec, flags and data)");
   t->add_option("--init-from", c.init_from, "initialise layers from this model file or checkpoint by name (transfer learning)");
   t->add_flag("--partial", c.partial, "with --init-from: load only the tensors that match, skip the rest");
   return [args] { return run(*args); };

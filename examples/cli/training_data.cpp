@@ -1,6 +1,7 @@
 #include "training_data.hpp"
 
 #include <filesystem>
+#include <tuple>
 
 #include "weft/io/csv.hpp"
 #include "weft/io/hdf5_dataset.hpp"
@@ -32,7 +33,7 @@ void reshape_features(Dataset& d, const Shape& input) {
 
 }  // namespace
 
-CLI::Option* add_data_options(CLI::App& command, DataArgs& a) {
+void add_data_options(CLI::App& command, DataArgs& a) {
   command.add_option("--data", a.data, "an IDX folder ({train,t10k}-{images,labels}-idx*-ubyte[.gz]), a .csv or an .h5 file")
       ->capture_default_str();
   command.add_option("--label", a.label, "CSV: the target column, by name or 0-based index (default: the last)");
@@ -40,9 +41,6 @@ CLI::Option* add_data_options(CLI::App& command, DataArgs& a) {
   command.add_option("--features", a.features, "HDF5: the dataset of inputs (n, ...)")->capture_default_str();
   command.add_option("--labels", a.labels, "HDF5: the dataset of targets")->capture_default_str();
   command.add_option("--normalize", a.normalize, "none, standardize (per feature, from the training set) or scale:F")
-      ->capture_default_str();
-  return command.add_option("--validation-split", a.validation_split, "fraction of the training data held out (seeded)")
-      ->check(CLI::Range(0.0, 0.9))
       ->capture_default_str();
 }
 
@@ -66,17 +64,15 @@ TrainingData load_training_data(const DataArgs& a, const Shape& input, std::uint
     out.test = io::load_idx_dataset(a.data, "t10k", input);
   }
   if (a.validation_split > 0) {
-    auto [rest, validation] = split_validation(out.train, a.validation_split, seed);
-    out.test = std::move(validation);
-    out.train = std::move(rest);
+    std::tie(out.train, out.validation) = split_validation(out.train, a.validation_split, seed);
   }
   check_features(out.train, input);
   normalization.fit(out.train.x);
   normalization.apply(out.train.x);
+  normalization.apply(out.validation.x);
   normalization.apply(out.test.x);
   normalization.to_state(out.prepared);
-  reshape_features(out.train, input);
-  reshape_features(out.test, input);
+  for (Dataset* d : {&out.train, &out.validation, &out.test}) reshape_features(*d, input);
   return out;
 }
 

@@ -18,15 +18,16 @@ struct DataArgs {
   std::string features = "features";  // HDF5: dataset of inputs (n, ...)
   std::string labels = "labels";      // HDF5: dataset of targets (n) or (n, ...)
   std::string normalize = "none";    // none | standardize | scale:F
-  double validation_split = 0;       // fraction held out (seeded) when the data has no test set
+  double validation_split = 0;       // fraction of the training data held out (seeded)
 };
 
-// Adds --data and its companions; returns --validation-split (to tell whether it was given).
-CLI::Option* add_data_options(CLI::App& command, DataArgs& args);
+// Adds --data and its companions (--validation-split belongs to the training settings).
+void add_data_options(CLI::App& command, DataArgs& args);
 
 struct TrainingData {
   Dataset train;
-  Dataset test;             // IDX: the t10k files; otherwise the validation split (may be empty)
+  Dataset validation;       // the seeded split (empty without one)
+  Dataset test;             // IDX: the t10k files; CSV and HDF5: empty
   io::DataState prepared;   // normalisation, feature and class names
 };
 

@@ -145,7 +145,7 @@ class Trainer {
  private:
   bool classification() const;
   std::int64_t batch_size_for(const Dataset& data) const;
-  void accumulate_batch(ConstView x, ConstView y, double weight, double& loss);
+  void accumulate_batch(ConstView x, ConstView y, double weight, bool first, double& loss);
   double finish_step(double loss);
   void check_gradient() const;
   double add_weight_penalties();

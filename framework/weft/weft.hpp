@@ -2,12 +2,14 @@
 // weft's public API in one include. A plugin adds <weft/plugin.hpp> for WEFT_PLUGIN; a test of a
 // plugin's layer adds nothing: the gradient checker is part of this.
 #include "weft/callback.hpp"
+#include "weft/callbacks.hpp"
 #include "weft/config.hpp"
 #include "weft/dataset.hpp"
 #include "weft/error.hpp"
 #include "weft/gradient_check.hpp"
 #include "weft/initializer.hpp"
 #include "weft/io/idx.hpp"
+#include "weft/io/metrics_csv.hpp"
 #include "weft/io/model_file.hpp"
 #include "weft/layer.hpp"
 #include "weft/loss.hpp"

@@ -27,6 +27,7 @@ echo '{"input": [4], "layers": [{"type": "dense", "units": 2},' >"$tmp/broken.js
 echo '{"input": [4], "layers": [{"type": "dense", "units": 2}, {"type": "softmaxx"}]}' >"$tmp/unknown.json"
 echo '{"input": [784], "layers": [{"type": "dense", "units": 10}], "optimizer": {"type": "sgd"}}' >"$tmp/ok.json"
 echo 'plain text' >"$tmp/text.h5"
+echo '{"input": [4], "layers": [{"type": "dense", "units": 2}], "training": {"epoch": 3}}' >"$tmp/training.json"
 mkdir "$tmp/empty"
 mkdir "$tmp/truncated"
 printf '\0\0\10\3\0\0\0\12\0\0\0\34\0\0\0\34\1\2\3' >"$tmp/truncated/train-images-idx3-ubyte"
@@ -43,6 +44,11 @@ expect_error "not a plugin" "cannot be loaded as a shared object" "$weft" list -
 expect_error "missing plugin" "plugin '$tmp/none.so': no such file" "$weft" summary "$tmp/ok.json" --plugin "$tmp/none.so"
 expect_error "plugin path" "WEFT_PLUGIN_PATH names '$tmp/nowhere'" env WEFT_PLUGIN_PATH="$tmp/nowhere" "$weft" list
 expect_error "unknown kind" "unknown kind 'layerz'" "$weft" list layerz
+expect_error "unknown schedule" "unknown schedule type 'cosinus'" "$weft" train "$tmp/ok.json" --schedule '{"type": "cosinus"}'
+expect_error "bad training key" "training: unknown setting 'epoch'" "$weft" train "$tmp/training.json"
+expect_error "missing metrics" "cannot open the metrics file '$tmp/none.csv'" "$weft" plot "$tmp/none.csv" -o "$tmp/c.svg"
+printf 'epoch,loss\n1,x\n' >"$tmp/bad.csv"
+expect_error "bad metrics" "bad.csv' line 2: 'x' is not a number" "$weft" plot "$tmp/bad.csv" -o "$tmp/c.svg"
 if [ -x "$(command -v h5mkgrp)" ]; then
   h5mkgrp "$tmp/foreign.h5" /data
   expect_error "foreign HDF5" "not a weft model" "$weft" evaluate "$tmp/foreign.h5"

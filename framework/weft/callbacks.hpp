@@ -1,0 +1,72 @@
+#pragma once
+// Built-in callbacks (weft/callback.hpp): early stopping and the progress display. The per-epoch
+// CSV log is io::CsvLog (weft/io/metrics_csv.hpp).
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "weft/callback.hpp"
+#include "weft/config.hpp"
+
+namespace weft {
+
+// Stops fit() at the end of the `patience`-th epoch in a row whose monitored metric did not
+// improve on the best by more than min_delta (Keras's rule; patience 0 behaves as 1). With restore_best, the
+// parameters and buffers of the best epoch are put back when it stops (the optimizer state is
+// left as it is). "mode": "min", "max", or "auto" (max for names containing "acc", else min).
+// On fit begin the best value and the epochs since are recovered from trainer.history(), so a
+// resumed run counts patience across the interruption (the best weights are not: they were in
+// the memory of the interrupted process).
+class EarlyStopping final : public Callback {
+ public:
+  // `settings` as resolve_early_stopping() returns them (weft/training_config.hpp).
+  explicit EarlyStopping(const Json& settings);
+
+  void on_fit_begin(Trainer& trainer) override;
+  void on_epoch_end(Trainer& trainer, const EpochEvent& event) override;
+
+  bool stopped() const { return stopped_epoch_ > 0; }
+  std::int64_t stopped_epoch() const { return stopped_epoch_; }  // 0 when it did not stop
+  std::int64_t best_epoch() const { return best_epoch_; }
+  double best() const { return best_; }
+
+ private:
+  bool improves(double value) const;
+
+  std::string monitor_;
+  std::int64_t patience_;
+  double min_delta_;
+  bool maximize_, restore_best_;
+  double best_ = 0;
+  std::int64_t best_epoch_ = 0, wait_ = 0, stopped_epoch_ = 0;
+  std::vector<float> best_parameters_, best_buffers_;
+};
+
+// Progress on `out`. Live (a terminal): one line redrawn at most ten times a second with the
+// epoch, a bar, step/total, ETA, the running mean loss and samples/s, finished by the epoch's
+// summary. Not live (a file, a pipe): only the summary, one plain line per epoch.
+class ProgressDisplay final : public Callback {
+ public:
+  ProgressDisplay(std::FILE* out, bool live);
+  // Live when `out` is a terminal.
+  static bool is_terminal(std::FILE* out);
+
+  void on_epoch_begin(Trainer& trainer, const EpochEvent& event) override;
+  void on_step_end(Trainer& trainer, const StepEvent& event) override;
+  void on_epoch_end(Trainer& trainer, const EpochEvent& event) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::FILE* out_;
+  bool live_;
+  std::int64_t epochs_ = 0;
+  Clock::time_point epoch_start_, last_draw_;
+  double loss_sum_ = 0;
+  std::int64_t steps_ = 0, samples_ = 0;
+};
+
+// "epoch 3/10  loss 0.4123  accuracy 0.8791  val_loss ...  5230 samples/s  4.1 s"
+std::string epoch_summary(const Metrics& metrics, std::int64_t epochs);
+
+}  // namespace weft
