@@ -38,11 +38,22 @@ ProgressDisplay::ProgressDisplay(std::FILE* out, bool live) : out_(out), live_(l
 
 bool ProgressDisplay::is_terminal(std::FILE* out) { return isatty(fileno(out)) == 1; }
 
-void ProgressDisplay::on_epoch_begin(Trainer&, const EpochEvent& event) {
-  epochs_ = event.epochs;
+void ProgressDisplay::on_fit_begin(Trainer&) {
   epoch_start_ = last_draw_ = Clock::now();
   loss_sum_ = 0;
   steps_ = samples_ = 0;
+  first_batch_ = -1;
+}
+
+void ProgressDisplay::on_epoch_begin(Trainer&, const EpochEvent&) {
+  epoch_start_ = last_draw_ = Clock::now();
+  loss_sum_ = 0;
+  steps_ = samples_ = 0;
+  first_batch_ = -1;
+}
+
+void ProgressDisplay::on_step_begin(Trainer&, const StepEvent& event) {
+  if (first_batch_ < 0) first_batch_ = event.batch;
 }
 
 void ProgressDisplay::on_step_end(Trainer&, const StepEvent& event) {
@@ -55,14 +66,17 @@ void ProgressDisplay::on_step_end(Trainer&, const StepEvent& event) {
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
   const double done = double(event.batch) / double(event.batches);
+  // The ETA extrapolates from the batches this process ran, not those before a resume.
+  const double rate = double(event.batch - first_batch_) / std::max(elapsed, 1e-9);
+  const double eta = double(event.batches - event.batch) / std::max(rate, 1e-9);
   constexpr int width = 24;
   const int filled = static_cast<int>(done * width);
   std::string bar(static_cast<std::size_t>(filled), '=');
   if (filled < width) bar += '>' + std::string(static_cast<std::size_t>(width - filled - 1), ' ');
   std::fprintf(out_, "\r\033[Kepoch %lld/%lld [%s] %lld/%lld  ETA %s  loss %.4f  %.0f samples/s",
-               static_cast<long long>(event.epoch), static_cast<long long>(epochs_), bar.c_str(),
+               static_cast<long long>(event.epoch), static_cast<long long>(event.epochs), bar.c_str(),
                static_cast<long long>(event.batch), static_cast<long long>(event.batches),
-               clock_text(done > 0 ? elapsed / done - elapsed : 0).c_str(), loss_sum_ / double(steps_),
+               clock_text(eta).c_str(), loss_sum_ / double(steps_),
                double(samples_) / std::max(elapsed, 1e-9));
   std::fflush(out_);
 }

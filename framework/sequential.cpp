@@ -20,4 +20,9 @@ Sequential& Sequential::optimizer(const ModuleSpec& optimizer) {
   return *this;
 }
 
+Sequential& Sequential::training(const Json& settings) {
+  spec_["training"] = settings;
+  return *this;
+}
+
 }  // namespace weft

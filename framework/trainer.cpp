@@ -214,7 +214,7 @@ EpochResult Trainer::train_epoch(const Dataset& data, std::span<Callback* const>
   while (position_ < batches) {
     const std::int64_t group = std::min(options_.accumulate, batches - position_);
     const std::int64_t begin = position_ * b, end = std::min(n, (position_ + group) * b);
-    StepEvent event{step_, epoch_ + 1, position_, batches, end - begin, 0, learning_rate()};
+    StepEvent event{step_, epoch_ + 1, position_, batches, fit_epochs_, end - begin, 0, learning_rate()};
     for (Callback* c : callbacks) c->on_step_begin(*this, event);
     last_lr_ = event.lr;
     double loss = 0;
@@ -252,6 +252,7 @@ EpochResult Trainer::train_epoch(const Dataset& data, std::span<Callback* const>
 
 const std::vector<Metrics>& Trainer::fit(const Dataset& train, const FitOptions& o) {
   stop_requested_ = false;
+  fit_epochs_ = o.epochs;
   for (Callback* c : o.callbacks) c->on_fit_begin(*this);
   while (epoch_ < o.epochs && !stop_requested_) {
     EpochEvent event{epoch_ + 1, o.epochs, nullptr};
@@ -280,6 +281,7 @@ const std::vector<Metrics>& Trainer::fit(const Dataset& train, const FitOptions&
     for (Callback* c : o.callbacks) c->on_epoch_end(*this, event);
   }
   for (Callback* c : o.callbacks) c->on_fit_end(*this);
+  fit_epochs_ = 0;
   return history_;
 }
 

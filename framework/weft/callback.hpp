@@ -20,6 +20,7 @@ struct StepEvent {
   std::int64_t epoch = 0;    // 1-based epoch this step belongs to
   std::int64_t batch = 0;    // mini-batches of this epoch consumed (at on_step_end: this step's included)
   std::int64_t batches = 0;  // mini-batches in the epoch
+  std::int64_t epochs = 0;   // the fit's last epoch (0 outside fit())
   std::int64_t samples = 0;  // samples in this step
   double loss = 0;           // this step's mean loss (at on_step_end), regularisers included
   double lr = 0;             // the scheduled learning rate of this step (before per-layer multipliers)

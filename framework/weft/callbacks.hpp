@@ -52,7 +52,9 @@ class ProgressDisplay final : public Callback {
   // Live when `out` is a terminal.
   static bool is_terminal(std::FILE* out);
 
+  void on_fit_begin(Trainer& trainer) override;  // also starts the clock of a resumed epoch
   void on_epoch_begin(Trainer& trainer, const EpochEvent& event) override;
+  void on_step_begin(Trainer& trainer, const StepEvent& event) override;
   void on_step_end(Trainer& trainer, const StepEvent& event) override;
   void on_epoch_end(Trainer& trainer, const EpochEvent& event) override;
 
@@ -60,10 +62,10 @@ class ProgressDisplay final : public Callback {
   using Clock = std::chrono::steady_clock;
   std::FILE* out_;
   bool live_;
-  std::int64_t epochs_ = 0;
   Clock::time_point epoch_start_, last_draw_;
   double loss_sum_ = 0;
   std::int64_t steps_ = 0, samples_ = 0;
+  std::int64_t first_batch_ = -1;  // where this process started in the epoch (resumed runs: > 0)
 };
 
 // "epoch 3/10  loss 0.4123  accuracy 0.8791  val_loss ...  5230 samples/s  4.1 s"

@@ -64,6 +64,8 @@ class Sequential {
   Sequential& add(const ModuleSpec& layer);
   Sequential& loss(const ModuleSpec& loss);
   Sequential& optimizer(const ModuleSpec& optimizer);
+  // The spec's "training" object (batch, epochs, schedule, ...; see weft/training_config.hpp).
+  Sequential& training(const Json& settings);
 
   // The JSON spec written so far (what `weft train` would read).
   const Json& spec() const { return spec_; }

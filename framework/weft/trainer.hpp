@@ -177,6 +177,7 @@ class Trainer {
   std::int64_t last_correct_ = 0;
   double last_lr_ = 0;
   bool stop_requested_ = false;
+  std::int64_t fit_epochs_ = 0;  // FitOptions::epochs while fit() runs
   std::vector<Metrics> history_;
 };
 

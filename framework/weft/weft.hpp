@@ -11,6 +11,7 @@
 #include "weft/io/idx.hpp"
 #include "weft/io/metrics_csv.hpp"
 #include "weft/io/model_file.hpp"
+#include "weft/io/training_plot.hpp"
 #include "weft/layer.hpp"
 #include "weft/loss.hpp"
 #include "weft/metrics.hpp"

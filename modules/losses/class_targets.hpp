@@ -12,11 +12,11 @@ namespace weft::builtin {
 
 // The class label `value` as an index; throws naming `loss` unless it is an integer in [0, classes).
 inline std::int64_t class_label(float value, std::int64_t classes, const std::string& loss) {
-  const auto label = static_cast<std::int64_t>(value);
-  if (!(value >= 0) || label >= classes || static_cast<float>(label) != value)
+  // Range first: converting NaN or a huge float to an integer is undefined behaviour.
+  if (!(value >= 0 && value < static_cast<float>(classes)) || value != std::floor(value))
     throw Error(loss + ": class label " + std::to_string(value) + " is not an integer in [0, " +
                 std::to_string(classes) + ")");
-  return label;
+  return static_cast<std::int64_t>(value);
 }
 
 // The "weight" setting: [] (the default: every class weighs 1) or one non-negative number per class.

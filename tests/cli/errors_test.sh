@@ -49,6 +49,20 @@ expect_error "bad training key" "training: unknown setting 'epoch'" "$weft" trai
 expect_error "missing metrics" "cannot open the metrics file '$tmp/none.csv'" "$weft" plot "$tmp/none.csv" -o "$tmp/c.svg"
 printf 'epoch,loss\n1,x\n' >"$tmp/bad.csv"
 expect_error "bad metrics" "bad.csv' line 2: 'x' is not a number" "$weft" plot "$tmp/bad.csv" -o "$tmp/c.svg"
+# Every subcommand (as --help lists them) takes --plugin, so plugin modules work everywhere.
+subcommands=$("$weft" --help | sed -n '/^Subcommands:/,$s/^  \([a-z_-]*\) .*/\1/p')
+if [ "$(echo "$subcommands" | wc -w)" -lt 4 ]; then
+  failed=$((failed + 1))
+  echo "FAIL: found only '$subcommands' in weft --help"
+fi
+for sub in $subcommands; do
+  if "$weft" "$sub" --help | grep -q -- "--plugin"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: 'weft $sub' has no --plugin option"
+  fi
+done
 if [ -x "$(command -v h5mkgrp)" ]; then
   h5mkgrp "$tmp/foreign.h5" /data
   expect_error "foreign HDF5" "not a weft model" "$weft" evaluate "$tmp/foreign.h5"

@@ -38,6 +38,12 @@ BOOST_AUTO_TEST_CASE(a_plugin_registers_modules_with_its_path_as_provider) {
   BOOST_CHECK_EQUAL(target.layers.provider("test_doubling"), plugin("good"));
   BOOST_CHECK_EQUAL(target.optimizers.provider("test_still"), plugin("good"));
   BOOST_CHECK_EQUAL(target.layers.provider("dense"), "built-in");
+  // It reached every kind, the ones added after plugins were written included.
+  target.for_each_kind([&](const auto& r) {
+    BOOST_CHECK_MESSAGE(r.provided_by(plugin("good")), "the plugin registered no " + r.kind());
+  });
+  BOOST_CHECK_EQUAL(target.schedules.provider("test_halving"), plugin("good"));
+  BOOST_CHECK_EQUAL(target.regularizers.provider("test_no_penalty"), plugin("good"));
   // Loading it again (WEFT_PLUGIN_PATH and --plugin naming the same file) is not a conflict.
   weft::load_plugin(plugin("good"), target);
   // Its modules build like built-ins.

@@ -35,6 +35,10 @@ BOOST_AUTO_TEST_CASE(sequential_writes_the_json_spec_it_stands_for) {
 BOOST_AUTO_TEST_CASE(sequential_settings_are_checked_by_the_registry) {
   weft::Sequential net({4});
   net.add(weft::dense(3).with("unit", 2));
-  const auto msg = weft::testing::error_of([&] { (void)net.build(); });
+  auto msg = weft::testing::error_of([&] { (void)net.build(); });
   BOOST_CHECK_MESSAGE(msg.find("layer 0 (dense): unknown setting 'unit'") != std::string::npos, msg);
+  weft::Sequential scheduled({4});
+  scheduled.add(weft::dense(3)).training({{"schedule", {{"type", "no_such_schedule"}}}});
+  msg = weft::testing::error_of([&] { (void)scheduled.build(); });
+  BOOST_CHECK_MESSAGE(msg.find("unknown schedule type 'no_such_schedule'") != std::string::npos, msg);
 }

@@ -1,4 +1,5 @@
-// A well-formed plugin: one layer (y = 2x) and one loss-free optimizer, to load for real.
+// A well-formed plugin with one module of every kind, to load for real (plugins_test.cpp checks
+// that each kind received one: a kind added to Registries adds its module here).
 #include <weft/plugin.hpp>
 
 namespace {
@@ -15,6 +16,15 @@ class Doubling final : public weft::Layer {
   }
 };
 
+class Zero final : public weft::Loss {
+ public:
+  weft::Shape target_shape(const weft::Shape& prediction) const override { return prediction; }
+  double evaluate(weft::ConstView, weft::ConstView, weft::View dpred, double) const override {
+    if (!dpred.empty()) std::fill_n(dpred.data(), dpred.numel(), 0.0f);
+    return 0;
+  }
+};
+
 class Still final : public weft::Optimizer {
  public:
   double learning_rate() const override { return 0; }
@@ -22,11 +32,35 @@ class Still final : public weft::Optimizer {
               const weft::OptimizerStep&) const override {}
 };
 
+class Sevens final : public weft::Initializer {
+ public:
+  void fill(weft::View w, const weft::Fans&, const weft::CounterRng&) const override {
+    std::fill_n(w.data(), w.numel(), 7.0f);
+  }
+};
+
+class Halving final : public weft::Schedule {
+ public:
+  double rate(double base, std::int64_t t) const override { return base / static_cast<double>(1 << std::min<std::int64_t>(t, 30)); }
+};
+
+class NoPenalty final : public weft::Regularizer {
+ public:
+  bool is_activity() const override { return false; }
+};
+
+template <class T>
+auto make() {
+  return [](const weft::Config&) { return std::make_unique<T>(); };
+}
+
 }  // namespace
 
 WEFT_PLUGIN(registries) {
-  registries.layers.add({"test_doubling", "y = 2x", weft::Json::object(),
-                         [](const weft::Config&) { return std::make_unique<Doubling>(); }});
-  registries.optimizers.add({"test_still", "changes nothing", weft::Json::object(),
-                             [](const weft::Config&) { return std::make_unique<Still>(); }});
+  registries.layers.add({"test_doubling", "y = 2x", weft::Json::object(), make<Doubling>()});
+  registries.losses.add({"test_zero", "always 0", weft::Json::object(), make<Zero>()});
+  registries.optimizers.add({"test_still", "changes nothing", weft::Json::object(), make<Still>()});
+  registries.initializers.add({"test_sevens", "all sevens", weft::Json::object(), make<Sevens>()});
+  registries.schedules.add({"test_halving", "halves the rate every unit", weft::Json::object(), make<Halving>()});
+  registries.regularizers.add({"test_no_penalty", "penalises nothing", weft::Json::object(), make<NoPenalty>()});
 }

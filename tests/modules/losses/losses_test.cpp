@@ -42,6 +42,10 @@ BOOST_AUTO_TEST_CASE(cross_entropy_takes_probability_targets_smoothing_and_weigh
                     -(0.5 * std::log(0.25) + 0.5 * std::log(0.75)), 1e-4);
   BOOST_CHECK_CLOSE(grad[0], -0.25f, 1e-3);
   BOOST_CHECK_CLOSE(grad[1], 0.25f, 1e-3);
+  // Smoothing ε = 0.1 mixes the target with uniform: t' = 0.9·[0, 1] + 0.05 = [0.05, 0.95].
+  BOOST_CHECK_CLOSE(loss_of({{"type", "cross_entropy"}, {"targets", "probabilities"}, {"label_smoothing", 0.1}},
+                            Shape{2}, {0, std::log(3.0f)}, {0, 1}, 1),
+                    -(0.05 * std::log(0.25) + 0.95 * std::log(0.75)), 1e-4);
   // A one-hot target equals the label: −ln ¾.
   BOOST_CHECK_CLOSE(loss_of(probs, Shape{2}, {0, std::log(3.0f)}, {0, 1}, 1), -std::log(0.75), 1e-4);
 
@@ -110,6 +114,8 @@ BOOST_AUTO_TEST_CASE(nll_reads_log_probabilities) {
                             {std::log(0.25f), std::log(0.75f), -1, -2}, {1, 0}, 2),
                     (-std::log(0.75) + 2) / 3, 1e-4);
   BOOST_CHECK_THROW(loss_of("nll", Shape{2}, {0, 0}, {2}, 1), weft::Error);
+  BOOST_CHECK_THROW(loss_of("nll", Shape{2}, {0, 0}, {1e30f}, 1), weft::Error);
+  BOOST_CHECK_THROW(loss_of("nll", Shape{2}, {0, 0}, {std::numeric_limits<float>::quiet_NaN()}, 1), weft::Error);
 }
 
 BOOST_AUTO_TEST_CASE(regression_losses_by_hand) {
