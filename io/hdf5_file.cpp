@@ -1,14 +1,19 @@
 #include "hdf5_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+
+#include <zlib.h>
 
 #include "weft/error.hpp"
 
@@ -33,6 +38,16 @@ Hid string_type() {
   H5Tset_size(t.get(), H5T_VARIABLE);
   H5Tset_cset(t.get(), H5T_CSET_UTF8);
   return t;
+}
+
+std::uint32_t crc32_of(const void* data, std::size_t bytes) {
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  const auto* p = static_cast<const Bytef*>(data);
+  // zlib takes the length as uInt: feed large tensors in pieces.
+  constexpr std::size_t piece = std::size_t{1} << 30;
+  for (std::size_t done = 0; done < bytes; done += piece)
+    crc = ::crc32(crc, p + done, static_cast<uInt>(std::min(piece, bytes - done)));
+  return static_cast<std::uint32_t>(crc);
 }
 
 void sync_path(const std::string& path, int flags) {
@@ -112,9 +127,32 @@ std::vector<std::string> H5File::members(const std::string& group) const {
   return names;
 }
 
+std::vector<std::string> H5File::datasets_under(const std::string& group) const {
+  std::vector<std::string> found;
+  // weft nests at most three levels; the bound also stops at links that loop back up.
+  constexpr int max_depth = 8;
+  std::function<void(const std::string&, const std::string&, int)> visit = [&](const std::string& full,
+                                                                               const std::string& relative, int depth) {
+    if (depth > max_depth) fail("'" + full + "' is nested too deeply (a link loop?)");
+    for (const auto& name : members(full)) {
+      const std::string child = full + "/" + name;
+      Hid object(H5Oopen(file_.get(), child.c_str(), H5P_DEFAULT), H5Oclose);
+      if (!object.valid()) fail("cannot open '" + child + "' (the file is truncated or corrupt)");
+      const auto kind = H5Iget_type(object.get());
+      const std::string path = relative.empty() ? name : relative + "/" + name;
+      if (kind == H5I_DATASET) found.push_back(path);
+      if (kind == H5I_GROUP) visit(child, path, depth + 1);
+    }
+  };
+  visit(group, "", 0);
+  return found;
+}
+
 namespace {
+static_assert(std::endian::native == std::endian::little, "the CRC-32 of a dataset is taken over its little-endian bytes");
+
 void write_dataset(H5File& f, hid_t file, const std::string& name, const Shape& shape, hid_t file_type, hid_t mem_type,
-                   const void* data) {
+                   const void* data, std::size_t element_bytes) {
   std::vector<hsize_t> dims(shape.dims().begin(), shape.dims().end());
   Hid space(shape.rank() ? H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr) : H5Screate(H5S_SCALAR),
             H5Sclose);
@@ -123,15 +161,16 @@ void write_dataset(H5File& f, hid_t file, const std::string& name, const Shape& 
   Hid ds(H5Dcreate2(file, name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
   if (!ds.valid() || H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     throw IoError("HDF5 file '" + f.path() + "': cannot write dataset '" + name + "'");
+  f.set_int_attribute(name, "crc32", crc32_of(data, static_cast<std::size_t>(shape.numel()) * element_bytes));
 }
 }  // namespace
 
 void H5File::write_floats(const std::string& name, const Shape& shape, const float* data) {
-  write_dataset(*this, file_.get(), name, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data);
+  write_dataset(*this, file_.get(), name, shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data, sizeof(float));
 }
 
 void H5File::write_doubles(const std::string& name, const Shape& shape, const double* data) {
-  write_dataset(*this, file_.get(), name, shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data);
+  write_dataset(*this, file_.get(), name, shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data, sizeof(double));
 }
 
 Shape H5File::dataset_shape(const std::string& name) const {
@@ -151,11 +190,50 @@ void H5File::read_floats(const std::string& name, const Shape& expected, float* 
   const Shape actual = dataset_shape(name);
   if (!(actual == expected))
     fail("dataset '" + name + "' has shape " + actual.str() + ", expected " + expected.str());
+  read_checked(name, H5T_NATIVE_FLOAT, static_cast<std::size_t>(expected.numel()) * sizeof(float), out);
+}
+
+std::vector<double> H5File::read_doubles(const std::string& name) const {
+  std::vector<double> out(static_cast<std::size_t>(dataset_shape(name).numel()));
+  read_checked(name, H5T_NATIVE_DOUBLE, out.size() * sizeof(double), out.data());
+  return out;
+}
+
+void H5File::read_rows(const std::string& name, std::int64_t begin, std::int64_t count, float* out) const {
+  const Shape shape = dataset_shape(name);
+  if (shape.rank() == 0 || begin < 0 || count < 0 || begin + count > shape[0])
+    fail("dataset '" + name + "' of shape " + shape.str() + " has no rows [" + std::to_string(begin) + ", " +
+         std::to_string(begin + count) + ")");
+  Hid ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  Hid type(H5Dget_type(ds.get()), H5Tclose);
+  const auto kind = H5Tget_class(type.get());
+  if (kind != H5T_FLOAT && kind != H5T_INTEGER) fail("dataset '" + name + "' does not hold numbers");
+  if (count == 0) return;
+  Hid space(H5Dget_space(ds.get()), H5Sclose);
+  std::vector<hsize_t> start(shape.rank(), 0), extent(shape.dims().begin(), shape.dims().end());
+  start[0] = static_cast<hsize_t>(begin);
+  extent[0] = static_cast<hsize_t>(count);
+  Hid memory(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), H5Sclose);
+  if (H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr) < 0 ||
+      H5Dread(ds.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, out) < 0)
+    fail("cannot read rows of dataset '" + name + "' (the file is truncated or corrupt)");
+}
+
+void H5File::read_checked(const std::string& name, hid_t mem_type, std::size_t bytes, void* out) const {
   Hid ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
   Hid type(H5Dget_type(ds.get()), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_FLOAT) fail("dataset '" + name + "' does not hold floating-point numbers");
-  if (H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+  if (H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
     fail("cannot read dataset '" + name + "' (the file is truncated or corrupt)");
+  // The checksum holds for the bytes as written (same element type); a file written by another
+  // tool may have none.
+  if (has_attribute(name, "crc32") && H5Tget_size(type.get()) == H5Tget_size(mem_type)) {
+    const auto stored = int_attribute(name, "crc32");
+    const auto actual = crc32_of(out, bytes);
+    if (stored != actual)
+      fail("dataset '" + name + "' is corrupt: its data does not match its stored CRC-32 (" + std::to_string(stored) +
+           " stored, " + std::to_string(actual) + " read)");
+  }
 }
 
 void H5File::set_string_attribute(const std::string& object, const std::string& key, const std::string& value) {
@@ -175,6 +253,15 @@ void H5File::set_int_attribute(const std::string& object, const std::string& key
                              H5P_DEFAULT, H5P_DEFAULT),
            H5Aclose);
   if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0)
+    fail("cannot write attribute '" + key + "' on '" + object + "'");
+}
+
+void H5File::set_double_attribute(const std::string& object, const std::string& key, double value) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                             H5P_DEFAULT, H5P_DEFAULT),
+           H5Aclose);
+  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0)
     fail("cannot write attribute '" + key + "' on '" + object + "'");
 }
 
@@ -214,17 +301,56 @@ std::int64_t H5File::int_attribute(const std::string& object, const std::string&
   return value;
 }
 
+double H5File::double_attribute(const std::string& object, const std::string& key) const {
+  if (!has_attribute(object, key)) fail("missing attribute '" + key + "' on '" + object + "'");
+  Hid attr(H5Aopen_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  Hid type(H5Aget_type(attr.get()), H5Tclose);
+  const auto kind = H5Tget_class(type.get());
+  if (kind != H5T_FLOAT && kind != H5T_INTEGER) fail("attribute '" + key + "' on '" + object + "' is not a number");
+  double value = 0;
+  if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0) fail("cannot read attribute '" + key + "'");
+  return value;
+}
+
 void H5File::flush() {
   if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) fail("cannot flush to disk");
 }
+
+namespace {
+
+std::string temporary_prefix(const std::string& target) {
+  const std::filesystem::path path(target);
+  return "." + path.filename().string() + ".weft-tmp.";
+}
+
+void remove_stale_temporaries(const std::string& target) {
+  namespace fs = std::filesystem;
+  const fs::path path(target);
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const std::string prefix = temporary_prefix(target);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    // ".<name>.weft-tmp.<pid>.<random>": stale when its writer no longer runs.
+    const std::string rest = name.substr(prefix.size());
+    const auto dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0 || dot > 9 || rest.find_first_not_of("0123456789") != dot) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dot)));
+    if (::kill(pid, 0) != 0 && errno == ESRCH) fs::remove(entry.path(), ec);
+  }
+}
+
+}  // namespace
 
 void write_atomically(const std::string& target, const std::function<void(const std::string&)>& write) {
   namespace fs = std::filesystem;
   const fs::path path(target);
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  // Temporaries left by a writer that was killed are recognisable by name; remove them first.
+  remove_stale_temporaries(target);
   // A hidden name beside the target: same file system, so rename() is atomic.
-  std::string temp = dir.string();
-  temp.append("/.").append(path.filename().string()).append(".tmp-XXXXXX");
+  std::string temp = (dir / temporary_prefix(target)).string() + std::to_string(::getpid()) + ".XXXXXX";
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) throw IoError("cannot write '" + target + "': cannot create a temporary file in '" + dir.string() + "': " + std::strerror(errno));
   ::fchmod(fd, 0644);  // mkstemp makes it private; a checkpoint is an ordinary file

@@ -42,23 +42,36 @@ class H5File {
   void make_groups(const std::string& path);
   // Names of the members of a group, in HDF5's (alphabetical) order.
   std::vector<std::string> members(const std::string& group) const;
+  // Every dataset below `group`, at any depth, as paths relative to it ("dense_0/weight").
+  std::vector<std::string> datasets_under(const std::string& group) const;
 
+  // Each dataset written carries an attribute "crc32": the CRC-32 (zlib's) of its little-endian
+  // bytes, so damage inside the data is detected when it is read back.
   void write_floats(const std::string& name, const Shape& shape, const float* data);
   void write_doubles(const std::string& name, const Shape& shape, const double* data);
-  // Reads a float dataset; throws when it is missing or its shape differs from `expected`.
+  // Reads a float dataset; throws when it is missing, its shape differs from `expected`, or its
+  // data does not match its "crc32" attribute (when it has one).
   void read_floats(const std::string& name, const Shape& expected, float* out) const;
+  // Reads a float64 dataset of any shape (checked like read_floats).
+  std::vector<double> read_doubles(const std::string& name) const;
   Shape dataset_shape(const std::string& name) const;
+  // Rows [begin, begin + count) along the first axis of a numeric dataset (integers or floats of
+  // any width, converted to float32): reads only that slab from disk. No checksum check.
+  void read_rows(const std::string& name, std::int64_t begin, std::int64_t count, float* out) const;
 
   void set_string_attribute(const std::string& object, const std::string& key, const std::string& value);
   void set_int_attribute(const std::string& object, const std::string& key, std::int64_t value);
+  void set_double_attribute(const std::string& object, const std::string& key, double value);
   bool has_attribute(const std::string& object, const std::string& key) const;
   std::string string_attribute(const std::string& object, const std::string& key) const;
   std::int64_t int_attribute(const std::string& object, const std::string& key) const;
+  double double_attribute(const std::string& object, const std::string& key) const;
 
   void flush();
 
  private:
   [[noreturn]] void fail(const std::string& what) const;
+  void read_checked(const std::string& name, hid_t mem_type, std::size_t bytes, void* out) const;
   std::string path_;
   Hid file_;
 };
@@ -66,7 +79,8 @@ class H5File {
 // Replaces `target` by a file written through `write(temporary_path)`: the temporary sits in the
 // same folder, is flushed to disk, then renamed over the target. A crash at any moment leaves
 // either the old or the new file complete. On failure the temporary is removed and `target` is
-// untouched.
+// untouched. The temporary is named ".<target name>.weft-tmp.<pid>.<random>"; temporaries of
+// the same target whose process no longer runs (killed while saving) are removed first.
 void write_atomically(const std::string& target, const std::function<void(const std::string&)>& write);
 
 // Turns off HDF5's automatic error-stack printing (once per process).

@@ -17,6 +17,8 @@ using Command = std::function<int()>;
 Command add_train(CLI::App& app);
 Command add_evaluate(CLI::App& app);
 Command add_summary(CLI::App& app);
+Command add_export(CLI::App& app);
+Command add_predict(CLI::App& app);
 Command add_list(CLI::App& app);
 Command add_plot(CLI::App& app);
 

@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, weft::cli::Command>> commands;
   // Every subcommand takes --plugin, so plugin modules work wherever a module name can appear.
   std::vector<std::string> plugins;
-  for (auto add : {weft::cli::add_train, weft::cli::add_evaluate, weft::cli::add_summary, weft::cli::add_list, weft::cli::add_plot}) {
+  for (auto add : {weft::cli::add_train, weft::cli::add_evaluate, weft::cli::add_summary, weft::cli::add_list, weft::cli::add_plot,
+                    weft::cli::add_export, weft::cli::add_predict}) {
     const std::size_t before = app.get_subcommands({}).size();
     auto run = add(app);
     CLI::App* sub = app.get_subcommands({})[before];

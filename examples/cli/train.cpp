@@ -1,6 +1,9 @@
 // weft train SPEC.json --data DIR [--epochs N --batch B|0 --lr X --accumulate K --clip-norm X
 //   --clip-value X --schedule JSON --validation-split F --patience N --monitor M --log FILE.csv
 //   --progress auto|bar|plain --threads T --shard S --seed S --out MODEL.h5]
+//   [--checkpoint-dir DIR --checkpoint-every N[steps|epochs] --keep-last K --keep-best METRIC]
+//   [--resume CKPT.h5] [--init-from MODEL.h5 [--partial]]
+// --data is an IDX folder, a CSV or an HDF5 file (training_data.hpp).
 //
 // Training settings come from the spec's "training" object (weft/training_config.hpp); a flag
 // that is given overrides the spec. Without a validation split the test set serves as the
@@ -10,8 +13,10 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "training_data.hpp"
 #include "weft/callbacks.hpp"
-#include "weft/io/idx.hpp"
+#include "weft/io/checkpoint.hpp"
+#include "weft/io/checkpoint_callback.hpp"
 #include "weft/io/metrics_csv.hpp"
 #include "weft/io/model_file.hpp"
 #include "weft/trainer.hpp"
@@ -20,8 +25,17 @@
 namespace weft::cli {
 namespace {
 
+struct CheckpointArgs {
+  std::string dir, resume, init_from, keep_best;
+  std::vector<std::string> every;
+  std::int64_t keep_last = 0;
+  bool partial = false;
+};
+
 struct TrainArgs {
-  std::string spec, data = default_data_dir, out, log, progress = "auto", schedule, monitor;
+  std::string spec, out, log, progress = "auto", schedule, monitor;
+  DataArgs data;
+  CheckpointArgs checkpoints;
   std::optional<std::int64_t> epochs, batch, accumulate, patience;
   std::optional<double> lr, clip_norm, clip_value, validation_split;
   int threads = 0;
@@ -61,6 +75,48 @@ Json spec_with_overrides(const TrainArgs& a) {
   return spec;
 }
 
+// "500", "500steps", "2epochs" (also "500s", "2e"): into settings.every_steps / every_epochs.
+void parse_every(const std::vector<std::string>& values, io::CheckpointSettings& settings) {
+  for (const auto& v : values) {
+    std::size_t digits = 0;
+    while (digits < v.size() && std::isdigit(static_cast<unsigned char>(v[digits]))) ++digits;
+    const std::string unit = v.substr(digits);
+    const std::int64_t n = digits && digits < 12 ? std::stoll(v.substr(0, digits)) : 0;
+    if (n > 0 && (unit.empty() || unit == "s" || unit == "step" || unit == "steps")) settings.every_steps = n;
+    else if (n > 0 && (unit == "e" || unit == "epoch" || unit == "epochs")) settings.every_epochs = n;
+    else throw Error("--checkpoint-every '" + v + "': expected a count of steps (500, 500steps) or epochs (2epochs)");
+  }
+}
+
+std::unique_ptr<io::CheckpointCallback> checkpoint_callback(const CheckpointArgs& c, const io::DataState& prepared) {
+  if (c.dir.empty()) {
+    if (!c.every.empty() || c.keep_last || !c.keep_best.empty())
+      throw Error("--checkpoint-every, --keep-last and --keep-best need --checkpoint-dir DIR");
+    return nullptr;
+  }
+  io::CheckpointSettings settings;
+  settings.dir = c.dir;
+  parse_every(c.every, settings);
+  settings.keep_last = c.keep_last;
+  settings.keep_best = c.keep_best;
+  settings.data = prepared;
+  return std::make_unique<io::CheckpointCallback>(std::move(settings));
+}
+
+// --resume: the checkpoint's weights and training state; its spec must be the one given.
+void resume(const std::string& path, Model& model, Trainer& trainer) {
+  io::Checkpoint c = io::load_checkpoint(path);
+  if (c.model.spec() != model.spec())
+    throw Error("--resume " + path + ": the checkpoint was written for another model spec (or other training flags) " +
+                "than the one given; resume with the same spec and flags");
+  std::copy(c.model.parameters().begin(), c.model.parameters().end(), model.parameters().begin());
+  std::copy(c.model.buffers().begin(), c.model.buffers().end(), model.buffers().begin());
+  trainer.restore(TrainerState{std::move(c.training.json), std::move(c.training.tensors)});
+  std::printf("resumed from %s at step %lld (epoch %lld, batch %lld of the epoch)\n", path.c_str(),
+              static_cast<long long>(trainer.step()), static_cast<long long>(trainer.epoch() + 1),
+              static_cast<long long>(trainer.position()));
+}
+
 int run(const TrainArgs& a) {
   Model model(spec_with_overrides(a));
   const Json& training = model.spec()["training"];
@@ -70,15 +126,24 @@ int run(const TrainArgs& a) {
   options.seed = a.seed;
   const std::int64_t epochs = training["epochs"];
 
-  Dataset train = io::load_idx_dataset(a.data, "train", model.input_shape());
-  const Dataset test = io::load_idx_dataset(a.data, "t10k", model.input_shape());
-  Dataset validation;
-  const double split = training["validation_split"];
-  if (split > 0) std::tie(train, validation) = split_validation(train, split, a.seed);
-  const Dataset& val = split > 0 ? validation : test;
+  DataArgs data_args = a.data;
+  data_args.validation_split = training["validation_split"];
+  TrainingData data = load_training_data(data_args, model.input_shape(), a.seed);
+  const Dataset& train = data.train;
+  const Dataset& test = data.test;
+  const double split = data_args.validation_split;
+  const Dataset& val = split > 0 ? data.validation : test;
 
   model.initialize(a.seed);
+  const CheckpointArgs& c = a.checkpoints;
+  if (!c.init_from.empty()) {
+    const auto report = io::load_matching_weights(model, c.init_from, c.partial);
+    std::printf("initialised %zu tensors from %s", report.loaded.size(), c.init_from.c_str());
+    if (!report.skipped.empty()) std::printf(" (%zu skipped)", report.skipped.size());
+    std::printf("\n");
+  }
   Trainer trainer(model, options);
+  if (!c.resume.empty()) resume(c.resume, model, trainer);
   std::printf("training %s on %lld samples (validation %lld, %s), %lld epochs, batch %s, %d threads, seed %llu\n",
               a.spec.c_str(), static_cast<long long>(train.size()), static_cast<long long>(val.size()),
               split > 0 ? "held out" : "the test set", static_cast<long long>(epochs), training["batch"].dump().c_str(),
@@ -89,8 +154,10 @@ int run(const TrainArgs& a) {
   ProgressDisplay progress(stdout, live);
   FitOptions fit;
   fit.epochs = epochs;
-  fit.validation = &val;
+  fit.validation = val.size() > 0 ? &val : nullptr;
   fit.callbacks = {&progress};
+  const auto checkpoints = checkpoint_callback(c, data.prepared);
+  if (checkpoints) fit.callbacks.push_back(checkpoints.get());
   std::optional<EarlyStopping> early;
   if (!training["early_stopping"].is_null()) fit.callbacks.push_back(&early.emplace(training["early_stopping"]));
   std::optional<io::CsvLog> log;
@@ -102,14 +169,17 @@ int run(const TrainArgs& a) {
                 static_cast<long long>(early->best_epoch()),
                 training["early_stopping"]["restore_best"].get<bool>() ? " (its weights restored)" : "");
 
+  if (checkpoints) std::printf("last checkpoint: %s\n", checkpoints->last_saved().c_str());
   if (!a.out.empty()) {
-    io::save_model(model, a.out);
+    io::save_model(model, a.out, data.prepared);
     std::printf("saved model to %s\n", a.out.c_str());
   }
   if (!a.log.empty()) std::printf("wrote per-epoch metrics to %s\n", a.log.c_str());
-  const Evaluation final_test = trainer.evaluate(test);
-  if (!std::isnan(final_test.accuracy)) std::printf("test accuracy %.4f\n", final_test.accuracy);
-  else std::printf("test loss %.6g\n", final_test.loss);
+  if (test.size() > 0) {
+    const Evaluation final_test = trainer.evaluate(test);
+    if (!std::isnan(final_test.accuracy)) std::printf("test accuracy %.4f\n", final_test.accuracy);
+    else std::printf("test loss %.6g\n", final_test.loss);
+  }
   return 0;
 }
 
@@ -119,7 +189,7 @@ Command add_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   auto* t = app.add_subcommand("train", "train a model from a JSON spec on an IDX dataset (flags override the spec's \"training\")");
   t->add_option("spec", args->spec, "model spec (JSON)")->required();
-  t->add_option("--data", args->data, "folder with {train,t10k}-{images,labels}-idx*-ubyte[.gz]")->capture_default_str();
+  add_data_options(*t, args->data);
   t->add_option("--epochs", args->epochs, "passes over the training set (spec default 1)")->check(CLI::PositiveNumber);
   t->add_option("--batch", args->batch, "mini-batch size; 0 = the full training set, 1 = stochastic (spec default 128)")
       ->check(CLI::NonNegativeNumber);
@@ -142,6 +212,16 @@ Command add_train(CLI::App& app) {
       ->capture_default_str();
   t->add_option("--seed", args->seed, "seed for initialisation, shuffling, validation split and dropout")->capture_default_str();
   t->add_option("--out", args->out, "write the trained model to this HDF5 file");
+  auto& c = args->checkpoints;
+  t->add_option("--checkpoint-dir", c.dir, "write checkpoints (step-<N>.h5, best.h5) into this folder");
+  t->add_option("--checkpoint-every", c.every, "every N steps (500, 500steps) and/or epochs (2epochs); repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  t->add_option("--keep-last", c.keep_last, "keep only the newest K periodic checkpoints")->check(CLI::NonNegativeNumber);
+  t->add_option("--keep-best", c.keep_best, "keep best.h5 for the best value of this metric (val_loss, val_accuracy, ...)");
+  t->add_option("--resume", c.resume, "continue the run saved in this checkpoint (same spec, flags and data)");
+  t->add_option("--init-from", c.init_from, "initialise layers from this model file or checkpoint by name (transfer learning)");
+  t->add_flag("--partial", c.partial, "with --init-from: load only the tensors that match, skip the rest");
   return [args] { return run(*args); };
 }
 

@@ -5,10 +5,15 @@
 //                                      spec = the model spec as a JSON string
 //   /weights/<layer>/<p>   float32, PyTorch's layout (dense weight (out, in), bias (out,))
 //   /buffers/<layer>/<b>   float32 (running statistics and other non-trainable state)
+//   /data                  attribute settings (JSON): how inputs are prepared (normalisation)
+//   /data/<name>           float64 statistics of that preparation (per-feature mean, std)
 //
 // Written atomically (temporary file in the same folder, flushed, renamed).
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "weft/config.hpp"
 #include "weft/model.hpp"
 
 namespace weft::io {
@@ -16,11 +21,29 @@ namespace weft::io {
 inline constexpr const char* file_format = "weft";
 inline constexpr int file_format_version = 1;
 
-void save_model(const Model& model, const std::string& path);
+// The data pipeline's state: settings and named statistics (normalisation), kept with the model
+// so that prediction prepares inputs as training did.
+struct DataState {
+  Json settings = Json::object();
+  std::vector<std::pair<std::string, std::vector<double>>> tensors;
+};
+
+void save_model(const Model& model, const std::string& path, const DataState& data = {});
 
 // Rebuilds the model from the stored spec (through the registry) and loads every tensor,
 // checking shapes. Throws IoError naming the file and the problem: not HDF5, not a weft file,
 // a newer format version, a missing, extra or misshapen tensor.
 Model load_model(const std::string& path);
+// Transfer learning: copies into `model` the parameters and buffers of the model file or
+// checkpoint at `path` whose names ("<layer>/<param>") match. Strict (partial = false): every
+// tensor of either side must have a counterpart of the same shape, or IoError names the first
+// that does not. Partial: copies the tensors that match in name and shape and lists the others.
+struct TransferReport {
+  std::vector<std::string> loaded, skipped;  // skipped: "<name>: why"
+};
+TransferReport load_matching_weights(Model& model, const std::string& path, bool partial);
+
+// The /data group of a model file or checkpoint (empty settings when it has none).
+DataState load_data_state(const std::string& path);
 
 }  // namespace weft::io

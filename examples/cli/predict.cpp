@@ -1,0 +1,146 @@
+// weft predict MODEL.h5 --input FILE [-o OUT.csv]: the model's outputs for every row of a CSV
+// file (or every sample of an HDF5 dataset, streamed, or of an IDX file) as CSV: class probabilities for a classifier, outputs for
+// a regression model. Inputs are prepared as in training (the stored normalisation).
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "commands.hpp"
+#include "weft/io/csv.hpp"
+#include "weft/io/hdf5_dataset.hpp"
+#include "weft/io/idx.hpp"
+#include "weft/io/model_file.hpp"
+#include "weft/io/normalization.hpp"
+#include "weft/trainer.hpp"
+
+namespace weft::cli {
+namespace {
+
+struct PredictArgs {
+  std::string model, input, out, features = "features";
+  int threads = 0;
+};
+
+// CSV inputs: the columns the model was trained on, by name when the names were stored (so a
+// file that still has its label column works), otherwise every column.
+Tensor csv_inputs(const std::string& path, const io::DataState& data) {
+  io::CsvOptions options;
+  options.labeled = false;
+  auto csv = io::read_csv(path, options);
+  const Json& names = data.settings.contains("features") ? data.settings["features"] : Json();
+  if (!names.is_array()) return std::move(csv.data.x);
+  const auto n = csv.data.size();
+  const auto columns = static_cast<std::int64_t>(csv.features.size());
+  Tensor x(Shape{n, static_cast<std::int64_t>(names.size())});
+  for (std::size_t f = 0; f < names.size(); ++f) {
+    const auto it = std::find(csv.features.begin(), csv.features.end(), names[f].get<std::string>());
+    if (it == csv.features.end())
+      throw IoError("'" + path + "' has no column '" + names[f].get<std::string>() + "', which the model was trained on");
+    const auto c = it - csv.features.begin();
+    for (std::int64_t i = 0; i < n; ++i)
+      x[static_cast<std::size_t>(i) * names.size() + f] = csv.data.x[static_cast<std::size_t>(i * columns + c)];
+  }
+  return x;
+}
+
+Tensor idx_inputs(const std::string& path) {
+  unsigned char type = 0;
+  Tensor x = io::read_idx(path, &type);
+  if (type == 0x08)  // bytes: scaled to [0, 1] as load_idx_dataset does for training
+    for (auto& v : x.span()) v /= 255.0f;
+  return x;
+}
+
+// Probabilities from the raw outputs, as the loss interprets them.
+void to_probabilities(const std::string& loss, Tensor& y, std::int64_t width) {
+  const auto rows = static_cast<std::int64_t>(y.size()) / width;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = y.data() + r * width;
+    if (loss == "cross_entropy") {
+      double top = row[0], sum = 0;
+      for (std::int64_t k = 1; k < width; ++k) top = std::max<double>(top, row[k]);
+      for (std::int64_t k = 0; k < width; ++k) sum += std::exp(row[k] - top);
+      for (std::int64_t k = 0; k < width; ++k) row[k] = static_cast<float>(std::exp(row[k] - top) / sum);
+    } else if (loss == "nll") {
+      for (std::int64_t k = 0; k < width; ++k) row[k] = std::exp(row[k]);
+    } else if (loss == "binary_cross_entropy") {
+      for (std::int64_t k = 0; k < width; ++k) row[k] = static_cast<float>(1 / (1 + std::exp(-double(row[k]))));
+    }
+  }
+}
+
+int run(const PredictArgs& a) {
+  Model model = io::load_model(a.model);
+  const io::DataState data = io::load_data_state(a.model);
+  const auto normalization = io::Normalization::from_state(data);
+  TrainOptions options;
+  options.threads = a.threads;
+  Trainer trainer(model, options);
+  const Shape& in = model.input_shape();
+  const std::int64_t width = model.output_shape().numel();
+  const std::string loss = model.spec()["loss"].value("type", "");
+  const bool classes = loss == "cross_entropy" || loss == "nll" || loss == "binary_cross_entropy";
+
+  std::ofstream file;
+  if (!a.out.empty()) {
+    file.open(a.out);
+    if (!file) throw IoError("cannot write '" + a.out + "'");
+  }
+  std::ostream& out = a.out.empty() ? std::cout : file;
+  const Json& names = data.settings.contains("classes") ? data.settings["classes"] : Json();
+  for (std::int64_t k = 0; k < width; ++k) {
+    if (k) out << ',';
+    if (classes && names.is_array() && names.size() == static_cast<std::size_t>(width)) out << names[k].get<std::string>();
+    else out << (classes ? "p_" : "y_") << k;
+  }
+  out << '\n';
+
+  // Predicts one block of samples and appends its rows.
+  auto emit = [&](Tensor x) {
+    normalization.apply(x);
+    const auto n = x.shape().rank() ? x.shape()[0] : 0;
+    if (n == 0) return;
+    if (x.shape().numel() / n != in.numel())
+      throw ShapeError("'" + a.input + "' has samples of shape " + x.shape().without_batch().str() + "; the model takes " +
+                       in.str());
+    Tensor y = trainer.predict(ConstView(x.view()).reshaped(in.with_batch(n)));
+    if (classes) to_probabilities(loss, y, width);
+    char number[32];
+    for (std::int64_t r = 0; r < n; ++r) {
+      for (std::int64_t k = 0; k < width; ++k) {
+        std::snprintf(number, sizeof number, "%.9g", static_cast<double>(y[static_cast<std::size_t>(r * width + k)]));
+        out << (k ? "," : "") << number;
+      }
+      out << '\n';
+    }
+  };
+  if (a.input.ends_with(".h5") || a.input.ends_with(".hdf5")) {
+    // Slab by slab: the input never has to fit in memory.
+    const io::Hdf5Rows rows(a.input, a.features);
+    constexpr std::int64_t block = 4096;
+    for (std::int64_t begin = 0; begin < rows.size(); begin += block)
+      emit(rows.read(begin, std::min(block, rows.size() - begin)));
+  } else if (a.input.ends_with(".csv")) {
+    emit(csv_inputs(a.input, data));
+  } else {
+    emit(idx_inputs(a.input));
+  }
+  if (!out) throw IoError("writing the predictions failed" + (a.out.empty() ? "" : " ('" + a.out + "')"));
+  return 0;
+}
+
+}  // namespace
+
+Command add_predict(CLI::App& app) {
+  auto args = std::make_shared<PredictArgs>();
+  auto* pr = app.add_subcommand("predict", "write a model's predictions for a CSV or IDX file as CSV");
+  pr->add_option("model", args->model, "model file or checkpoint (HDF5)")->required();
+  pr->add_option("--input", args->input, "samples: a .csv file (header, feature columns), an .h5 file or an IDX file")->required();
+  pr->add_option("--features", args->features, "HDF5 input: the dataset of samples")->capture_default_str();
+  pr->add_option("-o,--out", args->out, "write the CSV here instead of to standard output");
+  pr->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  return [args] { return run(*args); };
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,100 @@
+#include "weft/io/normalization.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include "weft/error.hpp"
+
+namespace weft::io {
+
+Normalization Normalization::parse(const std::string& text) {
+  Normalization n;
+  if (text == "none" || text == "standardize") {
+    n.kind_ = text;
+    return n;
+  }
+  if (text.starts_with("scale:")) {
+    const char* begin = text.data() + 6;
+    const char* end = text.data() + text.size();
+    const auto [stop, ec] = std::from_chars(begin, end, n.factor_);
+    if (ec == std::errc() && stop == end && std::isfinite(n.factor_) && n.factor_ != 0) {
+      n.kind_ = "scale";
+      return n;
+    }
+  }
+  throw Error("normalisation '" + text + "': expected none, standardize or scale:FACTOR (a finite non-zero number)");
+}
+
+Normalization Normalization::from_state(const DataState& state) {
+  Normalization n;
+  const Json& s = state.settings;
+  if (!s.is_object() || !s.contains("normalize")) return n;
+  try {
+    n.kind_ = s.at("normalize").get<std::string>();
+    if (n.kind_ == "scale") n.factor_ = s.at("scale").get<double>();
+  } catch (const Json::exception&) {
+    throw IoError("the stored normalisation settings are malformed: " + s.dump());
+  }
+  if (n.kind_ == "standardize") {
+    for (const auto& [name, values] : state.tensors) {
+      if (name == "mean") n.mean_ = values;
+      if (name == "std") n.std_ = values;
+    }
+    if (n.mean_.empty() || n.mean_.size() != n.std_.size())
+      throw IoError("the stored standardisation needs /data/mean and /data/std of the same length");
+  } else if (n.kind_ != "none" && n.kind_ != "scale") {
+    throw IoError("unknown stored normalisation '" + n.kind_ + "'");
+  }
+  return n;
+}
+
+void Normalization::fit(const Tensor& x) {
+  if (kind_ != "standardize") return;
+  const std::int64_t n = x.shape().rank() ? x.shape()[0] : 0;
+  if (n == 0) throw Error("cannot standardise features over an empty training set");
+  const auto features = static_cast<std::size_t>(x.shape().numel() / n);
+  mean_.assign(features, 0);
+  std_.assign(features, 0);
+  // Two passes in double: the mean, then the spread around it (no cancellation).
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::size_t f = 0; f < features; ++f) mean_[f] += x[static_cast<std::size_t>(i) * features + f];
+  for (auto& m : mean_) m /= static_cast<double>(n);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::size_t f = 0; f < features; ++f) {
+      const double d = x[static_cast<std::size_t>(i) * features + f] - mean_[f];
+      std_[f] += d * d;
+    }
+  for (auto& s : std_) {
+    s = std::sqrt(s / static_cast<double>(n));
+    if (!(s > 1e-12)) s = 1;  // a constant feature
+  }
+}
+
+void Normalization::apply(Tensor& x) const {
+  if (kind_ == "none") return;
+  if (kind_ == "scale") {
+    for (auto& v : x.span()) v = static_cast<float>(v * factor_);
+    return;
+  }
+  const std::int64_t n = x.shape().rank() ? x.shape()[0] : 0;
+  if (n == 0) return;
+  const auto features = static_cast<std::size_t>(x.shape().numel() / n);
+  if (features != mean_.size())
+    throw ShapeError("standardisation was fitted on " + std::to_string(mean_.size()) + " features, the data has " +
+                     std::to_string(features));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::size_t f = i % features;
+    x[i] = static_cast<float>((x[i] - mean_[f]) / std_[f]);
+  }
+}
+
+void Normalization::to_state(DataState& state) const {
+  state.settings["normalize"] = kind_;
+  if (kind_ == "scale") state.settings["scale"] = factor_;
+  if (kind_ == "standardize") {
+    state.tensors.emplace_back("mean", mean_);
+    state.tensors.emplace_back("std", std_);
+  }
+}
+
+}  // namespace weft::io

@@ -1,0 +1,57 @@
+#pragma once
+// A training checkpoint: everything needed to continue a run bit for bit, in one HDF5 file that
+// h5py and h5dump read.
+//
+//   /                                 attributes: format = "weft-checkpoint", format_version = 1,
+//                                     weft_version, spec (the resolved model spec, JSON)
+//   /weights/<layer>/<param>          float32, PyTorch's layout (as in a model file)
+//   /buffers/<layer>/<buffer>         float32 (running statistics)
+//   /optimizer                        attributes: type, config (JSON), one attribute per numeric
+//                                     or boolean setting (lr, beta1, ...), slots (JSON list)
+//   /optimizer/<layer>/<param>/<slot> float32, shaped like the parameter (Adam: exp_avg, exp_avg_sq)
+//   /training                         attributes: state (the trainer's whole state, JSON), and
+//                                     copies for readers: epoch, step, position, seed, lr,
+//                                     schedule (JSON)
+//   /training/history/<metric>        float64 (epochs,): the metrics history, one per metric
+//   /data                             attributes: settings (JSON) of the data pipeline (normalisation)
+//   /data/<name>                      float64 tensors of the data pipeline (per-feature mean, std)
+//
+// Every dataset carries a "crc32" attribute; corruption inside data is reported on loading.
+// Written atomically (temporary file in the same folder, flushed, renamed): a crash at any
+// moment leaves either the previous checkpoint or the new one.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "weft/config.hpp"
+#include "weft/io/model_file.hpp"
+#include "weft/model.hpp"
+#include "weft/tensor.hpp"
+
+namespace weft::io {
+
+inline constexpr const char* checkpoint_format = "weft-checkpoint";
+inline constexpr int checkpoint_format_version = 1;
+
+// What a trainer reports as its state: a JSON object (step, epoch, position, rng, schedule,
+// history, ...) and the optimizer's slots as tensors named "<layer>/<param>/<slot>".
+struct TrainingState {
+  Json json = Json::object();
+  std::vector<std::pair<std::string, Tensor>> tensors;
+};
+
+struct Checkpoint {
+  Model model;
+  TrainingState training;
+  DataState data;
+};
+
+void save_checkpoint(const std::string& path, const Model& model, const TrainingState& training,
+                     const DataState& data = {});
+
+// Loads and checks everything: format and version, each tensor's shape against the stored spec,
+// no tensor missing or extra (named in the error), every CRC. Throws IoError with one line
+// naming the file and the problem.
+Checkpoint load_checkpoint(const std::string& path);
+
+}  // namespace weft::io

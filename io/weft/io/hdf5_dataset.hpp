@@ -1,0 +1,35 @@
+#pragma once
+// Datasets in HDF5 files written by other tools (h5py, PyTorch scripts): the user names the
+// dataset of inputs (n, ...) and the dataset of targets (n) or (n, ...); any integer or float
+// type is read as float32.
+#include <cstdint>
+#include <string>
+
+#include "weft/dataset.hpp"
+
+namespace weft::io {
+
+// Reads both datasets whole. Throws IoError naming the file and dataset when one is missing,
+// is not numeric, or their first axes differ.
+Dataset read_hdf5_dataset(const std::string& path, const std::string& features, const std::string& labels);
+
+// One dataset read slab by slab along its first axis, so a file larger than memory streams from
+// disk (prediction reads `chunk` samples at a time).
+class Hdf5Rows {
+ public:
+  Hdf5Rows(const std::string& path, const std::string& dataset);
+  ~Hdf5Rows();
+  Hdf5Rows(Hdf5Rows&&) noexcept;
+  std::int64_t size() const { return shape_[0]; }
+  Shape sample_shape() const { return shape_.without_batch(); }
+  // Samples [begin, begin + count) as a tensor (count, sample...).
+  Tensor read(std::int64_t begin, std::int64_t count) const;
+
+ private:
+  struct File;
+  std::unique_ptr<File> file_;
+  std::string dataset_;
+  Shape shape_;
+};
+
+}  // namespace weft::io
