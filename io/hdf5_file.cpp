@@ -319,8 +319,11 @@ void H5File::flush() {
 namespace {
 
 std::string temporary_prefix(const std::string& target) {
-  const std::filesystem::path path(target);
-  return "." + path.filename().string() + ".weft-tmp.";
+  // Appended piecewise: GCC 12 reports a false -Wrestrict on "." + std::string&&.
+  std::string prefix = ".";
+  prefix += std::filesystem::path(target).filename().string();
+  prefix += ".weft-tmp.";
+  return prefix;
 }
 
 void remove_stale_temporaries(const std::string& target) {
