@@ -87,7 +87,10 @@ Tensor read_idx(const std::string& path, unsigned char* type_code) {
   std::size_t count = 1;
   for (std::size_t i = 0; i < rank; ++i) {
     dims.push_back(big_endian_u32(&data[4 + 4 * i]));
-    count *= static_cast<std::size_t>(dims.back());
+    // Extents whose product overflows would make a wrapped count that can match the file size
+    // (found by fuzz_idx): refuse them before sizing anything.
+    if (__builtin_mul_overflow(count, static_cast<std::size_t>(dims.back()), &count) || count > (std::size_t{1} << 40))
+      throw IoError("'" + path + "': its IDX header declares more than 2^40 elements, which cannot be right");
   }
   const std::size_t offset = 4 + 4 * rank;
   if (data.size() - offset != count * elem)

@@ -87,3 +87,11 @@ BOOST_AUTO_TEST_CASE(bad_files_give_errors_that_name_the_problem) {
   msg = error_of([&] { weft::io::load_idx_dataset(dir.path(), "train", weft::Shape{4}); });
   BOOST_CHECK_MESSAGE(msg.find("missing data file") != std::string::npos, msg);
 }
+
+BOOST_AUTO_TEST_CASE(extents_whose_product_overflows_are_refused) {
+  // 65536^4 = 2^64 wraps to 0, which matched an empty data section before fuzz_idx found it.
+  weft::testing::TempDir dir;
+  write_plain(dir.file("huge.idx"), idx_bytes({65536, 65536, 65536, 65536}, {}));
+  const auto msg = error_of([&] { weft::io::read_idx(dir.file("huge.idx")); });
+  BOOST_CHECK_MESSAGE(msg.find("declares more than 2^40 elements") != std::string::npos, msg);
+}
