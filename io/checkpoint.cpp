@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "checkpoint_early_stopping.hpp"
 #include "hdf5_file.hpp"
 #include "model_file_parts.hpp"
 
@@ -135,6 +136,7 @@ void save_checkpoint(const std::string& path, const Model& model, const Training
     write_optimizer(file, model, training);
     write_training(file, training);
     write_data(file, data);
+    if (training.early_stopping) write_early_stopping(file, model, *training.early_stopping);
     file.flush();
   });
 }
@@ -145,6 +147,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   Model model = read_model_parts(file);
   TrainingState training = read_training(file, model);
   DataState data = read_data(file);
+  training.early_stopping = read_early_stopping(file, model);
   return {std::move(model), std::move(training), std::move(data)};
 }
 

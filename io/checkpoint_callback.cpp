@@ -16,8 +16,10 @@ TrainingState training_state(const Trainer& trainer) {
   return {std::move(s.json), std::move(s.tensors)};
 }
 
-void save_checkpoint(const std::string& path, Trainer& trainer, const DataState& data) {
-  save_checkpoint(path, trainer.model(), training_state(trainer), data);
+void save_checkpoint(const std::string& path, Trainer& trainer, const DataState& data, const EarlyStopping* early_stopping) {
+  TrainingState state = training_state(trainer);
+  if (early_stopping) state.early_stopping = early_stopping->state();
+  save_checkpoint(path, trainer.model(), state, data);
 }
 
 CheckpointCallback::CheckpointCallback(CheckpointSettings settings) : settings_(std::move(settings)) {
@@ -37,7 +39,7 @@ std::string CheckpointCallback::periodic_path(std::int64_t step) const {
 }
 
 void CheckpointCallback::save(Trainer& trainer, const std::string& path) {
-  save_checkpoint(path, trainer, settings_.data);
+  save_checkpoint(path, trainer, settings_.data, settings_.early_stopping);
   last_saved_ = path;
 }
 

@@ -15,14 +15,21 @@
 //   /training/history/<metric>        float64 (epochs,): the metrics history, one per metric
 //   /data                             attributes: settings (JSON) of the data pipeline (normalisation)
 //   /data/<name>                      float64 tensors of the data pipeline (per-feature mean, std)
+//   /early_stopping                   only when the run uses early stopping; attributes: monitor,
+//                                     best (float64), best_epoch, wait, epochs_seen,
+//                                     has_best_weights (0 or 1)
+//   /early_stopping/weights/<layer>/<param>, /early_stopping/buffers/<layer>/<buffer>
+//                                     float32: the best epoch's tensors (restore_best)
 //
 // Every dataset carries a "crc32" attribute; corruption inside data is reported on loading.
 // Written atomically (temporary file in the same folder, flushed, renamed): a crash at any
 // moment leaves either the previous checkpoint or the new one.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "weft/callbacks.hpp"
 #include "weft/config.hpp"
 #include "weft/io/model_file.hpp"
 #include "weft/model.hpp"
@@ -38,6 +45,7 @@ inline constexpr int checkpoint_format_version = 1;
 struct TrainingState {
   Json json = Json::object();
   std::vector<std::pair<std::string, Tensor>> tensors;
+  std::optional<EarlyStoppingState> early_stopping;  // when the run uses early stopping
 };
 
 struct Checkpoint {
