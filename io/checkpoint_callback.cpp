@@ -13,7 +13,10 @@ namespace fs = std::filesystem;
 
 TrainingState training_state(const Trainer& trainer) {
   TrainerState s = trainer.state();
-  return {std::move(s.json), std::move(s.tensors)};
+  TrainingState out;
+  out.json = std::move(s.json);
+  out.tensors = std::move(s.tensors);
+  return out;
 }
 
 void save_checkpoint(const std::string& path, Trainer& trainer, const DataState& data, const EarlyStopping* early_stopping) {
