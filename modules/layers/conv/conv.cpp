@@ -29,10 +29,7 @@ class Conv final : public Layer {
   }
 
   std::vector<ParamDecl> parameters() const override {
-    std::vector<ParamDecl> p{
-        {"weight", kernel_shape(s_.filters, shape_.in_channels / s_.groups, s_.window.kernel, s_.window.dims), s_.init, false}};
-    if (s_.bias) p.push_back({"bias", Shape{s_.filters}, s_.bias_init, true});
-    return p;
+    return conv_parameters(s_, s_.filters, shape_.in_channels / s_.groups);
   }
 
   void forward(const ForwardArgs& a) const override {

@@ -51,10 +51,7 @@ class ConvTranspose final : public Layer {
   }
 
   std::vector<ParamDecl> parameters() const override {
-    std::vector<ParamDecl> p{
-        {"weight", kernel_shape(shape_.out_channels, s_.filters / s_.groups, s_.window.kernel, s_.window.dims), s_.init, false}};
-    if (s_.bias) p.push_back({"bias", Shape{s_.filters}, s_.bias_init, true});
-    return p;
+    return conv_parameters(s_, shape_.out_channels, s_.filters / s_.groups);
   }
 
   // In the convolution's terms this layer's input x is the "output" side (shape_.out_channels ×
