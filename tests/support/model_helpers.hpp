@@ -20,6 +20,15 @@ inline void set_parameter(Model& model, const std::string& name, std::initialize
   throw Error("set_parameter: no parameter " + name);
 }
 
+// The small classifier the io tests save and load: 6 features, dense 5, tanh, dense 3 named
+// "head", cross-entropy, trained by `optimizer`.
+inline Json small_classifier_spec(const Json& optimizer) {
+  return {{"input", {6}},
+          {"layers", {{{"type", "dense"}, {"units", 5}}, {{"type", "tanh"}}, {{"type", "dense"}, {"units", 3}, {"name", "head"}}}},
+          {"loss", "cross_entropy"},
+          {"optimizer", optimizer}};
+}
+
 // Runs f and returns the message of the weft::Error it throws, or "(no error)".
 inline std::string error_of(const std::function<void()>& f) {
   try {
