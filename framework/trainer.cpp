@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "weft/finite.hpp"
 #include "weft/registry.hpp"
@@ -76,8 +77,8 @@ double Trainer::learning_rate() const {
   return schedule_->rate(base, schedule_per_step_ ? step_ : epoch_);
 }
 
-std::int64_t Trainer::batch_size_for(const Dataset& data) const {
-  return options_.batch_size == 0 ? data.size() : std::min(options_.batch_size, data.size());
+std::int64_t Trainer::batch_size_for(std::int64_t samples) const {
+  return options_.batch_size == 0 ? samples : std::min(options_.batch_size, samples);
 }
 
 void Trainer::accumulate_batch(ConstView x, ConstView y, double weight, bool first, double& loss) {
@@ -197,18 +198,16 @@ void Trainer::apply_update() {
 }
 
 EpochResult Trainer::train_epoch(const Dataset& data, std::span<Callback* const> callbacks) {
-  if (data.size() == 0) throw Error("cannot train on an empty dataset" + (data.name.empty() ? "" : " '" + data.name + "'"));
+  return train_epoch(InMemorySource(data), callbacks);
+}
+
+EpochResult Trainer::train_epoch(const DataSource& data, std::span<Callback* const> callbacks) {
+  if (data.size() == 0) throw Error("cannot train on an empty dataset" + (data.name().empty() ? "" : " '" + data.name() + "'"));
   const auto start = std::chrono::steady_clock::now();
-  const std::int64_t n = data.size(), b = batch_size_for(data);
+  const std::int64_t n = data.size(), b = batch_size_for(n);
   const std::int64_t batches = (n + b - 1) / b;
-  std::vector<std::int64_t> order;
-  if (options_.shuffle) {
-    order = shuffled_indices(n, options_.seed, epoch_);
-  } else {
-    order.resize(static_cast<std::size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-  }
   const std::int64_t first_sample = position_ * b;
+  const auto reader = data.open({options_.shuffle, options_.seed, epoch_}, first_sample);
   EpochResult r;
   r.epoch = epoch_ + 1;
   while (position_ < batches) {
@@ -221,7 +220,9 @@ EpochResult Trainer::train_epoch(const Dataset& data, std::span<Callback* const>
     std::int64_t correct = 0;
     for (std::int64_t at = begin; at < end; at += b) {
       const std::int64_t count = std::min(b, end - at);
-      gather(data, std::span<const std::int64_t>(order).subspan(at, count), batch_x_, batch_y_);
+      if (reader->read(count, batch_x_, batch_y_) != count)
+        throw Error("'" + data.name() + "' ended after " + std::to_string(at) + " of its " + std::to_string(n) +
+                    " samples in epoch " + std::to_string(epoch_ + 1));
       accumulate_batch(batch_x_, batch_y_, group == 1 ? 1.0 : double(count) / double(end - begin), at == begin, loss);
       correct += last_correct_;
     }
@@ -251,6 +252,13 @@ EpochResult Trainer::train_epoch(const Dataset& data, std::span<Callback* const>
 }
 
 const std::vector<Metrics>& Trainer::fit(const Dataset& train, const FitOptions& o) {
+  return fit(InMemorySource(train), o);
+}
+
+const std::vector<Metrics>& Trainer::fit(const DataSource& train, const FitOptions& o) {
+  const std::optional<InMemorySource> in_memory_validation =
+      o.validation ? std::optional<InMemorySource>(*o.validation) : std::nullopt;
+  const DataSource* validation = in_memory_validation ? &*in_memory_validation : o.validation_source;
   stop_requested_ = false;
   fit_epochs_ = o.epochs;
   for (Callback* c : o.callbacks) c->on_fit_begin(*this);
@@ -264,8 +272,8 @@ const std::vector<Metrics>& Trainer::fit(const Dataset& train, const FitOptions&
     m.set("epoch", static_cast<double>(r.epoch));
     m.set("loss", r.loss);
     if (!std::isnan(r.accuracy)) m.set("accuracy", r.accuracy);
-    if (o.validation) {
-      const Evaluation v = evaluate(*o.validation);
+    if (validation) {
+      const Evaluation v = evaluate(*validation);
       m.set("val_loss", v.loss);
       if (!std::isnan(v.accuracy)) m.set("val_accuracy", v.accuracy);
       if (!std::isnan(v.top_k_accuracy)) m.set("val_top" + std::to_string(v.top_k) + "_accuracy", v.top_k_accuracy);
@@ -286,17 +294,23 @@ const std::vector<Metrics>& Trainer::fit(const Dataset& train, const FitOptions&
 }
 
 Evaluation Trainer::evaluate(const Dataset& data, std::int64_t batch_size) {
+  return evaluate(InMemorySource(data), batch_size);
+}
+
+Evaluation Trainer::evaluate(const DataSource& data, std::int64_t batch_size) {
   Evaluation e;
   e.samples = data.size();
   if (data.size() == 0) return e;
   const bool classes = classification();
   MetricAccumulator metrics(classes ? model_.output_shape().numel() : 0);
-  Tensor outputs;
+  Tensor outputs, x, y;
   double loss_sum = 0;
+  const auto reader = data.open({}, 0);
   for (std::int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const std::int64_t n = std::min(batch_size, data.size() - begin);
-    const ConstView x = ConstView(data.x.view()).slice(begin, n);
-    const ConstView y = ConstView(data.y.view()).slice(begin, n);
+    if (reader->read(n, x, y) != n)
+      throw Error("'" + data.name() + "' ended after " + std::to_string(begin) + " of its " +
+                  std::to_string(data.size()) + " samples during evaluation");
     executor_->forward(x, false, step_, options_.seed);
     loss_sum += executor_->loss(y, false) * static_cast<double>(n);
     const Shape out_shape = model_.output_shape().with_batch(n);

@@ -90,6 +90,7 @@ H5File::H5File(const std::string& path, char mode) : path_(path) {
   if (H5Fis_hdf5(path.c_str()) <= 0) throw IoError("'" + path + "' is not an HDF5 file (or is truncated or corrupt)");
   file_ = Hid(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file_.valid()) throw IoError("cannot open HDF5 file '" + path + "': it is truncated or corrupt");
+  opened_size_ = std::filesystem::file_size(path, ec);
 }
 
 void H5File::fail(const std::string& what) const { throw IoError("HDF5 file '" + path_ + "': " + what); }
@@ -209,6 +210,12 @@ void H5File::read_rows(const std::string& name, std::int64_t begin, std::int64_t
   const auto kind = H5Tget_class(type.get());
   if (kind != H5T_FLOAT && kind != H5T_INTEGER) fail("dataset '" + name + "' does not hold numbers");
   if (count == 0) return;
+  const std::string rows = "rows [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") of dataset '" + name + "'";
+  std::error_code ec;
+  const auto size_now = std::filesystem::file_size(path_, ec);
+  if (ec || size_now < opened_size_)
+    fail("cannot read " + rows + ": the file shrank from " + std::to_string(opened_size_) + " to " +
+         (ec ? std::string("nothing") : std::to_string(size_now)) + " bytes since it was opened (truncated)");
   Hid space(H5Dget_space(ds.get()), H5Sclose);
   std::vector<hsize_t> start(shape.rank(), 0), extent(shape.dims().begin(), shape.dims().end());
   start[0] = static_cast<hsize_t>(begin);
@@ -216,7 +223,7 @@ void H5File::read_rows(const std::string& name, std::int64_t begin, std::int64_t
   Hid memory(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), H5Sclose);
   if (H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr) < 0 ||
       H5Dread(ds.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, out) < 0)
-    fail("cannot read rows of dataset '" + name + "' (the file is truncated or corrupt)");
+    fail("cannot read " + rows + " (the file is truncated or corrupt)");
 }
 
 void H5File::read_checked(const std::string& name, hid_t mem_type, std::size_t bytes, void* out) const {
@@ -236,33 +243,28 @@ void H5File::read_checked(const std::string& name, hid_t mem_type, std::size_t b
   }
 }
 
+void H5File::write_scalar_attribute(const std::string& object, const std::string& key, hid_t file_type, hid_t mem_type,
+                                    const void* value) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT),
+           H5Aclose);
+  if (!attr.valid() || H5Awrite(attr.get(), mem_type, value) < 0)
+    fail("cannot write attribute '" + key + "' on '" + object + "'");
+}
+
 void H5File::set_string_attribute(const std::string& object, const std::string& key, const std::string& value) {
   Hid type = string_type();
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), type.get(), space.get(), H5P_DEFAULT,
-                             H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose);
   const char* text = value.c_str();
-  if (!attr.valid() || H5Awrite(attr.get(), type.get(), &text) < 0)
-    fail("cannot write attribute '" + key + "' on '" + object + "'");
+  write_scalar_attribute(object, key, type.get(), type.get(), &text);
 }
 
 void H5File::set_int_attribute(const std::string& object, const std::string& key, std::int64_t value) {
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
-                             H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose);
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0)
-    fail("cannot write attribute '" + key + "' on '" + object + "'");
+  write_scalar_attribute(object, key, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void H5File::set_double_attribute(const std::string& object, const std::string& key, double value) {
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                             H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose);
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0)
-    fail("cannot write attribute '" + key + "' on '" + object + "'");
+  write_scalar_attribute(object, key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 bool H5File::has_attribute(const std::string& object, const std::string& key) const {

@@ -57,6 +57,8 @@ class H5File {
   Shape dataset_shape(const std::string& name) const;
   // Rows [begin, begin + count) along the first axis of a numeric dataset (integers or floats of
   // any width, converted to float32): reads only that slab from disk. No checksum check.
+  // Throws IoError naming the dataset and the rows when the read fails or the file has shrunk
+  // since it was opened (HDF5 would read the missing bytes of a truncated file as zeros).
   void read_rows(const std::string& name, std::int64_t begin, std::int64_t count, float* out) const;
 
   void set_string_attribute(const std::string& object, const std::string& key, const std::string& value);
@@ -71,9 +73,13 @@ class H5File {
 
  private:
   [[noreturn]] void fail(const std::string& what) const;
+  // Creates attribute `key` on `object` as a scalar of `file_type` holding *value (of `mem_type`).
+  void write_scalar_attribute(const std::string& object, const std::string& key, hid_t file_type, hid_t mem_type,
+                              const void* value);
   void read_checked(const std::string& name, hid_t mem_type, std::size_t bytes, void* out) const;
   std::string path_;
   Hid file_;
+  std::uintmax_t opened_size_ = 0;  // bytes on disk when opened for reading
 };
 
 // Replaces `target` by a file written through `write(temporary_path)`: the temporary sits in the

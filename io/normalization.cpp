@@ -50,23 +50,49 @@ Normalization Normalization::from_state(const DataState& state) {
 
 void Normalization::fit(const Tensor& x) {
   if (kind_ != "standardize") return;
+  FeatureMoments moments;  // one block: exactly the two-pass mean and spread
+  moments.add(x);
+  fit(moments);
+}
+
+void FeatureMoments::add(const Tensor& x) {
   const std::int64_t n = x.shape().rank() ? x.shape()[0] : 0;
-  if (n == 0) throw Error("cannot standardise features over an empty training set");
+  if (n == 0) return;
   const auto features = static_cast<std::size_t>(x.shape().numel() / n);
-  mean_.assign(features, 0);
-  std_.assign(features, 0);
-  // Two passes in double: the mean, then the spread around it (no cancellation).
+  if (count_ == 0) {
+    mean_.assign(features, 0);
+    m2_.assign(features, 0);
+  } else if (features != mean_.size()) {
+    throw ShapeError("feature statistics: a block has " + std::to_string(features) + " features, earlier ones had " +
+                     std::to_string(mean_.size()));
+  }
+  // Two passes in double over the block: its mean, then the spread around it (no cancellation).
+  std::vector<double> block_mean(features, 0), block_m2(features, 0);
   for (std::int64_t i = 0; i < n; ++i)
-    for (std::size_t f = 0; f < features; ++f) mean_[f] += x[static_cast<std::size_t>(i) * features + f];
-  for (auto& m : mean_) m /= static_cast<double>(n);
+    for (std::size_t f = 0; f < features; ++f) block_mean[f] += x[static_cast<std::size_t>(i) * features + f];
+  for (auto& m : block_mean) m /= static_cast<double>(n);
   for (std::int64_t i = 0; i < n; ++i)
     for (std::size_t f = 0; f < features; ++f) {
-      const double d = x[static_cast<std::size_t>(i) * features + f] - mean_[f];
-      std_[f] += d * d;
+      const double d = x[static_cast<std::size_t>(i) * features + f] - block_mean[f];
+      block_m2[f] += d * d;
     }
-  for (auto& s : std_) {
-    s = std::sqrt(s / static_cast<double>(n));
-    if (!(s > 1e-12)) s = 1;  // a constant feature
+  const auto na = static_cast<double>(count_), nb = static_cast<double>(n), total = na + nb;
+  for (std::size_t f = 0; f < features; ++f) {
+    const double delta = block_mean[f] - mean_[f];
+    mean_[f] += delta * nb / total;
+    m2_[f] += block_m2[f] + delta * delta * na * nb / total;
+  }
+  count_ += n;
+}
+
+void Normalization::fit(const FeatureMoments& moments) {
+  if (kind_ != "standardize") return;
+  if (moments.count() == 0) throw Error("cannot standardise features over an empty training set");
+  mean_ = moments.mean();
+  std_.resize(mean_.size());
+  for (std::size_t f = 0; f < std_.size(); ++f) {
+    std_[f] = std::sqrt(moments.m2()[f] / static_cast<double>(moments.count()));
+    if (!(std_[f] > 1e-12)) std_[f] = 1;  // a constant feature
   }
 }
 

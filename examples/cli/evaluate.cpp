@@ -1,17 +1,18 @@
-// weft evaluate MODEL.h5 --data DIR
+// weft evaluate MODEL.h5 --data DIR|FILE.h5 [--features X --labels Y --memory-budget MB]
+// An HDF5 file is streamed a window at a time; inputs are prepared as in training.
 #include <cmath>
 #include <cstdio>
 
 #include "commands.hpp"
-#include "weft/io/idx.hpp"
-#include "weft/io/model_file.hpp"
+#include "training_data.hpp"
 #include "weft/trainer.hpp"
 
 namespace weft::cli {
 namespace {
 
 struct EvaluateArgs {
-  std::string model, data = default_data_dir;
+  std::string model;
+  DataArgs data;
   int threads = 0;
 };
 
@@ -28,12 +29,12 @@ void print_confusion(const std::vector<std::vector<std::int64_t>>& confusion) {
 }
 
 int run(const EvaluateArgs& a) {
-  Model model = io::load_model(a.model);
-  const Dataset test = io::load_idx_dataset(a.data, "t10k", model.input_shape());
+  SavedModel saved = load_saved_model(a.model);
+  const auto test = open_evaluation_data(a.data, saved);
   TrainOptions options;
   options.threads = a.threads;
-  Trainer trainer(model, options);
-  const auto e = trainer.evaluate(test);
+  Trainer trainer(saved.model, options);
+  const auto e = trainer.evaluate(*test);
   std::printf("%s on %lld test samples: loss %.4f", a.model.c_str(), static_cast<long long>(e.samples), e.loss);
   if (!std::isnan(e.accuracy)) std::printf("  test accuracy %.4f", e.accuracy);
   if (!std::isnan(e.top_k_accuracy)) std::printf("  top-%lld accuracy %.4f", static_cast<long long>(e.top_k), e.top_k_accuracy);
@@ -47,9 +48,14 @@ int run(const EvaluateArgs& a) {
 
 Command add_evaluate(CLI::App& app) {
   auto args = std::make_shared<EvaluateArgs>();
-  auto* ev = app.add_subcommand("evaluate", "evaluate a saved model on the test set of an IDX dataset");
+  auto* ev = app.add_subcommand("evaluate", "evaluate a saved model on the test set of an IDX dataset or an HDF5 file");
   ev->add_option("model", args->model, "model file (HDF5)")->required();
-  ev->add_option("--data", args->data, "folder with t10k-{images,labels}-idx*-ubyte[.gz]")->capture_default_str();
+  DataArgs& d = args->data;
+  ev->add_option("--data", d.data, "folder with t10k-{images,labels}-idx*-ubyte[.gz], or an .h5 file (streamed)")
+      ->capture_default_str();
+  ev->add_option("--features", d.features, "HDF5: the dataset of inputs (n, ...)")->capture_default_str();
+  ev->add_option("--labels", d.labels, "HDF5: the dataset of targets")->capture_default_str();
+  ev->add_option("--memory-budget", d.memory_budget_mb, "HDF5: MB of samples read at a time")->capture_default_str();
   ev->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   return [args] { return run(*args); };
 }

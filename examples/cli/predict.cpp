@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "training_data.hpp"
 #include "weft/io/csv.hpp"
 #include "weft/io/hdf5_dataset.hpp"
 #include "weft/io/idx.hpp"
@@ -71,12 +72,13 @@ void to_probabilities(const std::string& loss, Tensor& y, std::int64_t width) {
 }
 
 int run(const PredictArgs& a) {
-  Model model = io::load_model(a.model);
-  const io::DataState data = io::load_data_state(a.model);
-  const auto normalization = io::Normalization::from_state(data);
+  SavedModel saved = load_saved_model(a.model);
+  const Model& model = saved.model;
+  const io::DataState& data = saved.data;
+  const io::Normalization& normalization = saved.normalization;
   TrainOptions options;
   options.threads = a.threads;
-  Trainer trainer(model, options);
+  Trainer trainer(saved.model, options);
   const Shape& in = model.input_shape();
   const std::int64_t width = model.output_shape().numel();
   const std::string loss = model.spec()["loss"].value("type", "");

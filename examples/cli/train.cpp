@@ -104,11 +104,21 @@ std::unique_ptr<io::CheckpointCallback> checkpoint_callback(const CheckpointArgs
 }
 
 // --resume: the checkpoint's weights and training state; its spec must be the one given.
-void resume(const std::string& path, Model& model, Trainer& trainer) {
+// A streamed epoch's order depends on the window size, so resuming needs the same one.
+void resume(const std::string& path, Model& model, Trainer& trainer, const io::DataState& prepared) {
   io::Checkpoint c = io::load_checkpoint(path);
   if (c.model.spec() != model.spec())
     throw Error("--resume " + path + ": the checkpoint was written for another model spec (or other training flags) " +
                 "than the one given; resume with the same spec and flags");
+  const auto window_of = [](const io::DataState& d) {
+    return d.settings.is_object() && d.settings.contains("stream_window_rows") ? d.settings["stream_window_rows"] : Json();
+  };
+  const auto how = [](const Json& window) {
+    return window.is_null() ? std::string("from memory") : "streaming windows of " + window.dump() + " rows";
+  };
+  if (window_of(c.data) != window_of(prepared))
+    throw Error("--resume " + path + ": the checkpoint was trained " + how(window_of(c.data)) + ", this run trains " +
+                how(window_of(prepared)) + "; the epoch order would differ: resume with the same --memory-budget and --stream");
   std::copy(c.model.parameters().begin(), c.model.parameters().end(), model.parameters().begin());
   std::copy(c.model.buffers().begin(), c.model.buffers().end(), model.buffers().begin());
   trainer.restore(TrainerState{std::move(c.training.json), std::move(c.training.tensors)});
@@ -129,10 +139,10 @@ int run(const TrainArgs& a) {
   DataArgs data_args = a.data;
   data_args.validation_split = training["validation_split"];
   TrainingData data = load_training_data(data_args, model.input_shape(), a.seed);
-  const Dataset& train = data.train;
-  const Dataset& test = data.test;
+  const DataSource& train = *data.train;
+  const DataSource* test = data.test.get();
   const double split = data_args.validation_split;
-  const Dataset& val = split > 0 ? data.validation : test;
+  const DataSource* val = split > 0 ? data.validation.get() : test;
 
   model.initialize(a.seed);
   const CheckpointArgs& c = a.checkpoints;
@@ -143,18 +153,20 @@ int run(const TrainArgs& a) {
     std::printf("\n");
   }
   Trainer trainer(model, options);
-  if (!c.resume.empty()) resume(c.resume, model, trainer);
+  if (!c.resume.empty()) resume(c.resume, model, trainer, data.prepared);
   std::printf("training %s on %lld samples (validation %lld, %s), %lld epochs, batch %s, %d threads, seed %llu\n",
-              a.spec.c_str(), static_cast<long long>(train.size()), static_cast<long long>(val.size()),
+              a.spec.c_str(), static_cast<long long>(train.size()), static_cast<long long>(val ? val->size() : 0),
               split > 0 ? "held out" : "the test set", static_cast<long long>(epochs), training["batch"].dump().c_str(),
               trainer.executor().threads(), static_cast<unsigned long long>(a.seed));
+  if (data.window_rows > 0)
+    std::printf("streaming %s from disk in windows of %lld rows\n", a.data.data.c_str(), static_cast<long long>(data.window_rows));
   std::fflush(stdout);
 
   const bool live = a.progress == "bar" || (a.progress == "auto" && ProgressDisplay::is_terminal(stdout));
   ProgressDisplay progress(stdout, live);
   FitOptions fit;
   fit.epochs = epochs;
-  fit.validation = val.size() > 0 ? &val : nullptr;
+  fit.validation_source = val;
   fit.callbacks = {&progress};
   const auto checkpoints = checkpoint_callback(c, data.prepared);
   if (checkpoints) fit.callbacks.push_back(checkpoints.get());
@@ -175,8 +187,8 @@ int run(const TrainArgs& a) {
     std::printf("saved model to %s\n", a.out.c_str());
   }
   if (!a.log.empty()) std::printf("wrote per-epoch metrics to %s\n", a.log.c_str());
-  if (test.size() > 0) {
-    const Evaluation final_test = trainer.evaluate(test);
+  if (test) {
+    const Evaluation final_test = trainer.evaluate(*test);
     if (!std::isnan(final_test.accuracy)) std::printf("test accuracy %.4f\n", final_test.accuracy);
     else std::printf("test loss %.6g\n", final_test.loss);
   }

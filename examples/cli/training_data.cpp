@@ -5,8 +5,8 @@
 
 #include "weft/io/csv.hpp"
 #include "weft/io/hdf5_dataset.hpp"
+#include "weft/io/hdf5_source.hpp"
 #include "weft/io/idx.hpp"
-#include "weft/io/normalization.hpp"
 #include "weft/trainer.hpp"
 
 namespace weft::cli {
@@ -18,6 +18,8 @@ bool has_extension(const std::string& path, std::initializer_list<const char*> e
     if (ext == e) return true;
   return false;
 }
+
+bool is_hdf5(const std::string& path) { return has_extension(path, {".h5", ".hdf5"}); }
 
 void check_features(const Dataset& d, const Shape& input) {
   const auto n = d.size();
@@ -31,6 +33,74 @@ void reshape_features(Dataset& d, const Shape& input) {
   if (d.size() > 0) d.x.resize(input.with_batch(d.size()));
 }
 
+std::unique_ptr<DataSource> owned(Dataset d) {
+  if (d.size() == 0) return nullptr;
+  return std::make_unique<OwnedInMemorySource>(std::move(d));
+}
+
+std::int64_t budget_bytes(const DataArgs& a) {
+  if (!(a.memory_budget_mb > 0)) throw Error("--memory-budget must be a positive number of MB");
+  return static_cast<std::int64_t>(a.memory_budget_mb * 1024 * 1024);
+}
+
+io::Hdf5SourceOptions stream_options(const DataArgs& a, const Shape& input) {
+  io::Hdf5SourceOptions o;
+  o.features = a.features;
+  o.labels = a.labels;
+  o.sample_shape = input;
+  return o;
+}
+
+// Rows per window of an HDF5 file within the budget, and its rows (opening it checks the
+// datasets and the feature shape).
+std::pair<std::int64_t, std::int64_t> budget_window(const DataArgs& a, const Shape& input) {
+  const io::Hdf5Source whole(a.data, stream_options(a, input));
+  return {io::window_rows_for(budget_bytes(a), whole.sample_shape(), whole.target_shape()), whole.rows()};
+}
+
+// Whether an HDF5 file is to be streamed (0: no), and with how many rows per window.
+std::int64_t streaming_window(const DataArgs& a, const Shape& input) {
+  const auto [window, rows] = budget_window(a, input);
+  return a.stream || rows > window ? window : 0;
+}
+
+// One streaming pass over the training part: its per-feature moments.
+io::FeatureMoments streamed_moments(const DataSource& train, std::int64_t block) {
+  io::FeatureMoments moments;
+  const auto reader = train.open({}, 0);
+  Tensor x, y;
+  while (reader->read(block, x, y) > 0) moments.add(x);
+  return moments;
+}
+
+TrainingData streamed_hdf5(const DataArgs& a, const Shape& input, std::uint64_t seed, io::Normalization normalization,
+                           std::int64_t window) {
+  io::Hdf5SourceOptions o = stream_options(a, input);
+  o.window_rows = window;
+  if (a.validation_split > 0) {
+    if (!(a.validation_split < 1))
+      throw Error("the validation split must be a fraction in (0, 1), got " + std::to_string(a.validation_split));
+    o.split = {a.validation_split, seed, false};
+  }
+  if (normalization.kind() == "standardize")
+    normalization.fit(streamed_moments(io::Hdf5Source(a.data, o), std::min<std::int64_t>(window, 4096)));
+  o.prepare = [normalization](Tensor& x) { normalization.apply(x); };
+  TrainingData out;
+  out.window_rows = window;
+  out.train = std::make_unique<io::Hdf5Source>(a.data, o);
+  if (a.validation_split > 0) {
+    o.split.held_out = true;
+    out.validation = std::make_unique<io::Hdf5Source>(a.data, o);
+    if (out.train->size() == 0 || out.validation->size() == 0)
+      throw Error("a validation split of " + std::to_string(a.validation_split) + " leaves " +
+                  (out.train->size() == 0 ? "nothing to train on" : "nothing to validate on") + " in the " +
+                  std::to_string(out.train->size() + out.validation->size()) + " rows of '" + a.data + "'");
+  }
+  normalization.to_state(out.prepared);
+  out.prepared.settings["stream_window_rows"] = window;
+  return out;
+}
+
 }  // namespace
 
 void add_data_options(CLI::App& command, DataArgs& a) {
@@ -42,38 +112,68 @@ void add_data_options(CLI::App& command, DataArgs& a) {
   command.add_option("--labels", a.labels, "HDF5: the dataset of targets")->capture_default_str();
   command.add_option("--normalize", a.normalize, "none, standardize (per feature, from the training set) or scale:F")
       ->capture_default_str();
+  command.add_flag("--stream", a.stream, "HDF5: stream from disk a window at a time even when the file fits the budget");
+  command.add_option("--memory-budget", a.memory_budget_mb,
+                     "HDF5: MB of samples to hold; a larger file is streamed in windows of this size")
+      ->capture_default_str();
 }
 
 TrainingData load_training_data(const DataArgs& a, const Shape& input, std::uint64_t seed) {
   auto normalization = io::Normalization::parse(a.normalize);
-  TrainingData out;
-  Json& settings = out.prepared.settings;
+  if (is_hdf5(a.data))
+    if (const std::int64_t window = streaming_window(a, input)) return streamed_hdf5(a, input, seed, normalization, window);
+  Dataset train, validation, test;
+  io::DataState prepared;
+  Json& settings = prepared.settings;
   if (has_extension(a.data, {".csv"})) {
     io::CsvOptions options;
     options.label = a.label;
     options.regression = a.regression;
     auto csv = io::read_csv(a.data, options);
-    out.train = std::move(csv.data);
+    train = std::move(csv.data);
     settings["features"] = csv.features;
     settings["label"] = csv.label;
     if (!csv.classes.empty()) settings["classes"] = csv.classes;
-  } else if (has_extension(a.data, {".h5", ".hdf5"})) {
-    out.train = io::read_hdf5_dataset(a.data, a.features, a.labels);
+  } else if (is_hdf5(a.data)) {
+    train = io::read_hdf5_dataset(a.data, a.features, a.labels);
   } else {
-    out.train = io::load_idx_dataset(a.data, "train", input);
-    out.test = io::load_idx_dataset(a.data, "t10k", input);
+    train = io::load_idx_dataset(a.data, "train", input);
+    test = io::load_idx_dataset(a.data, "t10k", input);
   }
-  if (a.validation_split > 0) {
-    std::tie(out.train, out.validation) = split_validation(out.train, a.validation_split, seed);
-  }
-  check_features(out.train, input);
-  normalization.fit(out.train.x);
-  normalization.apply(out.train.x);
-  normalization.apply(out.validation.x);
-  normalization.apply(out.test.x);
-  normalization.to_state(out.prepared);
-  for (Dataset* d : {&out.train, &out.validation, &out.test}) reshape_features(*d, input);
+  if (a.validation_split > 0) std::tie(train, validation) = split_validation(train, a.validation_split, seed);
+  check_features(train, input);
+  normalization.fit(train.x);
+  normalization.apply(train.x);
+  normalization.apply(validation.x);
+  normalization.apply(test.x);
+  normalization.to_state(prepared);
+  for (Dataset* d : {&train, &validation, &test}) reshape_features(*d, input);
+  TrainingData out;
+  out.train = std::make_unique<OwnedInMemorySource>(std::move(train));
+  out.validation = owned(std::move(validation));
+  out.test = owned(std::move(test));
+  out.prepared = std::move(prepared);
   return out;
+}
+
+SavedModel load_saved_model(const std::string& path) {
+  Model model = io::load_model(path);
+  io::DataState data = io::load_data_state(path);
+  io::Normalization normalization = io::Normalization::from_state(data);
+  return {std::move(model), std::move(data), std::move(normalization)};
+}
+
+std::unique_ptr<DataSource> open_evaluation_data(const DataArgs& a, const SavedModel& saved) {
+  const Shape& input = saved.model.input_shape();
+  if (is_hdf5(a.data)) {
+    io::Hdf5SourceOptions o = stream_options(a, input);
+    o.window_rows = budget_window(a, input).first;
+    o.prepare = [normalization = saved.normalization](Tensor& x) { normalization.apply(x); };
+    return std::make_unique<io::Hdf5Source>(a.data, o);
+  }
+  Dataset test = io::load_idx_dataset(a.data, "t10k", input);
+  saved.normalization.apply(test.x);
+  return std::make_unique<OwnedInMemorySource>(std::move(test));
 }
 
 }  // namespace weft::cli

@@ -1,12 +1,19 @@
 #pragma once
 // `--data` for weft train: an IDX folder (train and t10k files), a CSV file or an HDF5 file,
 // with normalisation and a seeded validation split; and how the data was prepared, to store with
-// the model so that predict prepares inputs the same way.
+// the model so that evaluate and predict prepare inputs the same way.
+//
+// An HDF5 file is streamed from disk (io::Hdf5Source, a window of rows at a time) when its rows
+// take more than --memory-budget MB as float32, or always with --stream; otherwise it is read
+// whole, like CSV and IDX data.
+#include <memory>
 #include <string>
 
 #include "commands.hpp"
-#include "weft/dataset.hpp"
+#include "weft/data_source.hpp"
 #include "weft/io/model_file.hpp"
+#include "weft/io/normalization.hpp"
+#include "weft/model.hpp"
 #include "weft/shape.hpp"
 
 namespace weft::cli {
@@ -19,20 +26,37 @@ struct DataArgs {
   std::string labels = "labels";      // HDF5: dataset of targets (n) or (n, ...)
   std::string normalize = "none";    // none | standardize | scale:F
   double validation_split = 0;       // fraction of the training data held out (seeded)
+  bool stream = false;               // HDF5: stream even when the file fits the budget
+  double memory_budget_mb = 256;     // HDF5: stream beyond this; the size of one window
 };
 
 // Adds --data and its companions (--validation-split belongs to the training settings).
 void add_data_options(CLI::App& command, DataArgs& args);
 
 struct TrainingData {
-  Dataset train;
-  Dataset validation;       // the seeded split (empty without one)
-  Dataset test;             // IDX: the t10k files; CSV and HDF5: empty
-  io::DataState prepared;   // normalisation, feature and class names
+  std::unique_ptr<DataSource> train;
+  std::unique_ptr<DataSource> validation;  // the seeded split (null without one)
+  std::unique_ptr<DataSource> test;        // IDX: the t10k files; CSV and HDF5: null
+  io::DataState prepared;                  // normalisation, feature and class names, stream window
+  std::int64_t window_rows = 0;            // streamed: rows per window; in memory: 0
 };
 
-// Loads, splits (seed), fits the normalisation on the training part and applies it to both.
-// Throws naming the file and the problem, or a feature shape that does not fit `input`.
+// Loads (or opens for streaming), splits (seed), fits the normalisation on the training part and
+// applies it to every part. Throws naming the file and the problem, or a feature shape that does
+// not fit `input`.
 TrainingData load_training_data(const DataArgs& args, const Shape& input, std::uint64_t seed);
+
+// A saved model (model file or checkpoint) with the data preparation stored with it: what
+// evaluate and predict start from.
+struct SavedModel {
+  Model model;
+  io::DataState data;
+  io::Normalization normalization;
+};
+SavedModel load_saved_model(const std::string& path);
+
+// Labelled samples to evaluate `saved` on, prepared as it was trained: the t10k files of an IDX
+// folder, or every row of an HDF5 file (streamed, a window of at most the budget at a time).
+std::unique_ptr<DataSource> open_evaluation_data(const DataArgs& args, const SavedModel& saved);
 
 }  // namespace weft::cli

@@ -51,6 +51,7 @@ inline constexpr std::uint64_t init = 1;
 inline constexpr std::uint64_t shuffle = 2;
 inline constexpr std::uint64_t dropout = 3;
 inline constexpr std::uint64_t split = 4;
+inline constexpr std::uint64_t window = 5;  // the order of a streamed source's windows
 inline constexpr std::uint64_t user = 100;
 }  // namespace rng_stream
 

@@ -1,5 +1,6 @@
 #pragma once
-// Trainer: gradient descent over a Dataset with the model's loss and optimizer.
+// Trainer: gradient descent over a DataSource (weft/data_source.hpp: a Dataset in memory, or a
+// file streamed window by window) with the model's loss and optimizer.
 //
 // One optimizer step: for each of `accumulate` mini-batches (epoch order from the seed), run the
 // Executor's sharded forward and backward and add the mini-batch gradient, weighted by its share
@@ -46,7 +47,7 @@
 #include <vector>
 
 #include "weft/callback.hpp"
-#include "weft/dataset.hpp"
+#include "weft/data_source.hpp"
 #include "weft/executor.hpp"
 #include "weft/metrics.hpp"
 #include "weft/model.hpp"
@@ -98,6 +99,7 @@ struct TrainerState {
 struct FitOptions {
   std::int64_t epochs = 1;                // train until this many epochs are completed
   const Dataset* validation = nullptr;    // evaluated after every epoch (val_* metrics)
+  const DataSource* validation_source = nullptr;  // the same for any source (instead of validation)
   std::vector<Callback*> callbacks;       // called in this order
 };
 
@@ -112,6 +114,7 @@ class Trainer {
 
   // Trains until `epochs` epochs are completed (continuing a restored or stopped run where it
   // left off) or a callback calls request_stop(). Returns the history.
+  const std::vector<Metrics>& fit(const DataSource& train, const FitOptions& options);
   const std::vector<Metrics>& fit(const Dataset& train, const FitOptions& options);
   // Ends fit() after the current step (or epoch end).
   void request_stop() { stop_requested_ = true; }
@@ -121,7 +124,11 @@ class Trainer {
   // is not finite, naming the step and the first layer where it appeared.
   double train_step(ConstView x, ConstView y);
   // The rest of the current epoch (all of it unless resumed or stopped mid-epoch).
+  // The epoch's order comes from the source, a pure function of (seed, epoch).
+  EpochResult train_epoch(const DataSource& data, std::span<Callback* const> callbacks = {});
   EpochResult train_epoch(const Dataset& data, std::span<Callback* const> callbacks = {});
+  // Reads `data` once in stored order, `batch_size` samples at a time.
+  Evaluation evaluate(const DataSource& data, std::int64_t batch_size = 1024);
   Evaluation evaluate(const Dataset& data, std::int64_t batch_size = 1024);
   // Model outputs for x (n, input...), in inference mode.
   Tensor predict(ConstView x, std::int64_t batch_size = 1024);
@@ -144,7 +151,7 @@ class Trainer {
 
  private:
   bool classification() const;
-  std::int64_t batch_size_for(const Dataset& data) const;
+  std::int64_t batch_size_for(std::int64_t samples) const;
   void accumulate_batch(ConstView x, ConstView y, double weight, bool first, double& loss);
   double finish_step(double loss);
   void check_gradient() const;

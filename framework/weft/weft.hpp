@@ -5,6 +5,7 @@
 #include "weft/callbacks.hpp"
 #include "weft/config.hpp"
 #include "weft/dataset.hpp"
+#include "weft/data_source.hpp"
 #include "weft/error.hpp"
 #include "weft/gradient_check.hpp"
 #include "weft/initializer.hpp"

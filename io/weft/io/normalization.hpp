@@ -12,6 +12,23 @@
 
 namespace weft::io {
 
+// Per-feature count, mean and sum of squared deviations (M2) in double, accumulated block by
+// block so that a file larger than memory is summarised in one streaming pass: each block's own
+// two-pass moments are merged into the running ones with Chan, Golub and LeVeque's pairwise
+// update (mean += δ·n_b/n, M2 += M2_b + δ²·n_a·n_b/n), which keeps the two-pass accuracy.
+class FeatureMoments {
+ public:
+  // Adds the samples of x (n, features...); throws ShapeError when the feature count changes.
+  void add(const Tensor& x);
+  std::int64_t count() const { return count_; }
+  const std::vector<double>& mean() const { return mean_; }
+  const std::vector<double>& m2() const { return m2_; }
+
+ private:
+  std::int64_t count_ = 0;
+  std::vector<double> mean_, m2_;
+};
+
 class Normalization {
  public:
   // "none", "standardize", "scale:F"; throws Error naming the accepted forms otherwise.
@@ -21,6 +38,8 @@ class Normalization {
 
   // Computes the statistics (standardize) from the training features x (n, features...).
   void fit(const Tensor& x);
+  // The same from moments gathered in a streaming pass over the training set.
+  void fit(const FeatureMoments& moments);
   // Normalises x (n, features...) in place; throws ShapeError when the feature count differs
   // from the one fitted.
   void apply(Tensor& x) const;

@@ -1,0 +1,118 @@
+#pragma once
+// DataSource: where the Trainer takes its samples from (fit, train_epoch, evaluate).
+//
+// The seam is "open an epoch, then read it front to back, a batch at a time":
+//
+//   size(), sample_shape(), target_shape(), name()   what the samples are;
+//   open(order, start) -> SampleReader                the epoch's samples from the start-th on;
+//   SampleReader::read(count, x, y)                   the next `count` of them, copied into x, y.
+//
+// Why not "read rows [begin, count)" or "gather these indices"? Because the order of an epoch is
+// the source's business: random access is free in memory and expensive on disk, so an in-memory
+// source shuffles every sample while a streamed one shuffles windows and the rows inside each
+// window (see WindowedOrder). What both promise, and what the Trainer relies on:
+//   - the order is a pure function of (seed, epoch) (or stored order without shuffling), so the
+//     same seed gives the same bits for any thread count;
+//   - open(order, start) begins at the start-th sample of that same order, so a run resumed in
+//     the middle of an epoch sees exactly the samples the uninterrupted run would have seen;
+//   - a reader copies into the caller's tensors, so the caller owns the batch buffers and the
+//     source holds at most what it needs to serve the next read (a streamed source: one window).
+// Evaluation opens the stored order (no shuffling) and reads to the end.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "weft/dataset.hpp"
+#include "weft/shape.hpp"
+#include "weft/tensor.hpp"
+
+namespace weft {
+
+struct EpochOrder {
+  bool shuffle = false;  // false: the stored order
+  std::uint64_t seed = 0;
+  std::int64_t epoch = 0;  // 0-based
+};
+
+class SampleReader {
+ public:
+  virtual ~SampleReader() = default;
+  // Copies the next min(count, remaining) samples into x (k, sample...) and y (k, target...),
+  // resizing them when their shape differs, and returns k (0 at the end of the epoch).
+  virtual std::int64_t read(std::int64_t count, Tensor& x, Tensor& y) = 0;
+};
+
+class DataSource {
+ public:
+  virtual ~DataSource() = default;
+  virtual std::int64_t size() const = 0;
+  virtual Shape sample_shape() const = 0;  // one sample's features, as the model receives them
+  virtual Shape target_shape() const = 0;  // one sample's target (() for a class label)
+  virtual std::string name() const = 0;    // for messages: "train", a file name
+  // The samples of one epoch in `order`, from the `start`-th one (0 <= start <= size()).
+  virtual std::unique_ptr<SampleReader> open(const EpochOrder& order, std::int64_t start) const = 0;
+};
+
+// A Dataset in memory, borrowed (it must outlive the source and its readers). Epoch order:
+// shuffled_indices(size, seed, epoch), a full shuffle.
+class InMemorySource final : public DataSource {
+ public:
+  explicit InMemorySource(const Dataset& data) : data_(data) {}
+  std::int64_t size() const override { return data_.size(); }
+  Shape sample_shape() const override { return data_.x.shape().without_batch(); }
+  Shape target_shape() const override { return data_.y.shape().without_batch(); }
+  std::string name() const override { return data_.name; }
+  std::unique_ptr<SampleReader> open(const EpochOrder& order, std::int64_t start) const override;
+
+ private:
+  const Dataset& data_;
+};
+
+// A Dataset held by the source itself (for code that hands sources around by pointer).
+class OwnedInMemorySource final : public DataSource {
+ public:
+  explicit OwnedInMemorySource(Dataset data) : data_(std::move(data)), view_(data_) {}
+  const Dataset& data() const { return data_; }
+  std::int64_t size() const override { return view_.size(); }
+  Shape sample_shape() const override { return view_.sample_shape(); }
+  Shape target_shape() const override { return view_.target_shape(); }
+  std::string name() const override { return view_.name(); }
+  std::unique_ptr<SampleReader> open(const EpochOrder& order, std::int64_t start) const override {
+    return view_.open(order, start);
+  }
+
+ private:
+  Dataset data_;
+  InMemorySource view_;
+};
+
+// The epoch order of a source that is read window by window (consecutive runs of stored rows
+// that fit the memory budget): the windows are visited in an order permuted from (seed, epoch),
+// and the rows of each window in an order permuted from (seed, epoch, window). Only one window
+// needs to be in memory, and every row is read from disk once per epoch in large slabs.
+//
+// This is not the in-memory order (a row can only move within its window), except that one
+// window (W >= n) degenerates to exactly shuffled_indices(n, seed, epoch): a full shuffle, the
+// same order as InMemorySource. Without shuffling, windows and rows keep their stored order.
+//
+// Window w holds `sizes[w]` samples (a window may serve fewer samples than it spans rows, when a
+// validation split takes some of them; the source maps samples to rows).
+class WindowedOrder {
+ public:
+  WindowedOrder(std::vector<std::int64_t> sizes, const EpochOrder& order);
+  std::int64_t windows() const { return static_cast<std::int64_t>(visit_.size()); }
+  // The window visited k-th.
+  std::int64_t window(std::int64_t k) const { return visit_[static_cast<std::size_t>(k)]; }
+  // The order of window w's samples: a permutation of [0, sizes[w]).
+  std::vector<std::int64_t> inside(std::int64_t w) const;
+  // Where the start-th sample of the epoch is: (k, offset) with window(k) the window and offset
+  // the index into inside(window(k)). start == total samples gives (windows(), 0).
+  std::pair<std::int64_t, std::int64_t> locate(std::int64_t start) const;
+
+ private:
+  std::vector<std::int64_t> sizes_, visit_;
+  EpochOrder order_;
+};
+
+}  // namespace weft

@@ -1,0 +1,74 @@
+#pragma once
+// Hdf5Source: a DataSource streamed from an HDF5 file larger than memory.
+//
+// The file's rows are cut into windows of `window_rows` consecutive rows (from a memory budget:
+// window_rows_for). An epoch visits the windows in an order permuted from (seed, epoch), reads
+// each one with one hyperslab read per dataset, and serves its rows in an order permuted from
+// (seed, epoch, window): WindowedOrder (weft/data_source.hpp). Only the current window is held
+// in memory. The order differs from the in-memory full shuffle; a window that holds the whole
+// file (window_rows >= rows) gives exactly the in-memory order.
+//
+// A seeded split selects rows without reading them: row r belongs to the validation part when
+// a uniform draw keyed by (seed, r) is below the fraction (RowSplit). The two parts are
+// disjoint, cover the file, and each keeps the stored order; the held-out share is the fraction
+// only on average (the in-memory split_validation holds out an exact count instead).
+//
+// Every read checks that the file has not shrunk since it was opened; a failed read names the
+// file, the dataset and the row range.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "weft/data_source.hpp"
+
+namespace weft::io {
+
+struct RowSplit {
+  double fraction = 0;    // 0: no split, every row belongs to the source
+  std::uint64_t seed = 0;
+  bool held_out = false;  // true: serve the validation rows; false: the training rows
+  bool keeps(std::int64_t row) const;
+};
+
+struct Hdf5SourceOptions {
+  std::string features = "features";  // dataset of inputs (n, ...)
+  std::string labels = "labels";      // dataset of targets (n) or (n, ...)
+  std::int64_t window_rows = 1 << 16;  // rows per window (at least 1)
+  RowSplit split;
+  Shape sample_shape;                  // serve features in this shape (same value count); empty: as stored
+  std::string expected_by = "the model";  // names who wants sample_shape, for the error
+  // Applied to each window's features (n, stored sample...) right after reading: normalisation.
+  std::function<void(Tensor&)> prepare;
+};
+
+class Hdf5Source final : public DataSource {
+ public:
+  // Opens the file and checks both datasets: present, numeric, the same row count, features of
+  // sample_shape's size. Throws IoError / ShapeError naming the file and the dataset.
+  Hdf5Source(const std::string& path, Hdf5SourceOptions options);
+  ~Hdf5Source() override;
+
+  std::int64_t size() const override;
+  Shape sample_shape() const override;
+  Shape target_shape() const override;
+  std::string name() const override;
+  std::unique_ptr<SampleReader> open(const EpochOrder& order, std::int64_t start) const override;
+
+  std::int64_t rows() const;  // rows in the file (both parts of a split)
+  std::int64_t window_rows() const;
+  // Rows held in window buffers by this source's readers, now and at most so far.
+  std::int64_t resident_rows() const;
+  std::int64_t peak_resident_rows() const;
+
+  struct State;  // shared with the readers (defined in hdf5_source.cpp)
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+// Rows per window so that one window of float32 features and targets fits `budget_bytes`
+// (at least 1).
+std::int64_t window_rows_for(std::int64_t budget_bytes, const Shape& sample, const Shape& target);
+
+}  // namespace weft::io
