@@ -264,33 +264,28 @@ void H5File::read_checked(const std::string& name, hid_t mem_type, std::size_t b
   }
 }
 
+void H5File::write_scalar_attribute(const std::string& object, const std::string& key, hid_t file_type, hid_t mem_type,
+                                    const void* value) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT),
+           H5Aclose);
+  if (!attr.valid() || H5Awrite(attr.get(), mem_type, value) < 0)
+    fail("cannot write attribute '" + key + "' on '" + object + "'");
+}
+
 void H5File::set_string_attribute(const std::string& object, const std::string& key, const std::string& value) {
   Hid type = fixed_string_type(std::max<std::size_t>(value.size(), 1));
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), type.get(), space.get(), H5P_DEFAULT,
-                             H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose);
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
-  if (!attr.valid() || H5Awrite(attr.get(), type.get(), padded.data()) < 0)
-    fail("cannot write attribute '" + key + "' on '" + object + "'");
+  write_scalar_attribute(object, key, type.get(), type.get(), padded.data());
 }
 
 void H5File::set_int_attribute(const std::string& object, const std::string& key, std::int64_t value) {
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
-                             H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose);
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0)
-    fail("cannot write attribute '" + key + "' on '" + object + "'");
+  write_scalar_attribute(object, key, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void H5File::set_double_attribute(const std::string& object, const std::string& key, double value) {
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                             H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose);
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0)
-    fail("cannot write attribute '" + key + "' on '" + object + "'");
+  write_scalar_attribute(object, key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 bool H5File::has_attribute(const std::string& object, const std::string& key) const {

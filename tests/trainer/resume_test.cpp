@@ -18,13 +18,7 @@ Json spec_with(const Json& optimizer) {
           {"optimizer", optimizer}};
 }
 
-weft::Dataset make_data(std::int64_t n) {
-  weft::Dataset d{weft::Tensor(weft::Shape{n, 6}), weft::Tensor(weft::Shape{n}), "synthetic"};
-  const weft::CounterRng rng(7);
-  for (std::size_t i = 0; i < d.x.size(); ++i) d.x[i] = static_cast<float>(rng.normal(i));
-  for (std::int64_t i = 0; i < n; ++i) d.y[i] = static_cast<float>(rng.derive(1).below(i, 3));
-  return d;
-}
+weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classification(n, 6, 3, 7); }
 
 struct StopAtStep : weft::Callback {
   std::int64_t at;
