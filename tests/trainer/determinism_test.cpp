@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "trainer_helpers.hpp"
 #include "weft/trainer.hpp"
 
 using weft::Json;
@@ -16,13 +17,7 @@ const Json spec = {{"input", {12}},
                    {"loss", "cross_entropy"},
                    {"optimizer", {{"type", "adam"}, {"lr", 0.01}}}};
 
-weft::Dataset make_data(std::int64_t n) {
-  weft::Dataset d{weft::Tensor(weft::Shape{n, 12}), weft::Tensor(weft::Shape{n}), "synthetic"};
-  const weft::CounterRng rng(99);
-  for (std::size_t i = 0; i < d.x.size(); ++i) d.x[i] = static_cast<float>(rng.normal(i));
-  for (std::int64_t i = 0; i < n; ++i) d.y[i] = static_cast<float>(rng.derive(1).below(i, 4));
-  return d;
-}
+weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classes(n, 12, 4, 99); }
 
 // Trains 2 epochs (several steps each, last batch short) and returns parameters and Adam state.
 std::vector<float> train(int threads) {

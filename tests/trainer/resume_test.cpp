@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "model_helpers.hpp"
+#include "trainer_helpers.hpp"
 #include "weft/trainer.hpp"
 
 using weft::Json;
@@ -18,21 +19,9 @@ Json spec_with(const Json& optimizer) {
           {"optimizer", optimizer}};
 }
 
-weft::Dataset make_data(std::int64_t n) {
-  weft::Dataset d{weft::Tensor(weft::Shape{n, 6}), weft::Tensor(weft::Shape{n}), "synthetic"};
-  const weft::CounterRng rng(7);
-  for (std::size_t i = 0; i < d.x.size(); ++i) d.x[i] = static_cast<float>(rng.normal(i));
-  for (std::int64_t i = 0; i < n; ++i) d.y[i] = static_cast<float>(rng.derive(1).below(i, 3));
-  return d;
-}
+weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classes(n, 6, 3, 7); }
 
-struct StopAtStep : weft::Callback {
-  std::int64_t at;
-  explicit StopAtStep(std::int64_t n) : at(n) {}
-  void on_step_end(weft::Trainer& t, const weft::StepEvent& e) override {
-    if (e.step == at) t.request_stop();
-  }
-};
+using weft::testing::StopAtStep;
 
 struct Run {
   std::vector<float> params, slots;
