@@ -56,6 +56,22 @@ bool central_difference(float* value, double h, const std::function<double()>& o
   return std::abs(right - left) <= 0.1 * (std::abs(right) + std::abs(left)) + 1e-3;
 }
 
+// Compares analytic[i] with the central difference of `objective` in values[i] at a sample of the
+// `size` coordinates (drawn from `pick`); a kink skips the coordinate. `what` names the tensor
+// in the report ("dense d/dweight" gives "dense d/dweight[3]").
+void check_tensor(GradientCheckResult& result, const GradientCheckOptions& o, float* values, const float* analytic,
+                  std::size_t size, const CounterRng& pick, const std::string& what,
+                  const std::function<double()>& objective) {
+  double slope = 0;
+  for (auto i : sample_coordinates(size, o.samples_per_tensor, pick)) {
+    if (!central_difference(&values[i], o.step, objective, slope)) {
+      ++result.skipped;
+      continue;
+    }
+    compare(result, o, what + "[" + std::to_string(i) + "]", analytic[i], slope);
+  }
+}
+
 }  // namespace
 
 GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input, const GradientCheckOptions& o) {
@@ -92,23 +108,10 @@ GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input,
 
   GradientCheckResult result;
   const std::string type = layer.is_object() ? layer.value("type", "?") : layer.dump();
-  double slope = 0;
-  for (auto i : sample_coordinates(x.size(), o.samples_per_tensor, rng.derive(4))) {
-    if (!central_difference(&x[i], o.step, objective, slope)) {
-      ++result.skipped;
-      continue;
-    }
-    compare(result, o, type + " d/dinput[" + std::to_string(i) + "]", dx[i], slope);
-  }
-  for (const auto& t : model.parameter_table()) {
-    for (auto i : sample_coordinates(t.size(), o.samples_per_tensor, rng.derive(5).derive(t.offset))) {
-      if (!central_difference(&params[t.offset + i], o.step, objective, slope)) {
-        ++result.skipped;
-        continue;
-      }
-      compare(result, o, type + " d/d" + t.param + "[" + std::to_string(i) + "]", grads[t.offset + i], slope);
-    }
-  }
+  check_tensor(result, o, x.data(), dx.data(), x.size(), rng.derive(4), type + " d/dinput", objective);
+  for (const auto& t : model.parameter_table())
+    check_tensor(result, o, params.data() + t.offset, grads.data() + t.offset, t.size(), rng.derive(5).derive(t.offset),
+                 type + " d/d" + t.param, objective);
   return result;
 }
 
@@ -134,14 +137,7 @@ GradientCheckResult check_loss_gradients(const Json& loss_spec, const Shape& pre
   auto objective = [&] { return loss->evaluate(pred, target, View(), weight) / weight; };
   GradientCheckResult result;
   const std::string type = loss_spec.is_object() ? loss_spec.value("type", "?") : loss_spec.dump();
-  double slope = 0;
-  for (auto i : sample_coordinates(pred.size(), o.samples_per_tensor, rng.derive(3))) {
-    if (!central_difference(&pred[i], o.step, objective, slope)) {
-      ++result.skipped;
-      continue;
-    }
-    compare(result, o, type + " d/dprediction[" + std::to_string(i) + "]", dpred[i], slope);
-  }
+  check_tensor(result, o, pred.data(), dpred.data(), pred.size(), rng.derive(3), type + " d/dprediction", objective);
   return result;
 }
 

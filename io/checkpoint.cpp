@@ -128,14 +128,9 @@ TrainingState read_training(const H5File& file, const Model& model) {
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Model& model, const TrainingState& training, const DataState& data) {
-  write_atomically(path, [&](const std::string& temp) {
-    H5File file(temp, 'w');
-    write_format(file, checkpoint_format, checkpoint_format_version);
-    write_model_parts(file, model);
+  write_weft_file(path, checkpoint_format, checkpoint_format_version, model, data, [&](H5File& file) {
     write_optimizer(file, model, training);
     write_training(file, training);
-    write_data(file, data);
-    file.flush();
   });
 }
 

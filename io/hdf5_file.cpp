@@ -243,33 +243,28 @@ void H5File::read_checked(const std::string& name, hid_t mem_type, std::size_t b
   }
 }
 
+void H5File::write_scalar_attribute(const std::string& object, const std::string& key, hid_t file_type, hid_t mem_type,
+                                    const void* value) {
+  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
+  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT),
+           H5Aclose);
+  if (!attr.valid() || H5Awrite(attr.get(), mem_type, value) < 0)
+    fail("cannot write attribute '" + key + "' on '" + object + "'");
+}
+
 void H5File::set_string_attribute(const std::string& object, const std::string& key, const std::string& value) {
   Hid type = string_type();
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), type.get(), space.get(), H5P_DEFAULT,
-                             H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose);
   const char* text = value.c_str();
-  if (!attr.valid() || H5Awrite(attr.get(), type.get(), &text) < 0)
-    fail("cannot write attribute '" + key + "' on '" + object + "'");
+  write_scalar_attribute(object, key, type.get(), type.get(), &text);
 }
 
 void H5File::set_int_attribute(const std::string& object, const std::string& key, std::int64_t value) {
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
-                             H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose);
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0)
-    fail("cannot write attribute '" + key + "' on '" + object + "'");
+  write_scalar_attribute(object, key, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void H5File::set_double_attribute(const std::string& object, const std::string& key, double value) {
-  Hid space(H5Screate(H5S_SCALAR), H5Sclose);
-  Hid attr(H5Acreate_by_name(file_.get(), object.c_str(), key.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                             H5P_DEFAULT, H5P_DEFAULT),
-           H5Aclose);
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0)
-    fail("cannot write attribute '" + key + "' on '" + object + "'");
+  write_scalar_attribute(object, key, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 bool H5File::has_attribute(const std::string& object, const std::string& key) const {

@@ -73,6 +73,9 @@ class H5File {
 
  private:
   [[noreturn]] void fail(const std::string& what) const;
+  // Creates attribute `key` on `object` as a scalar of `file_type` holding *value (of `mem_type`).
+  void write_scalar_attribute(const std::string& object, const std::string& key, hid_t file_type, hid_t mem_type,
+                              const void* value);
   void read_checked(const std::string& name, hid_t mem_type, std::size_t bytes, void* out) const;
   std::string path_;
   Hid file_;

@@ -101,14 +101,20 @@ Model read_model_parts(const H5File& file) {
   return model;
 }
 
-void save_model(const Model& model, const std::string& path, const DataState& data) {
+void write_weft_file(const std::string& path, const char* format, int version, const Model& model, const DataState& data,
+                     const std::function<void(H5File&)>& write_extra) {
   write_atomically(path, [&](const std::string& temp) {
     H5File file(temp, 'w');
-    write_format(file, file_format, file_format_version);
+    write_format(file, format, version);
     write_model_parts(file, model);
+    if (write_extra) write_extra(file);
     write_data(file, data);
     file.flush();
   });
+}
+
+void save_model(const Model& model, const std::string& path, const DataState& data) {
+  write_weft_file(path, file_format, file_format_version, model, data);
 }
 
 Model load_model(const std::string& path) {

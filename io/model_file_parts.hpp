@@ -1,6 +1,7 @@
 #pragma once
 // The parts of weft's HDF5 files shared by model files and training checkpoints: the root
 // attributes that identify the format, and the model (spec, weights, buffers). Internal to weft.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,12 @@ struct FileFormat {
 // Checks the root attributes against the accepted formats and returns the one the file has.
 // Throws IoError naming the file, what it is and what was expected.
 FileFormat check_format(const H5File& file, const std::vector<FileFormat>& accepted);
+
+// Writes a weft file at `path` atomically (write_atomically): the root attributes, the model,
+// what `write_extra` adds (a checkpoint's optimizer and training state), then /data. Model files
+// and checkpoints differ only in `format` and `write_extra`.
+void write_weft_file(const std::string& path, const char* format, int version, const Model& model, const DataState& data,
+                     const std::function<void(H5File&)>& write_extra = {});
 
 // The spec attribute, /weights and /buffers.
 void write_model_parts(H5File& file, const Model& model);

@@ -4,6 +4,7 @@
 // the trainer owns and a checkpoint can save by parameter name. Because the rule is elementwise,
 // the trainer may update disjoint ranges in parallel.
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,5 +35,18 @@ class Optimizer {
   virtual void update(std::span<float> w, std::span<const float> g, std::span<const std::span<float>> slots,
                       const OptimizerStep& step) const = 0;
 };
+
+// Readers for the hyper-parameters that optimizers check alike, so each is validated (and its
+// error worded) the same way in every optimizer. Errors name the optimizer and the key.
+// A step size or a denominator guard ("lr", "eps"): a number > 0.
+inline double positive_setting(const Config& c, std::string_view key) {
+  return c.number(key, 0, std::numeric_limits<double>::infinity(), true);
+}
+// A moving-average or momentum coefficient ("beta1", "alpha"): a number in [0, 1).
+inline double coefficient_setting(const Config& c, std::string_view key) {
+  const double value = c.number(key, 0, 1);
+  if (value >= 1) c.fail(key, "a number in [0, 1)");
+  return value;
+}
 
 }  // namespace weft

@@ -147,31 +147,34 @@ struct Registries {
   Registry<Regularizer> regularizers{"regularizer"};  // weight and activity penalties (weft/regularizer.hpp)
 
   // Calls f(registry) for every kind above, in this order: what `weft list` and plugin loading
-  // walk. A new kind joins the members above, this list and kind_count (a static_assert below
-  // and a test check that they agree).
+  // walk. A new kind joins the members above, the list in each_kind_of (below) and kind_count
+  // (a static_assert below and a test check that they agree).
   static constexpr std::size_t kind_count = 6;
   template <class F>
   void for_each_kind(F&& f) {
-    f(layers);
-    f(losses);
-    f(optimizers);
-    f(initializers);
-    f(schedules);
-    f(regularizers);
+    each_kind_of(*this, f);
   }
   template <class F>
   void for_each_kind(F&& f) const {
-    f(layers);
-    f(losses);
-    f(optimizers);
-    f(initializers);
-    f(schedules);
-    f(regularizers);
+    each_kind_of(*this, f);
   }
 
   // Moves every module of `staged` in, or (when any of its names is taken here) throws Error
   // naming both providers and changes nothing.
   void merge(Registries&& staged);
+
+ private:
+  // The one list of kinds behind both for_each_kind overloads (Self is Registries or const
+  // Registries, so f sees mutable or const registries to match).
+  template <class Self, class F>
+  static void each_kind_of(Self& self, F& f) {
+    f(self.layers);
+    f(self.losses);
+    f(self.optimizers);
+    f(self.initializers);
+    f(self.schedules);
+    f(self.regularizers);
+  }
 };
 // Every Registry<T> has the same layout, so a member missing from kind_count changes the size.
 static_assert(sizeof(Registries) == Registries::kind_count * sizeof(Registry<Layer>),

@@ -4,9 +4,11 @@
 // (PyTorch's Dropout2d/3d), which is what helps convolutional features that are correlated in
 // space.
 //
-// The mask is never stored: unit j of sample i is kept when rng.derive(i).uniform(j) >= rate,
-// where i is the sample's index in the whole mini-batch and rng the layer's stream for this
-// step. Backward recomputes the same mask, and no result depends on how the batch was sharded.
+// Unit j of sample i is kept when rng.derive(i).uniform(j) >= rate, where i is the sample's
+// index in the whole mini-batch and rng the layer's stream for this step, so no result depends
+// on how the batch was sharded. Forward keeps each unit's factor (0 or 1/(1 − rate)) in the
+// shard's workspace (layers hold no batch state) and backward reuses it: drawing the numbers
+// again cost as much as the rest of the layer (benchmarks/norm_bench).
 #include "weft/registry.hpp"
 
 namespace weft::builtin {
@@ -27,29 +29,49 @@ class Dropout final : public Layer {
     return input;
   }
 
-  void forward(const ForwardArgs& a) const override { apply(a.x, a.y, a.pass); }
+  void forward(const ForwardArgs& a) const override {
+    if (!active(a.pass)) {
+      std::copy_n(a.x.data(), a.x.size(), a.y.data());
+      return;
+    }
+    const std::int64_t n = a.x.shape()[0], units = a.x.stride0() / group_;
+    const std::span<float> scales = a.ws.floats(0, static_cast<std::size_t>(n * units));
+    const float keep_scale = static_cast<float>(1.0 / (1.0 - rate_)), rate = static_cast<float>(rate_);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const CounterRng rng = a.pass.rng.derive(static_cast<std::uint64_t>(a.pass.first_sample + i));
+      for (std::int64_t u = 0; u < units; ++u)
+        scales[static_cast<std::size_t>(i * units + u)] = rng.uniform(static_cast<std::uint64_t>(u)) >= rate ? keep_scale : 0.0f;
+    }
+    scale(a.x, scales, a.y);
+  }
 
+  // Needs the forward pass of the same shard just before (the executor's order).
   void backward(const BackwardArgs& a) const override {
-    if (!a.dx.empty()) apply(a.dy, a.dx, a.pass);
+    if (a.dx.empty()) return;
+    if (!active(a.pass)) {
+      std::copy_n(a.dy.data(), a.dy.size(), a.dx.data());
+      return;
+    }
+    const std::size_t units = static_cast<std::size_t>(a.dy.size()) / static_cast<std::size_t>(group_);
+    scale(a.dy, a.ws.floats(0, units), a.dx);
   }
 
  private:
-  // out = in·mask/(1 − rate) in training, out = in otherwise: the same map forward and backward.
-  void apply(ConstView in, View out, const PassInfo& pass) const {
-    if (!pass.training || rate_ == 0.0) {
-      std::copy_n(in.data(), in.size(), out.data());
+  bool active(const PassInfo& pass) const { return pass.training && rate_ != 0.0; }
+
+  // out = in · (the factor of each element's unit): the same map forward and backward.
+  void scale(ConstView in, std::span<const float> scales, View out) const {
+    const float* __restrict src = in.data();
+    float* __restrict dst = out.data();
+    if (group_ == 1) {
+      for (std::size_t k = 0; k < in.size(); ++k) dst[k] = src[k] * scales[k];
       return;
     }
-    const std::int64_t n = in.shape()[0], per = in.stride0(), units = per / group_;
-    const float keep_scale = static_cast<float>(1.0 / (1.0 - rate_)), rate = static_cast<float>(rate_);
-    for (std::int64_t i = 0; i < n; ++i) {
-      const CounterRng rng = pass.rng.derive(static_cast<std::uint64_t>(pass.first_sample + i));
-      for (std::int64_t u = 0; u < units; ++u) {
-        const float scale = rng.uniform(static_cast<std::uint64_t>(u)) >= rate ? keep_scale : 0.0f;
-        const std::int64_t at = i * per + u * group_;
-        for (std::int64_t k = 0; k < group_; ++k) out[static_cast<std::size_t>(at + k)] = in[static_cast<std::size_t>(at + k)] * scale;
+    for (std::size_t u = 0; u < scales.size(); ++u)
+      for (std::int64_t k = 0; k < group_; ++k) {
+        const std::size_t at = u * static_cast<std::size_t>(group_) + static_cast<std::size_t>(k);
+        dst[at] = src[at] * scales[u];
       }
-    }
   }
 
   double rate_;

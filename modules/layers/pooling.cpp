@@ -7,9 +7,12 @@
 // window holds a real input).
 //
 // Every channel of every sample has the same windows, so infer() tabulates once which input
-// element each window slot reads (-1 for padding). Max pooling's backward recomputes the argmax
-// from the input rather than keeping indices from forward: layers hold no batch state.
+// element each window slot reads (-1 for padding). Max pooling's forward keeps the argmax of
+// each window in the shard's workspace (layers hold no batch state), and backward scatters dy
+// through those indices instead of searching every window again.
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "layers/conv/geometry.hpp"
@@ -42,26 +45,38 @@ class Pool final : public Layer {
 
   void forward(const ForwardArgs& a) const override {
     const std::int64_t planes = a.x.shape()[0] * channels_, in = g_.in_count(), out = g_.out_count();
+    std::int32_t* argmax_of = kind_ == Kind::max ? argmax_slot(a.ws, planes * out) : nullptr;
     for (std::int64_t p = 0; p < planes; ++p) {
       const float* x = a.x.data() + p * in;
       float* y = a.y.data() + p * out;
-      for (std::int64_t q = 0; q < out; ++q) y[q] = kind_ == Kind::max ? maximum(x, q) : average(x, q);
+      if (kind_ == Kind::average) {
+        for (std::int64_t q = 0; q < out; ++q) y[q] = average(x, q);
+        continue;
+      }
+      std::int32_t* index = argmax_of + p * out;
+      for (std::int64_t q = 0; q < out; ++q) {
+        index[q] = argmax(x, q);
+        const float v = x[index[q]];
+        y[q] = std::isnan(v) ? std::numeric_limits<float>::quiet_NaN() : v;  // one NaN for all, as ever
+      }
     }
   }
 
+  // Needs the forward pass of the same shard just before (the executor's order).
   void backward(const BackwardArgs& a) const override {
     if (a.dx.empty()) return;
     const std::int64_t planes = a.x.shape()[0] * channels_, in = g_.in_count(), out = g_.out_count();
+    const std::int32_t* argmax_of = kind_ == Kind::max ? argmax_slot(a.ws, planes * out) : nullptr;
     std::fill_n(a.dx.data(), a.dx.size(), 0.0f);
     for (std::int64_t p = 0; p < planes; ++p) {
-      const float* x = a.x.data() + p * in;
       const float* dy = a.dy.data() + p * out;
       float* dx = a.dx.data() + p * in;
+      if (kind_ == Kind::max) {
+        const std::int32_t* index = argmax_of + p * out;
+        for (std::int64_t q = 0; q < out; ++q) dx[index[q]] += dy[q];
+        continue;
+      }
       for (std::int64_t q = 0; q < out; ++q) {
-        if (kind_ == Kind::max) {
-          dx[argmax(x, q)] += dy[q];
-          continue;
-        }
         const float share = dy[q] / divisor_[static_cast<std::size_t>(q)];
         const std::int32_t* w = window(q);
         for (std::int64_t j = 0; j < kernel_count_; ++j)
@@ -73,35 +88,38 @@ class Pool final : public Layer {
  private:
   const std::int32_t* window(std::int64_t q) const { return windows_.data() + q * kernel_count_; }
 
-  // The largest value of window q; a NaN wins, so it propagates as in PyTorch.
-  float maximum(const float* x, std::int64_t q) const {
-    const std::int32_t* w = window(q);
-    float best = -std::numeric_limits<float>::infinity();
-    bool nan = false;  // kept apart so the loop stays branch-free
-    for (std::int64_t j = 0; j < kernel_count_; ++j) {
-      if (w[j] < 0) continue;
-      const float v = x[w[j]];
-      best = v > best ? v : best;
-      nan |= std::isnan(v);
-    }
-    return nan ? std::numeric_limits<float>::quiet_NaN() : best;
+  // Max pooling's per-shard scratch: the input index (within its plane) of every output.
+  static std::int32_t* argmax_slot(Workspace& ws, std::int64_t outputs) {
+    return ws.ints(0, static_cast<std::size_t>(outputs)).data();
   }
 
-  // Where maximum() found its value: the first largest element, or the first NaN.
+  // Where window q has its largest value: the first largest element, or the first NaN (a NaN
+  // wins, so it propagates as in PyTorch).
   std::int32_t argmax(const float* x, std::int64_t q) const {
     const std::int32_t* w = window(q);
-    std::int32_t best = -1, first_nan = -1;
-    float best_value = -std::numeric_limits<float>::infinity();
+    std::int32_t best = -1;
+    float best_value = 0;  // x[best] once best >= 0
+    bool nan = false;
     for (std::int64_t j = 0; j < kernel_count_; ++j) {
-      if (w[j] < 0) continue;
-      const float v = x[w[j]];
-      const bool take = v > best_value || best < 0;  // selects, not branches: random data mispredicts
-      best = take ? w[j] : best;
-      best_value = take ? v : best_value;
-      first_nan = first_nan < 0 && std::isnan(v) ? w[j] : first_nan;
+      const std::int32_t i = w[j];
+      if (i < 0) continue;
+      const float v = x[i];
+      nan |= std::isnan(v);
+      // Selects by bit masks: GCC compiles `take ? v : best_value` to a branch, which random
+      // data mispredicts (it made this the costliest loop of a fashion_cnn training step).
+      const std::uint32_t take = 0u - static_cast<std::uint32_t>((best < 0) | (v > best_value));
+      best = static_cast<std::int32_t>((static_cast<std::uint32_t>(i) & take) | (static_cast<std::uint32_t>(best) & ~take));
+      best_value = std::bit_cast<float>((std::bit_cast<std::uint32_t>(v) & take) | (std::bit_cast<std::uint32_t>(best_value) & ~take));
     }
     // best is never -1: padding is at most half the kernel, so a window holds a real input.
-    return first_nan >= 0 ? first_nan : best;
+    return nan ? first_nan(x, q) : best;
+  }
+
+  std::int32_t first_nan(const float* x, std::int64_t q) const {
+    const std::int32_t* w = window(q);
+    for (std::int64_t j = 0; j < kernel_count_; ++j)
+      if (w[j] >= 0 && std::isnan(x[w[j]])) return w[j];
+    return -1;  // not reached: called when the window holds a NaN
   }
 
   float average(const float* x, std::int64_t q) const {

@@ -10,16 +10,14 @@
 namespace weft::builtin {
 namespace {
 
-constexpr double inf = std::numeric_limits<double>::infinity();
-
 class Adagrad final : public Optimizer {
  public:
   explicit Adagrad(const Config& c)
-      : lr_(c.number("lr", 0, inf, true)),
+      : lr_(positive_setting(c, "lr")),
         lr_decay_(c.number("lr_decay", 0)),
         weight_decay_(c.number("weight_decay", 0)),
         initial_(c.number("initial_accumulator_value", 0)),
-        eps_(c.number("eps", 0, inf, true)) {}
+        eps_(positive_setting(c, "eps")) {}
 
   std::vector<std::string> slots() const override { return {"sum"}; }
   float slot_initial_value(std::size_t) const override { return static_cast<float>(initial_); }

@@ -16,15 +16,12 @@ class Adam final : public Optimizer {
  public:
   Adam(const Config& c, bool decoupled)
       : decoupled_(decoupled),
-        lr_(c.number("lr", 0, std::numeric_limits<double>::infinity(), true)),
-        beta1_(c.number("beta1", 0, 1)),
-        beta2_(c.number("beta2", 0, 1)),
-        eps_(c.number("eps", 0, std::numeric_limits<double>::infinity(), true)),
+        lr_(positive_setting(c, "lr")),
+        beta1_(coefficient_setting(c, "beta1")),
+        beta2_(coefficient_setting(c, "beta2")),
+        eps_(positive_setting(c, "eps")),
         weight_decay_(c.number("weight_decay", 0)),
-        amsgrad_(c.boolean("amsgrad")) {
-    if (beta1_ >= 1) c.fail("beta1", "a number in [0, 1)");
-    if (beta2_ >= 1) c.fail("beta2", "a number in [0, 1)");
-  }
+        amsgrad_(c.boolean("amsgrad")) {}
 
   std::vector<std::string> slots() const override {
     if (amsgrad_) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};

@@ -10,20 +10,15 @@
 namespace weft::builtin {
 namespace {
 
-constexpr double inf = std::numeric_limits<double>::infinity();
-
 class RmsProp final : public Optimizer {
  public:
   explicit RmsProp(const Config& c)
-      : lr_(c.number("lr", 0, inf, true)),
-        alpha_(c.number("alpha", 0, 1)),
-        eps_(c.number("eps", 0, inf, true)),
+      : lr_(positive_setting(c, "lr")),
+        alpha_(coefficient_setting(c, "alpha")),
+        eps_(positive_setting(c, "eps")),
         weight_decay_(c.number("weight_decay", 0)),
-        momentum_(c.number("momentum", 0, 1)),
-        centered_(c.boolean("centered")) {
-    if (alpha_ >= 1) c.fail("alpha", "a number in [0, 1)");
-    if (momentum_ >= 1) c.fail("momentum", "a number in [0, 1)");
-  }
+        momentum_(coefficient_setting(c, "momentum")),
+        centered_(c.boolean("centered")) {}
 
   // Slot order: square_avg, then momentum_buffer (momentum > 0), then grad_avg (centered).
   std::vector<std::string> slots() const override {

@@ -12,7 +12,7 @@ namespace {
 class Sgd final : public Optimizer {
  public:
   explicit Sgd(const Config& c)
-      : lr_(c.number("lr", 0, std::numeric_limits<double>::infinity(), true)),
+      : lr_(positive_setting(c, "lr")),
         momentum_(c.number("momentum", 0, 1)),
         dampening_(c.number("dampening", 0, 1)),
         weight_decay_(c.number("weight_decay", 0)),

@@ -18,10 +18,7 @@ using weft::testing::error_of;
 
 namespace {
 
-const Json spec = {{"input", {6}},
-                   {"layers", {{{"type", "dense"}, {"units", 5}}, {{"type", "tanh"}}, {{"type", "dense"}, {"units", 3}, {"name", "head"}}}},
-                   {"loss", "cross_entropy"},
-                   {"optimizer", {{"type", "adam"}, {"lr", 0.002}}}};
+const Json spec = weft::testing::small_classifier_spec({{"type", "adam"}, {"lr", 0.002}});
 
 // A state as a trainer would report it: Adam's two slots per parameter, filled with values that
 // differ everywhere, and a history with a NaN (an undefined metric).

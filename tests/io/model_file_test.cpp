@@ -14,10 +14,7 @@ using weft::testing::error_of;
 
 namespace {
 
-const Json spec = {{"input", {6}},
-                   {"layers", {{{"type", "dense"}, {"units", 5}}, {{"type", "tanh"}}, {{"type", "dense"}, {"units", 3}, {"name", "head"}}}},
-                   {"loss", "cross_entropy"},
-                   {"optimizer", {{"type", "adam"}}}};
+const Json spec = weft::testing::small_classifier_spec({{"type", "adam"}});
 
 weft::Tensor inputs() {
   weft::Tensor x(weft::Shape{9, 6});

@@ -5,7 +5,9 @@
 #include <functional>
 #include <string>
 
+#include "weft/dataset.hpp"
 #include "weft/model.hpp"
+#include "weft/rng.hpp"
 
 namespace weft::testing {
 
@@ -18,6 +20,25 @@ inline void set_parameter(Model& model, const std::string& name, std::initialize
       return;
     }
   throw Error("set_parameter: no parameter " + name);
+}
+
+// The small classifier the io tests save and load: 6 features, dense 5, tanh, dense 3 named
+// "head", cross-entropy, trained by `optimizer`.
+inline Json small_classifier_spec(const Json& optimizer) {
+  return {{"input", {6}},
+          {"layers", {{{"type", "dense"}, {"units", 5}}, {{"type", "tanh"}}, {{"type", "dense"}, {"units", 3}, {"name", "head"}}}},
+          {"loss", "cross_entropy"},
+          {"optimizer", optimizer}};
+}
+
+// n samples of `features` standard-normal inputs with integer labels in [0, classes), all drawn
+// from CounterRng(seed) (inputs from its counter, labels from derive(1)).
+inline Dataset random_classification(std::int64_t n, std::int64_t features, std::uint64_t classes, std::uint64_t seed) {
+  Dataset d{Tensor(Shape{n, features}), Tensor(Shape{n}), "synthetic"};
+  const CounterRng rng(seed);
+  for (std::size_t i = 0; i < d.x.size(); ++i) d.x[i] = static_cast<float>(rng.normal(i));
+  for (std::size_t i = 0; i < d.y.size(); ++i) d.y[i] = static_cast<float>(rng.derive(1).below(i, classes));
+  return d;
 }
 
 // Runs f and returns the message of the weft::Error it throws, or "(no error)".

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "trainer_helpers.hpp"
+#include "model_helpers.hpp"
 #include "weft/trainer.hpp"
 
 using weft::Json;
@@ -17,7 +17,7 @@ const Json spec = {{"input", {12}},
                    {"loss", "cross_entropy"},
                    {"optimizer", {{"type", "adam"}, {"lr", 0.01}}}};
 
-weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classes(n, 12, 4, 99); }
+weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classification(n, 12, 4, 99); }
 
 // Trains 2 epochs (several steps each, last batch short) and returns parameters and Adam state.
 std::vector<float> train(int threads) {

@@ -19,7 +19,7 @@ Json spec_with(const Json& optimizer) {
           {"optimizer", optimizer}};
 }
 
-weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classes(n, 6, 3, 7); }
+weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classification(n, 6, 3, 7); }
 
 using weft::testing::StopAtStep;
 

@@ -19,7 +19,7 @@ const Json spec = {{"input", {6}},
                    {"loss", "cross_entropy"},
                    {"optimizer", {{"type", "adam"}, {"lr", 0.01}}}};
 
-weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classes(n, 6, 3, 7); }
+weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classification(n, 6, 3, 7); }
 
 std::string write(const weft::testing::TempDir& dir, const weft::Dataset& d) {
   const std::string path = dir.file("train.h5");

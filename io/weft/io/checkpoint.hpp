@@ -1,11 +1,8 @@
 #pragma once
 // A training checkpoint: everything needed to continue a run bit for bit, in one HDF5 file that
-// h5py and h5dump read.
+// h5py and h5dump read. It is a model file (weft/io/model_file.hpp: spec, /weights, /buffers,
+// /data, written by the same code) with format = "weft-checkpoint" and two more groups:
 //
-//   /                                 attributes: format = "weft-checkpoint", format_version = 1,
-//                                     weft_version, spec (the resolved model spec, JSON)
-//   /weights/<layer>/<param>          float32, PyTorch's layout (as in a model file)
-//   /buffers/<layer>/<buffer>         float32 (running statistics)
 //   /optimizer                        attributes: type, config (JSON), one attribute per numeric
 //                                     or boolean setting (lr, beta1, ...), slots (JSON list)
 //   /optimizer/<layer>/<param>/<slot> float32, shaped like the parameter (Adam: exp_avg, exp_avg_sq)
@@ -13,8 +10,6 @@
 //                                     copies for readers: epoch, step, position, seed, lr,
 //                                     schedule (JSON)
 //   /training/history/<metric>        float64 (epochs,): the metrics history, one per metric
-//   /data                             attributes: settings (JSON) of the data pipeline (normalisation)
-//   /data/<name>                      float64 tensors of the data pipeline (per-feature mean, std)
 //
 // Every dataset carries a "crc32" attribute; corruption inside data is reported on loading.
 // Written atomically (temporary file in the same folder, flushed, renamed): a crash at any

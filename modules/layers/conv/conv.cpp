@@ -14,7 +14,7 @@
 namespace weft::builtin {
 namespace {
 
-enum WorkspaceSlot : std::size_t { columns_slot = 0, block_slot = 1, adjoint_slot = 2 };
+constexpr std::size_t adjoint_slot = first_free_slot;
 
 class Conv final : public Layer {
  public:
@@ -29,16 +29,11 @@ class Conv final : public Layer {
   }
 
   std::vector<ParamDecl> parameters() const override {
-    std::vector<ParamDecl> p{
-        {"weight", kernel_shape(s_.filters, shape_.in_channels / s_.groups, s_.window.kernel, s_.window.dims), s_.init, false}};
-    if (s_.bias) p.push_back({"bias", Shape{s_.filters}, s_.bias_init, true});
-    return p;
+    return conv_parameters(s_, s_.filters, shape_.in_channels / s_.groups);
   }
 
   void forward(const ForwardArgs& a) const override {
-    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
-    float* cols_scratch = a.ws.floats(columns_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
-    float* out_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(s_.filters * block * p)).data();
+    const auto [n, p, block, cols_scratch, out_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     for (std::int64_t i = 0; i < n; i += block) {
       const std::int64_t nb = std::min(block, n - i);
       float* y = a.y.data() + i * shape_.out_size();
@@ -51,11 +46,9 @@ class Conv final : public Layer {
   }
 
   void backward(const BackwardArgs& a) const override {
-    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
-    const auto cols_size = static_cast<std::size_t>(shape_.column_rows() * block * p);
-    float* cols_scratch = a.ws.floats(columns_slot, cols_size).data();
-    float* dy_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(s_.filters * block * p)).data();
-    float* adjoint_scratch = a.dx.empty() ? nullptr : a.ws.floats(adjoint_slot, cols_size).data();
+    const auto [n, p, block, cols_scratch, dy_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
+    float* adjoint_scratch =
+        a.dx.empty() ? nullptr : a.ws.floats(adjoint_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
     float* dw = a.grads[0].data();
     std::fill_n(dw, a.grads[0].size(), 0.0f);
     if (s_.bias) std::fill_n(a.grads[1].data(), s_.filters, 0.0f);

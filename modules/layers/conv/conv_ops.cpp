@@ -38,6 +38,12 @@ std::int64_t ConvShape::block_samples(std::int64_t n) const {
   return std::clamp<std::int64_t>(nb, 1, std::max<std::int64_t>(n, 1));
 }
 
+ConvBlocks conv_blocks(const ConvShape& s, Workspace& ws, std::int64_t n) {
+  const std::int64_t p = s.g.out_count(), block = s.block_samples(n);
+  return {n, p, block, ws.floats(columns_slot, static_cast<std::size_t>(s.column_rows() * block * p)).data(),
+          ws.floats(block_slot, static_cast<std::size_t>(s.out_channels * block * p)).data()};
+}
+
 void check_gemm_limits(const ConvShape& s, const std::string& type) {
   const std::int64_t entries = std::max(s.column_rows(), s.out_channels) * s.g.out_count();
   if (entries > std::numeric_limits<int>::max())

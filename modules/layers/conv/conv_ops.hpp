@@ -12,6 +12,7 @@
 #include <string>
 
 #include "layers/conv/geometry.hpp"
+#include "weft/layer.hpp"
 
 namespace weft::builtin {
 
@@ -27,6 +28,19 @@ struct ConvShape {
   // Depends on n and the shapes only, never on the thread count.
   std::int64_t block_samples(std::int64_t n) const;
 };
+
+// Workspace slots of both layers; conv adds its own after these.
+enum ConvWorkspaceSlot : std::size_t { columns_slot = 0, block_slot = 1, first_free_slot = 2 };
+
+// How every pass of both layers walks a shard of n samples: `block` samples at a time (P =
+// `positions` output positions each), with scratch for one block's column matrix (columns_slot,
+// column_rows() × block·P) and one block of out_channels rows (block_slot, out_channels × block·P).
+struct ConvBlocks {
+  std::int64_t n, positions, block;
+  float* columns;
+  float* rows;
+};
+ConvBlocks conv_blocks(const ConvShape& s, Workspace& ws, std::int64_t n);
 
 // Throws ShapeError when one sample's column matrix has 2^31 or more entries: BLAS indexes
 // with int, and a silent overflow would compute garbage.

@@ -15,6 +15,12 @@ ConvSettings read_conv_settings(const Config& c, std::string type, std::size_t f
   return s;
 }
 
+std::vector<ParamDecl> conv_parameters(const ConvSettings& s, std::int64_t rows, std::int64_t cols) {
+  std::vector<ParamDecl> p{{"weight", kernel_shape(rows, cols, s.window.kernel, s.window.dims), s.init, false}};
+  if (s.bias) p.push_back({"bias", Shape{s.filters}, s.bias_init, true});
+  return p;
+}
+
 void check_conv_input(const ConvSettings& s, const Shape& input) {
   require_channels_first(input, s.window.dims, s.type);
   if (input[0] % s.groups != 0)

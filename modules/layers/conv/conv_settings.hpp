@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "layers/conv/geometry.hpp"
 #include "weft/registry.hpp"
@@ -22,6 +23,10 @@ struct ConvSettings {
 // ("same" padding only when `allow_same`); the dims are `fixed_dims`, or "dims" (1..max_dims).
 ConvSettings read_conv_settings(const Config& c, std::string type, std::size_t fixed_dims, std::size_t max_dims,
                                 bool allow_same);
+
+// The parameters both layers declare: weight (rows, cols, kernel...) and, with bias, bias
+// (filters). conv passes (filters, in_channels / groups), conv_transpose (in_channels, filters / groups).
+std::vector<ParamDecl> conv_parameters(const ConvSettings& s, std::int64_t rows, std::int64_t cols);
 
 // Throws ShapeError unless `input` is (channels, spatial...) with channels divisible by groups.
 void check_conv_input(const ConvSettings& s, const Shape& input);

@@ -14,8 +14,6 @@
 namespace weft::builtin {
 namespace {
 
-enum WorkspaceSlot : std::size_t { columns_slot = 0, block_slot = 1 };
-
 class ConvTranspose final : public Layer {
  public:
   ConvTranspose(const Config& c, const std::string& type, std::size_t fixed_dims)
@@ -51,18 +49,13 @@ class ConvTranspose final : public Layer {
   }
 
   std::vector<ParamDecl> parameters() const override {
-    std::vector<ParamDecl> p{
-        {"weight", kernel_shape(shape_.out_channels, s_.filters / s_.groups, s_.window.kernel, s_.window.dims), s_.init, false}};
-    if (s_.bias) p.push_back({"bias", Shape{s_.filters}, s_.bias_init, true});
-    return p;
+    return conv_parameters(s_, shape_.out_channels, s_.filters / s_.groups);
   }
 
   // In the convolution's terms this layer's input x is the "output" side (shape_.out_channels ×
   // P positions) and its output y the "input" side (filters × g.in).
   void forward(const ForwardArgs& a) const override {
-    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
-    float* cols_scratch = a.ws.floats(columns_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
-    float* x_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(shape_.out_channels * block * p)).data();
+    const auto [n, p, block, cols_scratch, x_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     for (std::int64_t i = 0; i < n; i += block) {
       const std::int64_t nb = std::min(block, n - i);
       float* y = a.y.data() + i * shape_.in_size();
@@ -79,9 +72,7 @@ class ConvTranspose final : public Layer {
   }
 
   void backward(const BackwardArgs& a) const override {
-    const std::int64_t n = a.x.shape()[0], p = shape_.g.out_count(), block = shape_.block_samples(n);
-    float* cols_scratch = a.ws.floats(columns_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
-    float* block_scratch = a.ws.floats(block_slot, static_cast<std::size_t>(shape_.out_channels * block * p)).data();
+    const auto [n, p, block, cols_scratch, block_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     float* dw = a.grads[0].data();
     std::fill_n(dw, a.grads[0].size(), 0.0f);
     if (s_.bias) std::fill_n(a.grads[1].data(), s_.filters, 0.0f);
