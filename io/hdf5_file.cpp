@@ -33,11 +33,31 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
+// Variable-length strings: read from files other programs wrote (h5py's default).
 Hid string_type() {
   Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(t.get(), H5T_VARIABLE);
   H5Tset_cset(t.get(), H5T_CSET_UTF8);
   return t;
+}
+
+// Fixed-length strings of `bytes` (>= 1), padded with NULs: what weft writes. Their text lives
+// in the (checksummed) object header, not in a global heap, which HDF5 reads without any check
+// (a corrupt heap object length made it copy past its buffers: found by fuzz_checkpoint).
+Hid fixed_string_type(std::size_t bytes) {
+  Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(t.get(), bytes);
+  H5Tset_strpad(t.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(t.get(), H5T_CSET_UTF8);
+  return t;
+}
+
+// Files weft writes use HDF5's 1.8 format or newer: version-2 object headers, B-trees and heaps
+// carry checksums, so a damaged structure is refused by HDF5 itself instead of being parsed.
+Hid checksummed_format() {
+  Hid fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+  return fapl;
 }
 
 std::uint32_t crc32_of(const void* data, std::size_t bytes) {
@@ -81,7 +101,8 @@ Hid::~Hid() {
 H5File::H5File(const std::string& path, char mode) : path_(path) {
   silence_hdf5_errors();
   if (mode == 'w') {
-    file_ = Hid(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    const Hid fapl = checksummed_format();
+    file_ = Hid(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
     if (!file_.valid()) throw IoError("cannot create HDF5 file '" + path + "'");
     return;
   }
@@ -254,9 +275,9 @@ void H5File::write_scalar_attribute(const std::string& object, const std::string
 }
 
 void H5File::set_string_attribute(const std::string& object, const std::string& key, const std::string& value) {
-  Hid type = string_type();
-  const char* text = value.c_str();
-  write_scalar_attribute(object, key, type.get(), type.get(), &text);
+  Hid type = fixed_string_type(std::max<std::size_t>(value.size(), 1));
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  write_scalar_attribute(object, key, type.get(), type.get(), padded.data());
 }
 
 void H5File::set_int_attribute(const std::string& object, const std::string& key, std::int64_t value) {
@@ -268,7 +289,11 @@ void H5File::set_double_attribute(const std::string& object, const std::string& 
 }
 
 bool H5File::has_attribute(const std::string& object, const std::string& key) const {
-  return exists(object) && H5Aexists_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT) > 0;
+  if (!exists(object)) return false;
+  const htri_t found = H5Aexists_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT);
+  // An object whose header cannot be read (a failed checksum) is damage, not a missing attribute.
+  if (found < 0) fail("cannot read the attributes of '" + object + "': the file is corrupt");
+  return found > 0;
 }
 
 std::string H5File::string_attribute(const std::string& object, const std::string& key) const {
@@ -285,9 +310,12 @@ std::string H5File::string_attribute(const std::string& object, const std::strin
     return out;
   }
   const std::size_t size = H5Tget_size(type.get());
+  if (size == 0 || (opened_size_ > 0 && size > opened_size_))
+    fail("attribute '" + key + "' on '" + object + "' claims " + std::to_string(size) + " bytes in a file of " +
+         std::to_string(opened_size_));
   std::string out(size, '\0');
-  Hid mem(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(mem.get(), size);
+  // Read as stored (its padding and character set): HDF5 converts no string between character sets.
+  Hid mem(H5Tcopy(type.get()), H5Tclose);
   if (H5Aread(attr.get(), mem.get(), out.data()) < 0) fail("cannot read attribute '" + key + "'");
   out.resize(std::strlen(out.c_str()));
   return out;
