@@ -215,6 +215,12 @@ std::vector<double> H5File::read_doubles(const std::string& name) const {
 }
 
 void H5File::read_rows(const std::string& name, std::int64_t begin, std::int64_t count, float* out) const {
+  const std::string rows = "rows [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") of dataset '" + name + "'";
+  std::error_code ec;
+  const auto size_now = std::filesystem::file_size(path_, ec);
+  if (ec || size_now < opened_size_)
+    fail("cannot read " + rows + ": the file shrank from " + std::to_string(opened_size_) + " to " +
+         (ec ? std::string("nothing") : std::to_string(size_now)) + " bytes since it was opened (truncated)");
   const Shape shape = dataset_shape(name);
   if (shape.rank() == 0 || begin < 0 || count < 0 || begin + count > shape[0])
     fail("dataset '" + name + "' of shape " + shape.str() + " has no rows [" + std::to_string(begin) + ", " +
@@ -224,12 +230,6 @@ void H5File::read_rows(const std::string& name, std::int64_t begin, std::int64_t
   const auto kind = H5Tget_class(type.get());
   if (kind != H5T_FLOAT && kind != H5T_INTEGER) fail("dataset '" + name + "' does not hold numbers");
   if (count == 0) return;
-  const std::string rows = "rows [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") of dataset '" + name + "'";
-  std::error_code ec;
-  const auto size_now = std::filesystem::file_size(path_, ec);
-  if (ec || size_now < opened_size_)
-    fail("cannot read " + rows + ": the file shrank from " + std::to_string(opened_size_) + " to " +
-         (ec ? std::string("nothing") : std::to_string(size_now)) + " bytes since it was opened (truncated)");
   Hid space(H5Dget_space(ds.get()), H5Sclose);
   std::vector<hsize_t> start(shape.rank(), 0), extent(shape.dims().begin(), shape.dims().end());
   start[0] = static_cast<hsize_t>(begin);

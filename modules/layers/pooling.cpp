@@ -10,6 +10,7 @@
 // element each window slot reads (-1 for padding). Max pooling's forward keeps the argmax of
 // each window in the shard's workspace (layers hold no batch state), and backward scatters dy
 // through those indices instead of searching every window again.
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -54,8 +55,12 @@ class Pool final : public Layer {
         continue;
       }
       std::int32_t* index = argmax_of + p * out;
+      if (full_windows_) {
+        argmax_of_full_windows(x, index);
+      } else {
+        for (std::int64_t q = 0; q < out; ++q) index[q] = argmax(x, q);
+      }
       for (std::int64_t q = 0; q < out; ++q) {
-        index[q] = argmax(x, q);
         const float v = x[index[q]];
         y[q] = std::isnan(v) ? std::numeric_limits<float>::quiet_NaN() : v;  // one NaN for all, as ever
       }
@@ -115,6 +120,41 @@ class Pool final : public Layer {
     return nan ? first_nan(x, q) : best;
   }
 
+  // argmax() of every window of a plane when no window reaches into padding (the usual case):
+  // blocks of windows side by side, one kernel slot at a time, so the compare-and-select loop
+  // runs over independent windows and vectorises, where argmax() is one long dependency chain
+  // per window. Same choice: the first largest element, or the first NaN.
+  void argmax_of_full_windows(const float* x, std::int32_t* index) const {
+    constexpr std::int64_t block = 64;
+    float best_value[block], value[block];
+    std::int32_t best[block], slot[block], nan[block];
+    const std::int64_t out = g_.out_count();
+    for (std::int64_t q0 = 0; q0 < out; q0 += block) {
+      const std::int64_t m = std::min(block, out - q0);
+      for (std::int64_t q = 0; q < m; ++q) {
+        best[q] = window(q0 + q)[0];
+        best_value[q] = x[best[q]];
+        nan[q] = std::isnan(best_value[q]);
+      }
+      for (std::int64_t j = 1; j < kernel_count_; ++j) {
+        for (std::int64_t q = 0; q < m; ++q) {
+          slot[q] = window(q0 + q)[j];
+          value[q] = x[slot[q]];
+        }
+        for (std::int64_t q = 0; q < m; ++q) {
+          // Masks rather than `?:`, which GCC keeps as branches (see argmax()).
+          const std::uint32_t take = 0u - static_cast<std::uint32_t>(value[q] > best_value[q]);
+          best[q] = static_cast<std::int32_t>((static_cast<std::uint32_t>(slot[q]) & take) |
+                                              (static_cast<std::uint32_t>(best[q]) & ~take));
+          best_value[q] = std::bit_cast<float>((std::bit_cast<std::uint32_t>(value[q]) & take) |
+                                               (std::bit_cast<std::uint32_t>(best_value[q]) & ~take));
+          nan[q] |= static_cast<std::int32_t>(value[q] != value[q]);
+        }
+      }
+      for (std::int64_t q = 0; q < m; ++q) index[q0 + q] = nan[q] ? first_nan(x, q0 + q) : best[q];
+    }
+  }
+
   std::int32_t first_nan(const float* x, std::int64_t q) const {
     const std::int32_t* w = window(q);
     for (std::int64_t j = 0; j < kernel_count_; ++j)
@@ -134,6 +174,7 @@ class Pool final : public Layer {
     const std::int64_t out = g_.out_count(), k = g_.kernel_count();
     kernel_count_ = k;
     windows_.assign(static_cast<std::size_t>(out * k), -1);
+    full_windows_ = true;
     divisor_.assign(static_cast<std::size_t>(out), 0.0f);
     WindowGeometry::Extents o{};
     for (std::int64_t q = 0; q < out; ++q) {
@@ -148,6 +189,7 @@ class Pool final : public Layer {
           index = index * g_.in[d] + i;
         }
         if (inside) windows_[static_cast<std::size_t>(q * k + j)] = static_cast<std::int32_t>(index), ++real;
+        full_windows_ = full_windows_ && inside;
         advance(kk, g_.kernel);
       }
       divisor_[static_cast<std::size_t>(q)] = static_cast<float>(count_include_pad_ ? k : real);
@@ -170,6 +212,7 @@ class Pool final : public Layer {
   std::int64_t channels_ = 0, kernel_count_ = 0;
   std::vector<std::int32_t> windows_;  // (out positions × kernel slots): input index or -1
   std::vector<float> divisor_;         // per output position (average pooling)
+  bool full_windows_ = true;           // no window slot lies in padding
 };
 
 // global_*_pool: (C, spatial...) → (C), the max or mean of each channel.
