@@ -33,17 +33,10 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-// Variable-length strings: read from files other programs wrote (h5py's default).
-Hid string_type() {
-  Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(t.get(), H5T_VARIABLE);
-  H5Tset_cset(t.get(), H5T_CSET_UTF8);
-  return t;
-}
-
-// Fixed-length strings of `bytes` (>= 1), padded with NULs: what weft writes. Their text lives
-// in the (checksummed) object header, not in a global heap, which HDF5 reads without any check
-// (a corrupt heap object length made it copy past its buffers: found by fuzz_checkpoint).
+// Fixed-length strings of `bytes` (>= 1), padded with NULs: the only text weft writes or reads.
+// It lives in the (checksummed) object header. Variable-length strings live in a global heap,
+// which HDF5 1.10 reads without checks: a corrupt heap object length made H5Aread copy past its
+// buffers (found by fuzz_checkpoint), so string_attribute() refuses them without reading.
 Hid fixed_string_type(std::size_t bytes) {
   Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(t.get(), bytes);
@@ -301,14 +294,9 @@ std::string H5File::string_attribute(const std::string& object, const std::strin
   Hid attr(H5Aopen_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   Hid type(H5Aget_type(attr.get()), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING) fail("attribute '" + key + "' on '" + object + "' is not a string");
-  if (H5Tis_variable_str(type.get()) > 0) {
-    Hid mem = string_type();
-    char* text = nullptr;
-    if (H5Aread(attr.get(), mem.get(), &text) < 0 || !text) fail("cannot read attribute '" + key + "'");
-    std::string out(text);
-    H5free_memory(text);
-    return out;
-  }
+  if (H5Tis_variable_str(type.get()) != 0)
+    fail("attribute '" + key + "' on '" + object + "' is a variable-length string; weft files hold fixed-length " +
+         "text (this file was written by another program, or by a weft older than its checksummed format)");
   const std::size_t size = H5Tget_size(type.get());
   if (size == 0 || (opened_size_ > 0 && size > opened_size_))
     fail("attribute '" + key + "' on '" + object + "' claims " + std::to_string(size) + " bytes in a file of " +

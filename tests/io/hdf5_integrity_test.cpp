@@ -1,8 +1,11 @@
 // The HDF5 files weft writes protect their structure and text with checksums: text attributes
 // are fixed-length strings in checksummed (version 2) object headers rather than in a global heap,
 // which HDF5 reads unchecked — fuzz_checkpoint made HDF5 copy past its buffers with a corrupt heap
-// object length, and a changed character in the heap was read back silently.
+// object length, and a changed character in the heap was read back silently. Variable-length
+// strings are therefore refused without being read.
 #include <boost/test/unit_test.hpp>
+
+#include <hdf5.h>
 
 #include <fstream>
 #include <iterator>
@@ -70,4 +73,24 @@ BOOST_AUTO_TEST_CASE(text_attributes_are_fixed_length_strings_of_any_size) {
   BOOST_CHECK_EQUAL(f.string_attribute("/", "utf8"), "µ-law → ok");
   // Fixed length: no variable-length strings, so nothing of weft's text is in a global heap.
   BOOST_CHECK_EQUAL(read_bytes(path).find("GCOL"), std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_variable_length_string_attribute_is_refused_unread) {
+  weft::testing::TempDir dir;
+  const std::string path = dir.file("vlen.h5");
+  {  // As h5py writes text by default: a variable-length string, in the global heap.
+    const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attr = H5Acreate2(file, "format", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    const char* text = "weft-checkpoint";
+    BOOST_REQUIRE(H5Awrite(attr, type, &text) >= 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Fclose(file);
+  }
+  const std::string error = error_of([&] { (void)weft::io::load_checkpoint(path); });
+  BOOST_CHECK_MESSAGE(error.find("attribute 'format' on '/' is a variable-length string") != std::string::npos, error);
 }
