@@ -1,6 +1,14 @@
 #include "weft/blas.hpp"
 
+// OpenBLAS's header declares C99 _Complex types, which clang (fuzz builds) flags in C++.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wc99-extensions"
+#endif
 #include <cblas.h>
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 
 namespace weft {
 

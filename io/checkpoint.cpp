@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "checkpoint_early_stopping.hpp"
 #include "hdf5_file.hpp"
 #include "model_file_parts.hpp"
 
@@ -131,6 +132,7 @@ void save_checkpoint(const std::string& path, const Model& model, const Training
   write_weft_file(path, checkpoint_format, checkpoint_format_version, model, data, [&](H5File& file) {
     write_optimizer(file, model, training);
     write_training(file, training);
+    if (training.early_stopping) write_early_stopping(file, model, *training.early_stopping);
   });
 }
 
@@ -140,6 +142,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   Model model = read_model_parts(file);
   TrainingState training = read_training(file, model);
   DataState data = read_data(file);
+  training.early_stopping = read_early_stopping(file, model);
   return {std::move(model), std::move(training), std::move(data)};
 }
 

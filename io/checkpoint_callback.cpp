@@ -13,11 +13,16 @@ namespace fs = std::filesystem;
 
 TrainingState training_state(const Trainer& trainer) {
   TrainerState s = trainer.state();
-  return {std::move(s.json), std::move(s.tensors)};
+  TrainingState out;
+  out.json = std::move(s.json);
+  out.tensors = std::move(s.tensors);
+  return out;
 }
 
-void save_checkpoint(const std::string& path, Trainer& trainer, const DataState& data) {
-  save_checkpoint(path, trainer.model(), training_state(trainer), data);
+void save_checkpoint(const std::string& path, Trainer& trainer, const DataState& data, const EarlyStopping* early_stopping) {
+  TrainingState state = training_state(trainer);
+  if (early_stopping) state.early_stopping = early_stopping->state();
+  save_checkpoint(path, trainer.model(), state, data);
 }
 
 CheckpointCallback::CheckpointCallback(CheckpointSettings settings) : settings_(std::move(settings)) {
@@ -37,7 +42,7 @@ std::string CheckpointCallback::periodic_path(std::int64_t step) const {
 }
 
 void CheckpointCallback::save(Trainer& trainer, const std::string& path) {
-  save_checkpoint(path, trainer, settings_.data);
+  save_checkpoint(path, trainer, settings_.data, settings_.early_stopping);
   last_saved_ = path;
 }
 

@@ -33,11 +33,24 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-Hid string_type() {
+// Fixed-length strings of `bytes` (>= 1), padded with NULs: the only text weft writes or reads.
+// It lives in the (checksummed) object header. Variable-length strings live in a global heap,
+// which HDF5 1.10 reads without checks: a corrupt heap object length made H5Aread copy past its
+// buffers (found by fuzz_checkpoint), so string_attribute() refuses them without reading.
+Hid fixed_string_type(std::size_t bytes) {
   Hid t(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(t.get(), H5T_VARIABLE);
+  H5Tset_size(t.get(), bytes);
+  H5Tset_strpad(t.get(), H5T_STR_NULLPAD);
   H5Tset_cset(t.get(), H5T_CSET_UTF8);
   return t;
+}
+
+// Files weft writes use HDF5's 1.8 format or newer: version-2 object headers, B-trees and heaps
+// carry checksums, so a damaged structure is refused by HDF5 itself instead of being parsed.
+Hid checksummed_format() {
+  Hid fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+  return fapl;
 }
 
 std::uint32_t crc32_of(const void* data, std::size_t bytes) {
@@ -81,7 +94,8 @@ Hid::~Hid() {
 H5File::H5File(const std::string& path, char mode) : path_(path) {
   silence_hdf5_errors();
   if (mode == 'w') {
-    file_ = Hid(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    const Hid fapl = checksummed_format();
+    file_ = Hid(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
     if (!file_.valid()) throw IoError("cannot create HDF5 file '" + path + "'");
     return;
   }
@@ -201,6 +215,12 @@ std::vector<double> H5File::read_doubles(const std::string& name) const {
 }
 
 void H5File::read_rows(const std::string& name, std::int64_t begin, std::int64_t count, float* out) const {
+  const std::string rows = "rows [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") of dataset '" + name + "'";
+  std::error_code ec;
+  const auto size_now = std::filesystem::file_size(path_, ec);
+  if (ec || size_now < opened_size_)
+    fail("cannot read " + rows + ": the file shrank from " + std::to_string(opened_size_) + " to " +
+         (ec ? std::string("nothing") : std::to_string(size_now)) + " bytes since it was opened (truncated)");
   const Shape shape = dataset_shape(name);
   if (shape.rank() == 0 || begin < 0 || count < 0 || begin + count > shape[0])
     fail("dataset '" + name + "' of shape " + shape.str() + " has no rows [" + std::to_string(begin) + ", " +
@@ -210,12 +230,6 @@ void H5File::read_rows(const std::string& name, std::int64_t begin, std::int64_t
   const auto kind = H5Tget_class(type.get());
   if (kind != H5T_FLOAT && kind != H5T_INTEGER) fail("dataset '" + name + "' does not hold numbers");
   if (count == 0) return;
-  const std::string rows = "rows [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") of dataset '" + name + "'";
-  std::error_code ec;
-  const auto size_now = std::filesystem::file_size(path_, ec);
-  if (ec || size_now < opened_size_)
-    fail("cannot read " + rows + ": the file shrank from " + std::to_string(opened_size_) + " to " +
-         (ec ? std::string("nothing") : std::to_string(size_now)) + " bytes since it was opened (truncated)");
   Hid space(H5Dget_space(ds.get()), H5Sclose);
   std::vector<hsize_t> start(shape.rank(), 0), extent(shape.dims().begin(), shape.dims().end());
   start[0] = static_cast<hsize_t>(begin);
@@ -254,9 +268,9 @@ void H5File::write_scalar_attribute(const std::string& object, const std::string
 }
 
 void H5File::set_string_attribute(const std::string& object, const std::string& key, const std::string& value) {
-  Hid type = string_type();
-  const char* text = value.c_str();
-  write_scalar_attribute(object, key, type.get(), type.get(), &text);
+  Hid type = fixed_string_type(std::max<std::size_t>(value.size(), 1));
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  write_scalar_attribute(object, key, type.get(), type.get(), padded.data());
 }
 
 void H5File::set_int_attribute(const std::string& object, const std::string& key, std::int64_t value) {
@@ -268,7 +282,11 @@ void H5File::set_double_attribute(const std::string& object, const std::string& 
 }
 
 bool H5File::has_attribute(const std::string& object, const std::string& key) const {
-  return exists(object) && H5Aexists_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT) > 0;
+  if (!exists(object)) return false;
+  const htri_t found = H5Aexists_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT);
+  // An object whose header cannot be read (a failed checksum) is damage, not a missing attribute.
+  if (found < 0) fail("cannot read the attributes of '" + object + "': the file is corrupt");
+  return found > 0;
 }
 
 std::string H5File::string_attribute(const std::string& object, const std::string& key) const {
@@ -276,18 +294,16 @@ std::string H5File::string_attribute(const std::string& object, const std::strin
   Hid attr(H5Aopen_by_name(file_.get(), object.c_str(), key.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   Hid type(H5Aget_type(attr.get()), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING) fail("attribute '" + key + "' on '" + object + "' is not a string");
-  if (H5Tis_variable_str(type.get()) > 0) {
-    Hid mem = string_type();
-    char* text = nullptr;
-    if (H5Aread(attr.get(), mem.get(), &text) < 0 || !text) fail("cannot read attribute '" + key + "'");
-    std::string out(text);
-    H5free_memory(text);
-    return out;
-  }
+  if (H5Tis_variable_str(type.get()) != 0)
+    fail("attribute '" + key + "' on '" + object + "' is a variable-length string; weft files hold fixed-length " +
+         "text (this file was written by another program, or by a weft older than its checksummed format)");
   const std::size_t size = H5Tget_size(type.get());
+  if (size == 0 || (opened_size_ > 0 && size > opened_size_))
+    fail("attribute '" + key + "' on '" + object + "' claims " + std::to_string(size) + " bytes in a file of " +
+         std::to_string(opened_size_));
   std::string out(size, '\0');
-  Hid mem(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(mem.get(), size);
+  // Read as stored (its padding and character set): HDF5 converts no string between character sets.
+  Hid mem(H5Tcopy(type.get()), H5Tclose);
   if (H5Aread(attr.get(), mem.get(), out.data()) < 0) fail("cannot read attribute '" + key + "'");
   out.resize(std::strlen(out.c_str()));
   return out;

@@ -65,6 +65,7 @@ class H5File {
   void set_int_attribute(const std::string& object, const std::string& key, std::int64_t value);
   void set_double_attribute(const std::string& object, const std::string& key, double value);
   bool has_attribute(const std::string& object, const std::string& key) const;
+  // Fixed-length text only: a variable-length string is refused unread (see hdf5_file.cpp).
   std::string string_attribute(const std::string& object, const std::string& key) const;
   std::int64_t int_attribute(const std::string& object, const std::string& key) const;
   double double_attribute(const std::string& object, const std::string& key) const;

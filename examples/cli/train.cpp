@@ -88,7 +88,8 @@ void parse_every(const std::vector<std::string>& values, io::CheckpointSettings&
   }
 }
 
-std::unique_ptr<io::CheckpointCallback> checkpoint_callback(const CheckpointArgs& c, const io::DataState& prepared) {
+std::unique_ptr<io::CheckpointCallback> checkpoint_callback(const CheckpointArgs& c, const io::DataState& prepared,
+                                                            const EarlyStopping* early) {
   if (c.dir.empty()) {
     if (!c.every.empty() || c.keep_last || !c.keep_best.empty())
       throw Error("--checkpoint-every, --keep-last and --keep-best need --checkpoint-dir DIR");
@@ -100,12 +101,14 @@ std::unique_ptr<io::CheckpointCallback> checkpoint_callback(const CheckpointArgs
   settings.keep_last = c.keep_last;
   settings.keep_best = c.keep_best;
   settings.data = prepared;
+  settings.early_stopping = early;
   return std::make_unique<io::CheckpointCallback>(std::move(settings));
 }
 
-// --resume: the checkpoint's weights and training state; its spec must be the one given.
-// A streamed epoch's order depends on the window size, so resuming needs the same one.
-void resume(const std::string& path, Model& model, Trainer& trainer, const io::DataState& prepared) {
+// --resume: the checkpoint's weights and training state (early stopping's included); its spec
+// must be the one given. A streamed epoch's order depends on the window size, so resuming needs
+// the same one.
+void resume(const std::string& path, Model& model, Trainer& trainer, const io::DataState& prepared, EarlyStopping* early) {
   io::Checkpoint c = io::load_checkpoint(path);
   if (c.model.spec() != model.spec())
     throw Error("--resume " + path + ": the checkpoint was written for another model spec (or other training flags) " +
@@ -122,6 +125,7 @@ void resume(const std::string& path, Model& model, Trainer& trainer, const io::D
   std::copy(c.model.parameters().begin(), c.model.parameters().end(), model.parameters().begin());
   std::copy(c.model.buffers().begin(), c.model.buffers().end(), model.buffers().begin());
   trainer.restore(TrainerState{std::move(c.training.json), std::move(c.training.tensors)});
+  if (early && c.training.early_stopping) early->restore(*c.training.early_stopping);
   std::printf("resumed from %s at step %lld (epoch %lld, batch %lld of the epoch)\n", path.c_str(),
               static_cast<long long>(trainer.step()), static_cast<long long>(trainer.epoch() + 1),
               static_cast<long long>(trainer.position()));
@@ -153,7 +157,9 @@ int run(const TrainArgs& a) {
     std::printf("\n");
   }
   Trainer trainer(model, options);
-  if (!c.resume.empty()) resume(c.resume, model, trainer, data.prepared);
+  std::optional<EarlyStopping> early;
+  if (!training["early_stopping"].is_null()) early.emplace(training["early_stopping"]);
+  if (!c.resume.empty()) resume(c.resume, model, trainer, data.prepared, early ? &*early : nullptr);
   std::printf("training %s on %lld samples (validation %lld, %s), %lld epochs, batch %s, %d threads, seed %llu\n",
               a.spec.c_str(), static_cast<long long>(train.size()), static_cast<long long>(val ? val->size() : 0),
               split > 0 ? "held out" : "the test set", static_cast<long long>(epochs), training["batch"].dump().c_str(),
@@ -168,10 +174,9 @@ int run(const TrainArgs& a) {
   fit.epochs = epochs;
   fit.validation_source = val;
   fit.callbacks = {&progress};
-  const auto checkpoints = checkpoint_callback(c, data.prepared);
+  const auto checkpoints = checkpoint_callback(c, data.prepared, early ? &*early : nullptr);
   if (checkpoints) fit.callbacks.push_back(checkpoints.get());
-  std::optional<EarlyStopping> early;
-  if (!training["early_stopping"].is_null()) fit.callbacks.push_back(&early.emplace(training["early_stopping"]));
+  if (early) fit.callbacks.push_back(&*early);
   std::optional<io::CsvLog> log;
   if (!a.log.empty()) fit.callbacks.push_back(&log.emplace(a.log));
   trainer.fit(train, fit);

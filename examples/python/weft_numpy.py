@@ -13,6 +13,7 @@ with --compare, checks them against weft's own predictions and exits non-zero on
 """
 import argparse
 import json
+import math
 import sys
 
 import h5py
@@ -23,14 +24,30 @@ def pair(value, dims):
     return [value] * dims if isinstance(value, (int, float)) else list(value)
 
 
+def spatial_padding(cfg, dims, kernel, stride, dilation, spatial):
+    """Padding (before, after) per spatial axis: integers, "valid", or "same" as weft resolves it
+    (output ceil(in / stride), the odd pixel of the total padding after)."""
+    padding = cfg.get("padding", 0)
+    if padding == "valid":
+        return [(0, 0)] * dims
+    if padding == "same":
+        out = []
+        for i in range(dims):
+            span = dilation[i] * (kernel[i] - 1) + 1
+            total = max((-(-spatial[i] // stride[i]) - 1) * stride[i] + span - spatial[i], 0)
+            out.append((total // 2, total - total // 2))
+        return out
+    return [(p, p) for p in pair(padding, dims)]
+
+
 def conv(x, w, b, cfg):
     """N-d convolution (cross-correlation as PyTorch) by explicit im2col; x (N, C, spatial...)."""
     dims = w.ndim - 2
-    stride, pad, dil = (pair(cfg.get(k, d), dims) for k, d in (("stride", 1), ("padding", 0), ("dilation", 1)))
-    groups = cfg.get("groups", 1)
-    x = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pad])
-    n, c = x.shape[:2]
     k = w.shape[2:]
+    stride, dil = (pair(cfg.get(key, 1), dims) for key in ("stride", "dilation"))
+    groups = cfg.get("groups", 1)
+    x = np.pad(x, [(0, 0), (0, 0)] + spatial_padding(cfg, dims, k, stride, dil, x.shape[2:]))
+    n, c = x.shape[:2]
     out_sp = [(x.shape[2 + i] - dil[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(dims)]
     out = np.zeros((n, w.shape[0], *out_sp), dtype=np.float64)
     cg, fg = c // groups, w.shape[0] // groups
@@ -44,6 +61,44 @@ def conv(x, w, b, cfg):
     if b is not None:
         out += b.reshape((1, -1) + (1,) * dims)
     return out
+
+
+def conv_transpose(x, w, b, cfg):
+    """PyTorch's ConvTransposeNd: every input pixel scatters its kernel-weighted copy into the
+    output at stride steps; weight (C_in, filters / groups, kernel...). Output extent per axis:
+    (in - 1)·stride - 2·padding + dilation·(kernel - 1) + output_padding + 1."""
+    dims = w.ndim - 2
+    k = w.shape[2:]
+    stride, dil, pad, out_pad = (pair(cfg.get(key, d), dims) for key, d in
+                                 (("stride", 1), ("dilation", 1), ("padding", 0), ("output_padding", 0)))
+    groups = cfg.get("groups", 1)
+    n, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
+    out_sp = [(spatial[i] - 1) * stride[i] - 2 * pad[i] + dil[i] * (k[i] - 1) + out_pad[i] + 1 for i in range(dims)]
+    # The uncropped result, long enough for the output window [pad, pad + out).
+    full_sp = [max((spatial[i] - 1) * stride[i] + dil[i] * (k[i] - 1) + 1, pad[i] + out_sp[i]) for i in range(dims)]
+    cg, fg = c // groups, w.shape[1]
+    full = np.zeros((n, fg * groups, *full_sp), dtype=np.float64)
+    for g in range(groups):
+        xg, wg = x[:, g * cg:(g + 1) * cg], w[g * cg:(g + 1) * cg]
+        for offset in np.ndindex(*k):
+            idx = tuple(slice(offset[i] * dil[i], offset[i] * dil[i] + stride[i] * (spatial[i] - 1) + 1, stride[i])
+                        for i in range(dims))
+            contribution = np.einsum("nc...,cf->nf...", xg, wg[(slice(None), slice(None)) + offset])
+            full[(slice(None), slice(g * fg, (g + 1) * fg)) + idx] += contribution
+    out = full[(slice(None), slice(None)) + tuple(slice(pad[i], pad[i] + out_sp[i]) for i in range(dims))]
+    if b is not None:
+        out = out + b.reshape((1, -1) + (1,) * dims)
+    return out
+
+
+def layer_norm(x, cfg, weight, bias):
+    """PyTorch's LayerNorm over the last `axes` per-sample axes (0: all of them), biased variance."""
+    axes = cfg.get("axes", 0) or x.ndim - 1
+    over = tuple(range(x.ndim - axes, x.ndim))
+    mean = x.mean(axis=over, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=over, keepdims=True)
+    y = (x - mean) / np.sqrt(var + cfg["eps"])
+    return y * weight + bias if cfg.get("affine", True) else y
 
 
 def pool(x, cfg, kind):
@@ -69,23 +124,46 @@ def pool(x, cfg, kind):
     return stack.sum(axis=0) / counts.sum(axis=0)
 
 
+def logistic(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def softplus(x, c):
+    beta, threshold = c.get("beta", 1.0), c.get("threshold", 20.0)
+    return np.where(beta * x > threshold, x, np.logaddexp(0, beta * x) / beta)
+
+
+def gelu(x, c):
+    if c.get("approximate", "none") == "tanh":
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))
+
+
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848, 1.0507009873554804934
+
+# Every activation weft registers (modules/layers/activations.cpp, smooth_activations.cpp), and
+# the layers that are the identity at inference.
 ELEMENTWISE = {
     "identity": lambda x, c: x,
     "relu": lambda x, c: np.maximum(x, 0),
     "tanh": lambda x, c: np.tanh(x),
-    "sigmoid": lambda x, c: 1 / (1 + np.exp(-x)),
+    "sigmoid": lambda x, c: logistic(x),
+    "hard_sigmoid": lambda x, c: np.clip(x / 6 + 0.5, 0, 1),
     "leaky_relu": lambda x, c: np.where(x >= 0, x, c["slope"] * x),
     "elu": lambda x, c: np.where(x > 0, x, c["alpha"] * np.expm1(np.minimum(x, 0))),
-    "softplus": lambda x, c: np.logaddexp(0, x),
-    "silu": lambda x, c: x / (1 + np.exp(-x)),
+    "selu": lambda x, c: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0))),
+    "gelu": gelu,
+    "softplus": softplus,
+    "silu": lambda x, c: x * logistic(x),
+    "swish": lambda x, c: x * logistic(x),
     "dropout": lambda x, c: x,           # identity at inference (inverted dropout)
     "spatial_dropout": lambda x, c: x,
 }
 
 
-def softmax(x):
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def forward(f, spec, x):
@@ -101,12 +179,17 @@ def forward(f, spec, x):
             x = x.reshape(len(x), -1)
         elif kind == "reshape":
             x = x.reshape((len(x), *layer["shape"]))
-        elif kind == "softmax":
-            x = softmax(x)
+        elif kind == "softmax":  # over the features, or the channels at each position (axis 1)
+            x = softmax(x, axis=1)
         elif kind == "log_softmax":
-            x = np.log(softmax(x))
-        elif kind.startswith("conv") and not kind.startswith("conv_transpose"):
+            x = np.log(softmax(x, axis=1))
+        elif kind.startswith("conv_transpose"):
+            x = conv_transpose(x, p("weight"), p("bias") if layer.get("bias", True) else None, layer)
+        elif kind.startswith("conv"):
             x = conv(x, p("weight"), p("bias") if layer.get("bias", True) else None, layer)
+        elif kind == "layer_norm":
+            affine = layer.get("affine", True)
+            x = layer_norm(x, layer, p("weight") if affine else None, p("bias") if affine else None)
         elif kind.startswith("max_pool") or kind.startswith("avg_pool"):
             x = pool(x, layer, "max" if kind.startswith("max") else "avg")
         elif kind in ("global_avg_pool", "global_max_pool"):

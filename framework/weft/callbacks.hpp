@@ -11,13 +11,29 @@
 
 namespace weft {
 
+class Model;
+
+// What a checkpoint keeps of an EarlyStopping (io::save_checkpoint stores it under
+// /early_stopping): the JSON {"monitor", "best", "best_epoch", "wait", "epochs_seen"} and, with
+// restore_best, the best epoch's parameters and buffers laid out like Model::parameters() and
+// Model::buffers() (both empty when no epoch improved yet).
+struct EarlyStoppingState {
+  Json json = Json::object();
+  std::vector<float> best_parameters, best_buffers;
+};
+
 // Stops fit() at the end of the `patience`-th epoch in a row whose monitored metric did not
-// improve on the best by more than min_delta (Keras's rule; patience 0 behaves as 1). With restore_best, the
-// parameters and buffers of the best epoch are put back when it stops (the optimizer state is
-// left as it is). "mode": "min", "max", or "auto" (max for names containing "acc", else min).
-// On fit begin the best value and the epochs since are recovered from trainer.history(), so a
-// resumed run counts patience across the interruption (the best weights are not: they were in
-// the memory of the interrupted process).
+// improve on the best by more than min_delta (Keras's rule; patience 0 behaves as 1). With
+// restore_best, the parameters and buffers of the best epoch are put back at the end of fit()
+// when it stopped (the optimizer state is left as it is). "mode": "min", "max", or "auto" (max
+// for names containing "acc", else min).
+//
+// Resuming: restore() takes back the state a checkpoint holds (best value, epochs without
+// improvement, best weights), so a resumed run stops at the same epoch with the same weights as
+// a straight one. On fit begin, epochs of trainer.history() this object has not seen (all of
+// them for a fresh object without restore(); the checkpoint's last epoch when the checkpoint
+// callback ran before this one) are replayed; the weights of a replayed best epoch are known
+// only when it is the epoch the model has just finished, else restore_best has none to put back.
 class EarlyStopping final : public Callback {
  public:
   // `settings` as resolve_early_stopping() returns them (weft/training_config.hpp).
@@ -25,6 +41,11 @@ class EarlyStopping final : public Callback {
 
   void on_fit_begin(Trainer& trainer) override;
   void on_epoch_end(Trainer& trainer, const EpochEvent& event) override;
+  void on_fit_end(Trainer& trainer) override;
+
+  EarlyStoppingState state() const;
+  // Throws Error naming the problem when the state is malformed or monitors another metric.
+  void restore(const EarlyStoppingState& state);
 
   bool stopped() const { return stopped_epoch_ > 0; }
   std::int64_t stopped_epoch() const { return stopped_epoch_; }  // 0 when it did not stop
@@ -33,13 +54,16 @@ class EarlyStopping final : public Callback {
 
  private:
   bool improves(double value) const;
+  // Takes the monitored value of `epoch`; `model` holds that epoch's weights (nullptr: unknown).
+  void observe(std::int64_t epoch, double value, const Model* model);
+  bool patience_exhausted() const { return best_epoch_ > 0 && wait_ > 0 && wait_ >= patience_; }
 
   std::string monitor_;
   std::int64_t patience_;
   double min_delta_;
   bool maximize_, restore_best_;
   double best_ = 0;
-  std::int64_t best_epoch_ = 0, wait_ = 0, stopped_epoch_ = 0;
+  std::int64_t best_epoch_ = 0, wait_ = 0, epochs_seen_ = 0, stopped_epoch_ = 0;
   std::vector<float> best_parameters_, best_buffers_;
 };
 

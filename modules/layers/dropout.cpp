@@ -37,12 +37,21 @@ class Dropout final : public Layer {
     const std::int64_t n = a.x.shape()[0], units = a.x.stride0() / group_;
     const std::span<float> scales = a.ws.floats(0, static_cast<std::size_t>(n * units));
     const float keep_scale = static_cast<float>(1.0 / (1.0 - rate_)), rate = static_cast<float>(rate_);
+    const std::int64_t per = a.x.stride0();
+    const float* __restrict in = a.x.data();
+    float* __restrict out = a.y.data();
+    float* __restrict factor = scales.data();
+    // Drawing, storing and applying in one loop measured a third faster (norm_bench) than a
+    // loop that only fills the mask followed by scale(), which GCC compiled poorly.
     for (std::int64_t i = 0; i < n; ++i) {
       const CounterRng rng = a.pass.rng.derive(static_cast<std::uint64_t>(a.pass.first_sample + i));
-      for (std::int64_t u = 0; u < units; ++u)
-        scales[static_cast<std::size_t>(i * units + u)] = rng.uniform(static_cast<std::uint64_t>(u)) >= rate ? keep_scale : 0.0f;
+      for (std::int64_t u = 0; u < units; ++u) {
+        const float f = rng.uniform(static_cast<std::uint64_t>(u)) >= rate ? keep_scale : 0.0f;
+        factor[i * units + u] = f;
+        const std::int64_t at = i * per + u * group_;
+        for (std::int64_t k = 0; k < group_; ++k) out[at + k] = in[at + k] * f;
+      }
     }
-    scale(a.x, scales, a.y);
   }
 
   // Needs the forward pass of the same shard just before (the executor's order).
@@ -62,16 +71,15 @@ class Dropout final : public Layer {
   // out = in · (the factor of each element's unit): the same map forward and backward.
   void scale(ConstView in, std::span<const float> scales, View out) const {
     const float* __restrict src = in.data();
+    const float* __restrict factor = scales.data();
     float* __restrict dst = out.data();
-    if (group_ == 1) {
-      for (std::size_t k = 0; k < in.size(); ++k) dst[k] = src[k] * scales[k];
+    const std::size_t units = scales.size(), group = static_cast<std::size_t>(group_);
+    if (group == 1) {
+      for (std::size_t k = 0; k < units; ++k) dst[k] = src[k] * factor[k];
       return;
     }
-    for (std::size_t u = 0; u < scales.size(); ++u)
-      for (std::int64_t k = 0; k < group_; ++k) {
-        const std::size_t at = u * static_cast<std::size_t>(group_) + static_cast<std::size_t>(k);
-        dst[at] = src[at] * scales[u];
-      }
+    for (std::size_t u = 0; u < units; ++u)
+      for (std::size_t k = 0; k < group; ++k) dst[u * group + k] = src[u * group + k] * factor[u];
   }
 
   double rate_;

@@ -6,7 +6,9 @@
 #  2. --keep-last and --keep-best;
 #  3. export to a weights-only file and predict from it;
 #  4. examples/python/weft_numpy.py rebuilds the model from the HDF5 file with h5py and NumPy
-#     and reproduces weft's predictions.
+#     and reproduces weft's predictions (within 1e-5), for a dense model and for a convolutional
+#     one with every activation and inference-time layer weft registers;
+#  5. early stopping resumed from a checkpoint stops at the same epoch with the same weights.
 # Usage: checkpoint_test.sh WEFT SOURCE_DIR
 set -euo pipefail
 weft=$1
@@ -35,7 +37,8 @@ cat >spec.json <<'JSON'
   "optimizer": {"type": "adam", "lr": 0.01},
   "training": {"schedule": {"type": "step", "step_size": 3, "gamma": 0.5, "unit": "step"}} }
 JSON
-common=(spec.json --data data.csv --normalize standardize --validation-split 0.2 --batch 16 --seed 7 --epochs 2)
+base=(spec.json --data data.csv --normalize standardize --validation-split 0.2 --batch 16 --seed 7)
+common=("${base[@]}" --epochs 2)
 
 # 120 training samples, batch 16: 8 steps per epoch, 16 in all.
 "$weft" train "${common[@]}" --threads 2 --checkpoint-dir straight --checkpoint-every 5 --checkpoint-every 1epoch >straight.log
@@ -81,10 +84,93 @@ PY
 "$weft" train "${common[@]}" --checkpoint-dir kept --checkpoint-every 2 --keep-last 2 --keep-best val_loss >/dev/null
 [ "$(ls kept)" = "$(printf 'best.h5\nstep-00000014.h5\nstep-00000016.h5')" ] || { ls kept; exit 1; }
 
+# --keep-best with step checkpoints chooses at epoch ends only (val_loss exists only there):
+# best.h5 is the state at the end of the epoch with the lowest val_loss (epoch 3 of 4 at this
+# rate), 8 steps per epoch: step 24, not one of the step checkpoints (multiples of 5).
+"$weft" train "${base[@]}" --epochs 4 --lr 0.1 --schedule constant --checkpoint-dir best --checkpoint-every 5 --keep-best val_loss >/dev/null
+/usr/bin/python3 - <<'PY'
+import json
+import h5py, numpy as np
+with h5py.File("best/step-00000032.h5") as last, h5py.File("best/best.h5") as best:
+    val_loss = last["training/history/val_loss"][...]
+    epoch = int(np.argmin(val_loss)) + 1
+    assert epoch < 4, f"the last epoch is the best: this checks nothing ({val_loss})"
+    assert best["training"].attrs["position"] == 0, "best.h5 is not at an epoch end"
+    assert best["training"].attrs["epoch"] == epoch, (best["training"].attrs["epoch"], val_loss)
+    assert best["training"].attrs["step"] == 8 * epoch
+    assert best["training/history/val_loss"][-1] == val_loss.min()
+print(f"keep-best: best.h5 is the end of epoch {epoch} of 4 (val_loss {val_loss.round(4).tolist()})")
+PY
+
 # Export and predict: class probabilities, one row per input row, each summing to 1.
 "$weft" export straight/step-00000016.h5 -o model.h5 >/dev/null
 "$weft" predict model.h5 --input data.csv -o predictions.csv
 [ "$(head -1 predictions.csv)" = "p_0,p_1,p_2" ]
 [ "$(wc -l <predictions.csv)" -eq 151 ]
-/usr/bin/python3 "$src/examples/python/weft_numpy.py" model.h5 data.csv --compare predictions.csv
+/usr/bin/python3 "$src/examples/python/weft_numpy.py" model.h5 data.csv --compare predictions.csv --tolerance 1e-5
+
+# The same for a convolutional model with every layer that matters at inference: 1×6×6 images
+# from the 36 columns of images.csv, 3 classes.
+/usr/bin/python3 - <<'PY'
+import numpy as np
+rng = np.random.default_rng(9)
+x = rng.normal(size=(48, 36))
+y = (x[:, :12].sum(1) > 0).astype(int) + (x[:, 24:].sum(1) > 1).astype(int)
+np.savetxt("images.csv", np.column_stack([x, y]), delimiter=",", fmt="%.6f",
+           header=",".join([f"p{i}" for i in range(36)] + ["label"]), comments="")
+PY
+cat >conv.json <<'JSON'
+{ "input": [1, 6, 6],
+  "layers": [
+    {"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
+    {"type": "batch_norm"}, {"type": "gelu"},
+    {"type": "conv2d", "filters": 4, "kernel": 2, "dilation": 2, "groups": 2, "padding": "same"},
+    {"type": "max_pool2d", "kernel": 2},
+    {"type": "conv_transpose2d", "filters": 4, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1, "groups": 2},
+    {"type": "layer_norm", "axes": 2}, {"type": "selu"}, {"type": "spatial_dropout", "rate": 0.2},
+    {"type": "avg_pool2d", "kernel": 3, "stride": 2, "padding": 1, "count_include_pad": false},
+    {"type": "hard_sigmoid"}, {"type": "reshape", "shape": [4, -1]}, {"type": "conv1d", "filters": 6, "kernel": 2},
+    {"type": "batch_norm"}, {"type": "global_avg_pool"},
+    {"type": "dense", "units": 12}, {"type": "layer_norm"}, {"type": "softplus", "beta": 2, "threshold": 1},
+    {"type": "dense", "units": 10}, {"type": "gelu", "approximate": "tanh"}, {"type": "swish"},
+    {"type": "elu", "alpha": 0.7}, {"type": "leaky_relu", "slope": 0.1}, {"type": "dropout", "rate": 0.3},
+    {"type": "dense", "units": 8}, {"type": "silu"}, {"type": "tanh"}, {"type": "sigmoid"}, {"type": "identity"},
+    {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 3},
+    {"type": "log_softmax"} ],
+  "loss": "nll",
+  "optimizer": {"type": "adam", "lr": 0.01} }
+JSON
+"$weft" train conv.json --data images.csv --batch 8 --epochs 2 --seed 3 --out conv.h5 >/dev/null
+"$weft" predict conv.h5 --input images.csv -o conv_predictions.csv
+/usr/bin/python3 "$src/examples/python/weft_numpy.py" conv.h5 images.csv --compare conv_predictions.csv --tolerance 1e-5
+
+# Early stopping (patience 1, restore_best by default) through the command line: resumed from
+# each epoch's checkpoint, the run stops at the same epoch and saves the same weights.
+cat >early.json <<'JSON'
+{ "input": [4],
+  "layers": [ {"type": "dense", "units": 16}, {"type": "relu"}, {"type": "dropout", "rate": 0.25},
+              {"type": "dense", "units": 3} ],
+  "loss": "cross_entropy",
+  "optimizer": {"type": "adam", "lr": 0.2},
+  "training": {"early_stopping": {"patience": 1, "monitor": "val_accuracy"}} }
+JSON
+early=(early.json --data data.csv --validation-split 0.2 --batch 16 --seed 7 --epochs 30)
+"$weft" train "${early[@]}" --checkpoint-dir es --checkpoint-every 1epoch --out es-straight.h5 >es.log
+grep -q "early stopping after epoch" es.log || { cat es.log; exit 1; }
+stopped=$(sed -n 's/^early stopping after epoch \([0-9]*\).*/\1/p' es.log)
+for ckpt in es/step-*.h5; do
+  "$weft" train "${early[@]}" --resume "$ckpt" --out es-resumed.h5 >es-resumed.log
+  grep -q "early stopping after epoch $stopped:" es-resumed.log || { echo "$ckpt:"; cat es.log es-resumed.log; exit 1; }
+  /usr/bin/python3 - "$ckpt" <<'PY'
+import sys
+import h5py
+with h5py.File("es-straight.h5") as a, h5py.File("es-resumed.h5") as b:
+    names = []
+    a.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    for name in names:
+        if a[name][...].tobytes() != b[name][...].tobytes():
+            sys.exit(f"resumed from {sys.argv[1]}: {name} differs from the straight run")
+PY
+done
+echo "early stopping: every resumed run stopped after epoch $stopped with the straight run's weights"
 echo "checkpoint_test: all passed"

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "model_helpers.hpp"
+#include "trainer_helpers.hpp"
 #include "weft/trainer.hpp"
 
 using weft::Json;
@@ -20,13 +21,7 @@ Json spec_with(const Json& optimizer) {
 
 weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classification(n, 6, 3, 7); }
 
-struct StopAtStep : weft::Callback {
-  std::int64_t at;
-  explicit StopAtStep(std::int64_t n) : at(n) {}
-  void on_step_end(weft::Trainer& t, const weft::StepEvent& e) override {
-    if (e.step == at) t.request_stop();
-  }
-};
+using weft::testing::StopAtStep;
 
 struct Run {
   std::vector<float> params, slots;

@@ -1,7 +1,7 @@
 #pragma once
 // A training checkpoint: everything needed to continue a run bit for bit, in one HDF5 file that
 // h5py and h5dump read. It is a model file (weft/io/model_file.hpp: spec, /weights, /buffers,
-// /data, written by the same code) with format = "weft-checkpoint" and two more groups:
+// /data, written by the same code) with format = "weft-checkpoint" and more groups:
 //
 //   /optimizer                        attributes: type, config (JSON), one attribute per numeric
 //                                     or boolean setting (lr, beta1, ...), slots (JSON list)
@@ -10,14 +10,21 @@
 //                                     copies for readers: epoch, step, position, seed, lr,
 //                                     schedule (JSON)
 //   /training/history/<metric>        float64 (epochs,): the metrics history, one per metric
+//   /early_stopping                   only when the run uses early stopping; attributes: monitor,
+//                                     best (float64), best_epoch, wait, epochs_seen,
+//                                     has_best_weights (0 or 1)
+//   /early_stopping/weights/<layer>/<param>, /early_stopping/buffers/<layer>/<buffer>
+//                                     float32: the best epoch's tensors (restore_best)
 //
 // Every dataset carries a "crc32" attribute; corruption inside data is reported on loading.
 // Written atomically (temporary file in the same folder, flushed, renamed): a crash at any
 // moment leaves either the previous checkpoint or the new one.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "weft/callbacks.hpp"
 #include "weft/config.hpp"
 #include "weft/io/model_file.hpp"
 #include "weft/model.hpp"
@@ -33,6 +40,7 @@ inline constexpr int checkpoint_format_version = 1;
 struct TrainingState {
   Json json = Json::object();
   std::vector<std::pair<std::string, Tensor>> tensors;
+  std::optional<EarlyStoppingState> early_stopping;  // when the run uses early stopping
 };
 
 struct Checkpoint {

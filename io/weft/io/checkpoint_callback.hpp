@@ -4,6 +4,10 @@
 //   keep only the newest K of those (0: keep all);
 //   keep "<dir>/best.h5", the state at the epoch end where a monitored metric was best
 //   (lower is better for names with "loss", "error", "mse" or "mae", higher otherwise);
+//   best.h5 is chosen at epoch ends only, also when periodic checkpoints are taken every N
+//   steps: the metrics it can monitor (val_*, loss, accuracy) are epoch aggregates, and within
+//   an epoch there is only each step's loss on one mini-batch, which would pick the "best" by
+//   batch noise (and dropout) and says nothing about validation;
 //   and one at the end of fit(), so a finished run can be extended with --resume.
 #include <cstdint>
 #include <limits>
@@ -21,6 +25,9 @@ struct CheckpointSettings {
   std::int64_t keep_last = 0;     // 0: keep all periodic checkpoints
   std::string keep_best;          // metric to monitor ("val_loss"); empty: none
   DataState data;                 // stored in every checkpoint (normalisation)
+  // The run's early stopping, whose state (best value, patience count, best weights) every
+  // checkpoint holds; nullptr: none.
+  const EarlyStopping* early_stopping = nullptr;
 };
 
 class CheckpointCallback final : public Callback {
@@ -54,7 +61,8 @@ class CheckpointCallback final : public Callback {
 
 // The trainer's state as a checkpoint holds it.
 TrainingState training_state(const Trainer& trainer);
-// Saves the trainer's model and whole state.
-void save_checkpoint(const std::string& path, Trainer& trainer, const DataState& data = {});
+// Saves the trainer's model and whole state (with early stopping's when given).
+void save_checkpoint(const std::string& path, Trainer& trainer, const DataState& data = {},
+                     const EarlyStopping* early_stopping = nullptr);
 
 }  // namespace weft::io

@@ -95,6 +95,16 @@ BOOST_AUTO_TEST_CASE(max_pool_gradient_goes_to_the_argmax) {
   };
   check_values(input_gradient({{"type", "max_pool1d"}, {"kernel", 2}}, 4, {1, 3, 2, 0}, {10, 20}), {0, 10, 20, 0});
   check_values(input_gradient({{"type", "max_pool1d"}, {"kernel", 2}, {"stride", 1}}, 3, {0, 3, 1}, {10, 20}), {0, 30, 0});
+  // Ties go to the first largest element and a NaN beats everything (the first NaN wins), both
+  // without padding (windows side by side) and with it (one window at a time):
+  //   kernel 3 on [5, 1, 5 | 0, 7, 7] → x0 and x4;  on [1, NaN, NaN | 4, 2, NaN] → x1 and x5;
+  //   kernel 3, stride 3, padding 1 on [pad, 4, 4 | NaN, 1, NaN] → x0 and x2.
+  const float nan = std::nanf("");
+  const Json k3 = {{"type", "max_pool1d"}, {"kernel", 3}};
+  check_values(input_gradient(k3, 6, {5, 1, 5, 0, 7, 7}, {10, 20}), {10, 0, 0, 0, 20, 0});
+  check_values(input_gradient(k3, 6, {1, nan, nan, 4, 2, nan}, {10, 20}), {0, 10, 0, 0, 0, 20});
+  check_values(input_gradient({{"type", "max_pool1d"}, {"kernel", 3}, {"padding", 1}}, 5, {4, 4, nan, 1, nan}, {10, 20}),
+               {10, 0, 20, 0, 0});
 }
 
 BOOST_AUTO_TEST_CASE(pooling_shape_errors_name_the_layer_and_the_need) {
