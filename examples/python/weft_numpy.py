@@ -103,6 +103,8 @@ def layer_norm(x, cfg, weight, bias):
 
 def pool(x, cfg, kind):
     dims = x.ndim - 2
+    if cfg.get("ceil_mode", False) or any(d != 1 for d in pair(cfg.get("dilation", 1), dims)):
+        sys.exit("weft_numpy.py: pooling with ceil_mode or dilation is not implemented here")
     k = pair(cfg["kernel"], dims)
     stride = k if cfg.get("stride", "kernel") == "kernel" else pair(cfg["stride"], dims)
     pad = pair(cfg.get("padding", 0), dims)
