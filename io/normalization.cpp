@@ -97,7 +97,8 @@ void Normalization::fit(const FeatureMoments& moments) {
 }
 
 void Normalization::apply(Tensor& x) const {
-  if (kind_ == "none") return;
+  // An empty part (no validation split, no test files) is a default Tensor: no samples axis.
+  if (kind_ == "none" || x.shape().rank() == 0) return;
   if (kind_ == "scale") {
     for (auto& v : x.span()) v = static_cast<float>(v * factor_);
     return;

@@ -3,8 +3,12 @@
 //   avg_pool1d/2d/3d, avg_pool ("dims": 1..4) — the window mean; with "count_include_pad" (true,
 //     PyTorch's default) padding counts as zeros in the divisor, otherwise only real inputs count;
 //   global_max_pool, global_avg_pool — over all spatial positions of each channel: (C, ...) → (C).
-// kernel, stride (default: the kernel), padding (at most half the kernel, as in PyTorch, so every
-// window holds a real input).
+// kernel, stride (default: the kernel), padding (at most half the kernel, as in PyTorch),
+// ceil_mode (PyTorch's: the output extent rounds up, but the last window must start inside the
+// input or the left padding; with count_include_pad the divisor counts the padding but not what
+// a ceil-mode window reaches beyond it) and, for max pooling, dilation (window slots dilation
+// apart). A dilated max window can lie wholly in padding: its output is −∞ and it passes no
+// gradient, as in PyTorch.
 //
 // Every channel of every sample has the same windows, so infer() tabulates once which input
 // element each window slot reads (-1 for padding). Max pooling's forward keeps the argmax of
@@ -61,6 +65,10 @@ class Pool final : public Layer {
         for (std::int64_t q = 0; q < out; ++q) index[q] = argmax(x, q);
       }
       for (std::int64_t q = 0; q < out; ++q) {
+        if (index[q] < 0) {  // a dilated window wholly in padding
+          y[q] = -std::numeric_limits<float>::infinity();
+          continue;
+        }
         const float v = x[index[q]];
         y[q] = std::isnan(v) ? std::numeric_limits<float>::quiet_NaN() : v;  // one NaN for all, as ever
       }
@@ -78,7 +86,8 @@ class Pool final : public Layer {
       float* dx = a.dx.data() + p * in;
       if (kind_ == Kind::max) {
         const std::int32_t* index = argmax_of + p * out;
-        for (std::int64_t q = 0; q < out; ++q) dx[index[q]] += dy[q];
+        for (std::int64_t q = 0; q < out; ++q)
+          if (index[q] >= 0) dx[index[q]] += dy[q];
         continue;
       }
       for (std::int64_t q = 0; q < out; ++q) {
@@ -99,7 +108,7 @@ class Pool final : public Layer {
   }
 
   // Where window q has its largest value: the first largest element, or the first NaN (a NaN
-  // wins, so it propagates as in PyTorch).
+  // wins, so it propagates as in PyTorch); -1 for a window wholly in padding.
   std::int32_t argmax(const float* x, std::int64_t q) const {
     const std::int32_t* w = window(q);
     std::int32_t best = -1;
@@ -116,7 +125,6 @@ class Pool final : public Layer {
       best = static_cast<std::int32_t>((static_cast<std::uint32_t>(i) & take) | (static_cast<std::uint32_t>(best) & ~take));
       best_value = std::bit_cast<float>((std::bit_cast<std::uint32_t>(v) & take) | (std::bit_cast<std::uint32_t>(best_value) & ~take));
     }
-    // best is never -1: padding is at most half the kernel, so a window holds a real input.
     return nan ? first_nan(x, q) : best;
   }
 
@@ -179,20 +187,23 @@ class Pool final : public Layer {
     WindowGeometry::Extents o{};
     for (std::int64_t q = 0; q < out; ++q) {
       WindowGeometry::Extents kk{};
-      std::int64_t real = 0;
+      std::int64_t real = 0, padded = 0;  // slots on an input / on an input or its padding
       for (std::int64_t j = 0; j < k; ++j) {
         std::int64_t index = 0;
-        bool inside = true;
+        bool inside = true, in_padding = true;
         for (std::size_t d = 0; d < g_.dims; ++d) {
-          const std::int64_t i = o[d] * g_.stride[d] - g_.pad_before[d] + kk[d];
+          const std::int64_t i = o[d] * g_.stride[d] - g_.pad_before[d] + kk[d] * g_.dilation[d];
           inside = inside && i >= 0 && i < g_.in[d];
+          // Explicit padding is symmetric ("valid" has none): pad_after = pad_before.
+          in_padding = in_padding && i >= -g_.pad_before[d] && i < g_.in[d] + g_.pad_before[d];
           index = index * g_.in[d] + i;
         }
         if (inside) windows_[static_cast<std::size_t>(q * k + j)] = static_cast<std::int32_t>(index), ++real;
+        padded += in_padding;
         full_windows_ = full_windows_ && inside;
         advance(kk, g_.kernel);
       }
-      divisor_[static_cast<std::size_t>(q)] = static_cast<float>(count_include_pad_ ? k : real);
+      divisor_[static_cast<std::size_t>(q)] = static_cast<float>(count_include_pad_ ? padded : real);
       advance(o, g_.out);
     }
   }
@@ -275,8 +286,9 @@ class GlobalPool final : public Layer {
 };
 
 void add_pools(Registries& r, Pool::Kind kind, const std::string& prefix, const std::string& what) {
-  Json defaults = {{"kernel", nullptr}, {"stride", "kernel"}, {"padding", 0}};
+  Json defaults = {{"kernel", nullptr}, {"stride", "kernel"}, {"padding", 0}, {"ceil_mode", false}};
   if (kind == Pool::Kind::average) defaults["count_include_pad"] = true;
+  if (kind == Pool::Kind::max) defaults["dilation"] = 1;  // PyTorch's avg_pool has none either
   for (std::size_t dims = 1; dims <= 3; ++dims) {
     const std::string name = prefix + std::to_string(dims) + "d";
     r.layers.add({name, std::to_string(dims) + "-d " + what, defaults,

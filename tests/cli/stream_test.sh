@@ -70,6 +70,10 @@ expect_error "uneven rows" "'features' has 150 samples but 'short' has 149" "$we
 expect_error "wrong shape" "dataset 'wide' has samples of shape (5) (5 values); the model takes (4)" \
   "$weft" train "${common[@]}" --features wide
 
+# In memory (the file fits the default budget) with scaling and no validation part.
+"$weft" train spec.json --data data.h5 --normalize scale:0.1 --epochs 1 --progress plain >scaled.log
+grep -q "training spec.json on 150 samples" scaled.log
+
 # evaluate: streamed in windows of 26 rows or read at once, the same report.
 "$weft" evaluate model.h5 --data data.h5 --memory-budget 0.0005 >streamed.txt
 "$weft" evaluate model.h5 --data data.h5 >whole.txt

@@ -24,6 +24,17 @@ WindowGeometry::Extents to_extents(const std::vector<std::int64_t>& v) {
   return e;
 }
 
+// Windows along one axis: PyTorch's pooling_output_shape with its floor division (rounding toward
+// −∞, so a kernel larger than the padded input gives 0 or less).
+std::int64_t output_extent(std::int64_t in, std::int64_t padded, std::int64_t span, std::int64_t stride,
+                           std::int64_t pad_before, bool ceil_mode) {
+  const std::int64_t room = padded - span + (ceil_mode ? stride - 1 : 0);
+  std::int64_t out = (room >= 0 ? room / stride : -((-room + stride - 1) / stride)) + 1;
+  // ceil_mode: the last window must start inside the input or the left padding.
+  if (ceil_mode && (out - 1) * stride >= in + pad_before) --out;
+  return out;
+}
+
 }  // namespace
 
 WindowSettings read_window_settings(const Config& c, std::size_t dims, bool allow_same, bool stride_defaults_to_kernel) {
@@ -33,6 +44,7 @@ WindowSettings read_window_settings(const Config& c, std::size_t dims, bool allo
   const bool stride_is_kernel = stride_defaults_to_kernel && c.raw("stride") == Json("kernel");
   s.stride = stride_is_kernel ? s.kernel : to_extents(c.integers("stride", dims, 1));
   s.dilation = c.has("dilation") ? to_extents(c.integers("dilation", dims, 1)) : WindowGeometry::Extents{1, 1, 1, 1};
+  s.ceil_mode = c.has("ceil_mode") && c.boolean("ceil_mode");
   const Json& padding = c.raw("padding");
   if (padding.is_string()) {
     const std::string mode = c.choice("padding", {"same", "valid"});
@@ -105,15 +117,16 @@ WindowGeometry slide(const WindowSettings& s, const Shape& input, const std::str
     }
     g.pad_before[d] = total_pad / 2;
     const std::int64_t padded = g.in[d] + total_pad;
-    if (span > padded) {
+    g.out[d] = output_extent(g.in[d], padded, span, s.stride[d], g.pad_before[d], s.ceil_mode);
+    if (g.out[d] < 1) {
       WindowGeometry::Extents spans{};
       for (std::size_t e = 0; e < s.dims; ++e) spans[e] = s.dilation[e] * (s.kernel[e] - 1) + 1;
-      throw ShapeError(what + " needs each spatial extent, padding included, to be at least the (dilated) kernel " +
-                       extents_str(spans, s.dims) + ", but spatial axis " + std::to_string(d + 1) + " is " +
-                       std::to_string(g.in[d]) + " + " + std::to_string(total_pad) + " padding = " +
-                       std::to_string(padded));
+      throw ShapeError(what + " needs each spatial extent, padding included" +
+                       (s.ceil_mode ? " and plus stride − 1 (ceil_mode)" : "") +
+                       ", to be at least the (dilated) kernel " + extents_str(spans, s.dims) + ", but spatial axis " +
+                       std::to_string(d + 1) + " is " + std::to_string(g.in[d]) + " + " + std::to_string(total_pad) +
+                       " padding = " + std::to_string(padded));
     }
-    g.out[d] = (padded - span) / s.stride[d] + 1;
   }
   return g;
 }

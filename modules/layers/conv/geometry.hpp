@@ -34,9 +34,12 @@ struct WindowSettings {
   std::size_t dims = 0;
   WindowGeometry::Extents kernel{}, stride{}, dilation{}, padding{};
   enum class Padding { explicit_, same, valid } padding_mode = Padding::explicit_;
+  // Pooling's ceil_mode (PyTorch): round the output extent up, but keep only windows that start
+  // inside the input or the left padding.
+  bool ceil_mode = false;
 };
 
-// Reads "kernel", "stride" (which may be the string "kernel" when `stride_defaults_to_kernel`), "dilation" (when present) and "padding" (numbers, a per-axis list, "same" or "valid";
+// Reads "kernel", "stride" (which may be the string "kernel" when `stride_defaults_to_kernel`), "dilation" and "ceil_mode" (when present) and "padding" (numbers, a per-axis list, "same" or "valid";
 // "same" only when `allow_same`) for `dims` spatial axes.
 WindowSettings read_window_settings(const Config& c, std::size_t dims, bool allow_same, bool stride_defaults_to_kernel);
 
@@ -50,7 +53,8 @@ void require_channels_first(const Shape& input, std::size_t dims, const std::str
 // The geometry of sliding `s` over the spatial axes of `input` (channels, spatial...): the
 // output extent per axis floor((in + pads − dilation·(kernel − 1) − 1) / stride) + 1, with
 // "same" giving ceil(in / stride) and padding split as evenly as possible (the extra at the end).
-// Throws ShapeError when a dilated kernel is larger than the padded input.
+// ceil_mode rounds up instead, less one when the last window would start at or beyond
+// in + pad_before (PyTorch's pooling_output_shape). Throws ShapeError when that leaves no window.
 WindowGeometry slide(const WindowSettings& s, const Shape& input, const std::string& what);
 
 // "(3, 3)" for the first `dims` entries of `e`.
