@@ -1,8 +1,12 @@
 #pragma once
-// What cross_entropy and nll share: integer class labels stored as floats, and optional
-// per-class weights. With weights, PyTorch's mean divides by the total weight of the batch's
-// labels, Σ weight[label], rather than by the number of samples: batch_weight() returns it.
+// What cross_entropy and nll share: integer class labels stored as floats, optional per-class
+// weights, an optional ignore_index, and PyTorch's layouts: per-sample predictions (C) with a
+// label per sample, or (C, d1, d2, ...) with a label per position (d1, d2, ...), as for
+// segmentation. Every position is one term of the mean; with weights, PyTorch's mean divides by
+// the total weight of the labels, Σ weight[label], rather than by their number: batch_weight()
+// returns it. Ignored positions count in neither.
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,42 @@ inline std::int64_t class_label(float value, std::int64_t classes, const std::st
                 std::to_string(classes) + ")");
   return static_cast<std::int64_t>(value);
 }
+
+// Per-sample predictions (C) or (C, d1, d2, ...): class c of position p sits at c·positions + p.
+struct ClassLayout {
+  std::int64_t classes = 0, positions = 1;
+  explicit ClassLayout(const Shape& per_sample) : classes(per_sample[0]), positions(per_sample.numel() / per_sample[0]) {}
+};
+
+// Throws ShapeError naming both shapes unless a batch of targets has the per-sample shape
+// `per_sample` that the loss asks of predictions `pred`.
+inline void require_target_shape(const std::string& loss, ConstView pred, ConstView target, const Shape& per_sample,
+                                 const std::string& what) {
+  const Shape expected = per_sample.with_batch(pred.shape()[0]);
+  if (!(target.shape() == expected))
+    throw ShapeError(loss + ": targets of shape " + target.shape().str() + " do not fit predictions of shape " +
+                     pred.shape().str() + "; expected " + expected.str() + " (" + what + ")");
+}
+
+// The "ignore_index" setting: "none" (the default: every label counts) or an integer label value
+// whose positions add no loss, no gradient and no weight (PyTorch's ignore_index, e.g. -100 or 255).
+class IgnoreIndex {
+ public:
+  explicit IgnoreIndex(const Config& c) {
+    const Json& v = c.raw("ignore_index");
+    if (v == Json("none")) return;
+    // Within ±2^24 every integer is exact as a float label.
+    constexpr std::int64_t exact = std::int64_t{1} << 24;
+    if (!v.is_number_integer() || v.get<std::int64_t>() < -exact || v.get<std::int64_t>() > exact)
+      c.fail("ignore_index", "\"none\" or an integer label value within ±2^24 (-100 as in PyTorch, 255, ...)");
+    value_ = static_cast<float>(v.get<std::int64_t>());
+  }
+  bool active() const { return value_.has_value(); }
+  bool operator()(float label) const { return value_ && label == *value_; }
+
+ private:
+  std::optional<float> value_;
+};
 
 // The "weight" setting: [] (the default: every class weighs 1) or one non-negative number per class.
 class ClassWeights {
@@ -42,13 +82,14 @@ class ClassWeights {
                        std::to_string(classes) + " classes");
   }
 
-  // Σ weight[label] over a batch of labels: the denominator of the weighted mean (the number of
-  // labels without weights). Labels are checked against the weights' classes.
-  double total(ConstView labels) const {
-    if (weights_.empty()) return static_cast<double>(labels.shape()[0]);
+  // Σ weight[label] over a batch of labels, every position of every sample, ignored ones left
+  // out: the denominator of the weighted mean (the number of labels without weights). Labels are
+  // checked against the weights' classes.
+  double total(ConstView labels, const IgnoreIndex& ignore) const {
     const auto classes = static_cast<std::int64_t>(weights_.size());
     double sum = 0;
-    for (std::size_t i = 0; i < labels.size(); ++i) sum += (*this)[class_label(labels[i], classes, loss_)];
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (!ignore(labels[i])) sum += weights_.empty() ? 1.0 : (*this)[class_label(labels[i], classes, loss_)];
     return sum;
   }
 
