@@ -193,8 +193,16 @@ void Executor::activity_backward(std::size_t l) {
 
 double Executor::loss(ConstView targets, bool with_gradient) {
   const Shape expected = model_.target_shape().with_batch(batch_);
-  if (!(targets.shape() == expected))
-    throw ShapeError("targets must have shape " + expected.str() + ", got " + targets.shape().str());
+  if (!(targets.shape() == expected)) {
+    // One label per sample against a per-position loss (cross_entropy over (C, d...)) is the
+    // usual sign of a model that forgot to flatten before its classifier.
+    const bool labels_for_maps = targets.shape().rank() == 1 && expected.rank() > 1;
+    throw ShapeError("targets must have shape " + expected.str() + ", got " + targets.shape().str() +
+                     (labels_for_maps ? "; the model outputs " + model_.output_shape().str() +
+                                            " per sample: for one class label per sample, end it with one score "
+                                            "per class (e.g. flatten, then dense)"
+                                      : ""));
+  }
   const Loss& loss = model_.loss();
   const std::size_t last = model_.layer_count() - 1;
   const double weight = loss.batch_weight(targets);

@@ -218,3 +218,20 @@ BOOST_AUTO_TEST_CASE(a_non_finite_layer_output_is_named_in_the_loss_message) {
                           message.find("appeared in the output of layer 0 (dense_0)") != std::string::npos,
                       message);
 }
+
+BOOST_AUTO_TEST_CASE(labels_for_a_model_without_a_classifier_head_get_a_hint) {
+  // conv1d keeps a (channels, positions) output, so cross_entropy reads it per position and
+  // wants a label per position; one label per sample means the flatten + dense head is missing.
+  weft::Model model(Json{{"input", {1, 6}},
+                         {"layers", {{{"type", "conv1d"}, {"filters", 3}, {"kernel", 3}}}},
+                         {"loss", "cross_entropy"},
+                         {"optimizer", "sgd"}});
+  model.initialize(1);
+  weft::Trainer trainer(model, {});
+  const weft::Tensor x(weft::Shape{2, 1, 6}), labels(weft::Shape{2});
+  const std::string message = weft::testing::error_of([&] { trainer.train_step(x, labels); });
+  BOOST_CHECK_MESSAGE(message.find("targets must have shape (2, 4), got (2)") != std::string::npos &&
+                          message.find("the model outputs (3, 4) per sample") != std::string::npos &&
+                          message.find("flatten, then dense") != std::string::npos,
+                      message);
+}
