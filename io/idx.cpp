@@ -2,7 +2,7 @@
 
 #include <zlib.h>
 
-#include <array>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -13,26 +13,41 @@
 namespace weft::io {
 namespace {
 
-// Reads the whole file, inflating it when it is gzip-compressed (gzread passes plain files through).
-std::vector<unsigned char> read_all(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw IoError("cannot open IDX file '" + path + "': " + std::strerror(errno));
-  std::vector<unsigned char> data;
-  std::array<unsigned char, 1 << 16> chunk;
-  for (;;) {
-    const int n = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()));
-    if (n < 0) {
-      int code = 0;
-      std::string why = gzerror(f, &code);
-      gzclose(f);
-      throw IoError("IDX file '" + path + "' is corrupt or truncated: " + why);
-    }
-    if (n == 0) break;
-    data.insert(data.end(), chunk.begin(), chunk.begin() + n);
+// An IDX file opened for reading, inflated on the fly when it is gzip-compressed (gzread passes
+// plain files through). Reads are bounded by what the header promises, so a small compressed
+// file that inflates to gigabytes (a gzip bomb) is refused after one byte too many.
+class IdxStream {
+ public:
+  explicit IdxStream(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
+    if (!file_) throw IoError("cannot open IDX file '" + path + "': " + std::strerror(errno));
   }
-  gzclose(f);
-  return data;
-}
+  ~IdxStream() { gzclose(file_); }
+  IdxStream(const IdxStream&) = delete;
+  IdxStream& operator=(const IdxStream&) = delete;
+
+  // Appends up to `count` bytes to `out`; returns how many there were before the end of the file.
+  std::size_t append(std::vector<unsigned char>& out, std::size_t count) {
+    const std::size_t before = out.size();
+    constexpr std::size_t chunk = 1 << 16;
+    while (out.size() - before < count) {
+      const std::size_t want = std::min(chunk, count - (out.size() - before));
+      const std::size_t at = out.size();
+      out.resize(at + want);
+      const int n = gzread(file_, out.data() + at, static_cast<unsigned>(want));
+      if (n < 0) {
+        int code = 0;
+        throw IoError("IDX file '" + path_ + "' is corrupt or truncated: " + gzerror(file_, &code));
+      }
+      out.resize(at + static_cast<std::size_t>(n));
+      if (n == 0) break;
+    }
+    return out.size() - before;
+  }
+
+ private:
+  std::string path_;
+  gzFile file_;
+};
 
 std::uint32_t big_endian_u32(const unsigned char* p) {
   return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | std::uint32_t(p[3]);
@@ -74,15 +89,16 @@ std::string find_file(const std::string& dir, const std::string& stem) {
 }  // namespace
 
 Tensor read_idx(const std::string& path, unsigned char* type_code) {
-  const auto data = read_all(path);
-  if (data.size() < 4 || data[0] != 0 || data[1] != 0)
+  IdxStream in(path);
+  std::vector<unsigned char> data;
+  if (in.append(data, 4) < 4 || data[0] != 0 || data[1] != 0)
     throw IoError("'" + path + "' is not an IDX file (bad magic number)");
   const unsigned char code = data[2];
   if (type_code) *type_code = code;
   const std::size_t rank = data[3], elem = type_size(code);
   if (elem == 0) throw IoError("'" + path + "': unknown IDX element type 0x" + std::to_string(code));
   if (rank == 0 || rank >= Shape::max_rank) throw IoError("'" + path + "': unsupported IDX rank " + std::to_string(rank));
-  if (data.size() < 4 + 4 * rank) throw IoError("IDX file '" + path + "' is truncated inside its header");
+  if (in.append(data, 4 * rank) < 4 * rank) throw IoError("IDX file '" + path + "' is truncated inside its header");
   std::vector<std::int64_t> dims;
   std::size_t count = 1;
   for (std::size_t i = 0; i < rank; ++i) {
@@ -93,9 +109,12 @@ Tensor read_idx(const std::string& path, unsigned char* type_code) {
       throw IoError("'" + path + "': its IDX header declares more than 2^40 elements, which cannot be right");
   }
   const std::size_t offset = 4 + 4 * rank;
-  if (data.size() - offset != count * elem)
+  // One byte more than promised tells trailing bytes apart without reading them all.
+  const std::size_t held = in.append(data, count * elem + 1);
+  if (held != count * elem)
     throw IoError("IDX file '" + path + "' is truncated or has trailing bytes: its header promises " +
-                  std::to_string(count * elem) + " bytes of data, the file holds " + std::to_string(data.size() - offset));
+                  std::to_string(count * elem) + " bytes of data, the file holds " +
+                  (held > count * elem ? "more" : std::to_string(held)));
   Tensor t{Shape(std::span<const std::int64_t>(dims))};
   for (std::size_t i = 0; i < count; ++i) t[i] = element(&data[offset + i * elem], code);
   return t;

@@ -95,3 +95,14 @@ BOOST_AUTO_TEST_CASE(extents_whose_product_overflows_are_refused) {
   const auto msg = error_of([&] { weft::io::read_idx(dir.file("huge.idx")); });
   BOOST_CHECK_MESSAGE(msg.find("declares more than 2^40 elements") != std::string::npos, msg);
 }
+
+BOOST_AUTO_TEST_CASE(a_gzip_bomb_is_refused_after_what_the_header_promises) {
+  // The header promises 10 bytes; the stream inflates to 8 MB. The reader stops one byte past
+  // the promise (the message says "more" instead of counting what a full inflate would find).
+  weft::testing::TempDir dir;
+  auto bytes = idx_bytes({10}, std::vector<unsigned char>(10, 1));
+  bytes.resize(bytes.size() + (8 << 20), 0);
+  write_gzip(dir.file("bomb.gz"), bytes);
+  const auto msg = error_of([&] { weft::io::read_idx(dir.file("bomb.gz")); });
+  BOOST_CHECK_MESSAGE(msg.find("promises 10 bytes of data, the file holds more") != std::string::npos, msg);
+}
