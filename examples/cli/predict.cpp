@@ -136,7 +136,7 @@ int run(const PredictArgs& a) {
 
 Command add_predict(CLI::App& app) {
   auto args = std::make_shared<PredictArgs>();
-  auto* pr = app.add_subcommand("predict", "write a model's predictions for a CSV or IDX file as CSV");
+  auto* pr = app.add_subcommand("predict", "write a model's predictions for a CSV, HDF5 or IDX file as CSV");
   pr->add_option("model", args->model, "model file or checkpoint (HDF5)")->required();
   pr->add_option("--input", args->input, "samples: a .csv file (header, feature columns), an .h5 file or an IDX file")->required();
   pr->add_option("--features", args->features, "HDF5 input: the dataset of samples")->capture_default_str();
