@@ -10,6 +10,7 @@
 
 #include "layers/conv/conv_ops.hpp"
 #include "layers/conv/conv_settings.hpp"
+#include "layers/conv/window_conv.hpp"
 
 namespace weft::builtin {
 namespace {
@@ -25,6 +26,8 @@ class Conv final : public Layer {
     check_conv_input(s_, input);
     shape_ = {slide(s_.window, input, s_.type), input[0], s_.filters, s_.groups};
     check_gemm_limits(shape_, s_.type);
+    windowed_ = WindowConv::supports(shape_);
+    if (windowed_) window_ = WindowConv(shape_);
     return channels_and(s_.filters, shape_.g.out, s_.window.dims);
   }
 
@@ -33,6 +36,9 @@ class Conv final : public Layer {
   }
 
   void forward(const ForwardArgs& a) const override {
+    if (windowed_)
+      return window_.forward(a.params[0].data(), s_.bias ? a.params[1].data() : nullptr, a.x.data(), a.x.shape()[0],
+                             a.y.data(), a.ws);
     const auto [n, p, block, cols_scratch, out_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     for (std::int64_t i = 0; i < n; i += block) {
       const std::int64_t nb = std::min(block, n - i);
@@ -46,6 +52,10 @@ class Conv final : public Layer {
   }
 
   void backward(const BackwardArgs& a) const override {
+    if (windowed_)
+      return window_.backward(a.params[0].data(), a.x.data(), a.dy.data(), a.x.shape()[0],
+                              a.dx.empty() ? nullptr : a.dx.data(), a.grads[0].data(),
+                              s_.bias ? a.grads[1].data() : nullptr, a.ws);
     const auto [n, p, block, cols_scratch, dy_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     float* adjoint_scratch =
         a.dx.empty() ? nullptr : a.ws.floats(adjoint_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
@@ -68,6 +78,8 @@ class Conv final : public Layer {
  private:
   ConvSettings s_;
   ConvShape shape_;
+  bool windowed_ = false;  // stride 1: shifted windows (window_conv.hpp), else im2col + GEMM
+  WindowConv window_;
 };
 
 }  // namespace

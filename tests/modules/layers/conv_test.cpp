@@ -27,6 +27,10 @@ WEFT_GRADIENT_CASES(conv) {
   layer({{"type", "conv"}, {"dims", 4}, {"filters", 2}, {"kernel", 2}, {"padding", {1, 0, 0, 1}}, {"groups", 2}},
         Shape{2, 3, 3, 2, 3});
   layer({{"type", "conv"}, {"dims", 1}, {"filters", 2}, {"kernel", 4}, {"stride", 3}}, Shape{1, 11});
+  // Stride 1 takes the shifted-window path: channel and filter counts off its tile sizes
+  // (4 × 24 forward, 6 × 16 weight gradient), padding, dilation, 3-d.
+  layer({{"type", "conv2d"}, {"filters", 18}, {"kernel", 3}, {"padding", 2}, {"dilation", 2}}, Shape{5, 6, 7});
+  layer({{"type", "conv3d"}, {"filters", 5}, {"kernel", {2, 3, 2}}, {"padding", 1}, {"groups", 1}}, Shape{3, 3, 4, 3});
 }
 
 namespace {
@@ -210,6 +214,23 @@ BOOST_AUTO_TEST_CASE(conv2d_and_conv3d_match_the_reference) {
                           Shape{3, 7, 6}, {3, 2}, {2, 1}, {1, 2}, {1, 2});
   check_against_reference({{"type", "conv3d"}, {"filters", 3}, {"kernel", 2}, {"stride", 2}, {"padding", 1}},
                           Shape{2, 5, 4, 3}, {2, 2, 2}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1});
+}
+
+BOOST_AUTO_TEST_CASE(stride_one_convolutions_match_the_reference) {
+  // The shifted-window path: fashion_cnn's two layers, tile edges in every direction, "same"
+  // padding of an even kernel (more after than before), dilation, groups, 1-d and 3-d.
+  check_against_reference({{"type", "conv2d"}, {"filters", 32}, {"kernel", 3}}, Shape{1, 28, 28}, {3, 3}, {1, 1},
+                          {0, 0}, {1, 1});
+  check_against_reference({{"type", "conv2d"}, {"filters", 64}, {"kernel", 3}}, Shape{32, 13, 13}, {3, 3}, {1, 1},
+                          {0, 0}, {1, 1});
+  check_against_reference({{"type", "conv2d"}, {"filters", 18}, {"kernel", 3}, {"padding", 2}, {"dilation", 2}},
+                          Shape{5, 6, 7}, {3, 3}, {1, 1}, {2, 2}, {2, 2});
+  check_against_reference({{"type", "conv2d"}, {"filters", 6}, {"kernel", 4}, {"padding", "same"}, {"groups", 3}},
+                          Shape{9, 5, 3}, {4, 4}, {1, 1}, {1, 1}, {1, 1});
+  check_against_reference({{"type", "conv1d"}, {"filters", 7}, {"kernel", 5}, {"padding", 3}}, Shape{3, 40}, {5}, {1},
+                          {3}, {1});
+  check_against_reference({{"type", "conv3d"}, {"filters", 5}, {"kernel", {2, 3, 2}}, {"padding", {1, 0, 1}}},
+                          Shape{3, 3, 4, 3}, {2, 3, 2}, {1, 1, 1}, {1, 0, 1}, {1, 1, 1});
 }
 
 namespace {

@@ -1,0 +1,265 @@
+#include "layers/conv/window_conv.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "layers/conv/window_kernels.hpp"
+
+namespace weft::builtin {
+namespace {
+
+using Extents = WindowGeometry::Extents;
+using Grid = WindowConv::Grid;
+
+// Workspace slots (the layer takes this path or the im2col one, never both).
+enum Slot : std::size_t { padded_slot, result_slot, panel_slot, init_slot, transposed_slot, accumulator_slot, dy_padded_slot };
+
+// Tiles read up to window_cols − 1 floats past the last position they keep.
+constexpr std::int64_t read_slack = window_cols;
+
+std::int64_t round_up(std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; }
+
+Grid make_grid(const Extents& extents, std::size_t dims) {
+  Grid g;
+  g.extents = extents;
+  g.volume = 1;
+  for (std::size_t d = dims; d-- > 0;) {
+    g.strides[d] = g.volume;
+    g.volume *= extents[d];
+  }
+  return g;
+}
+
+std::int64_t flat(const Grid& g, const Extents& at, std::size_t dims) {
+  std::int64_t q = 0;
+  for (std::size_t d = 0; d < dims; ++d) q += at[d] * g.strides[d];
+  return q;
+}
+
+// Calls row(dense, grid) for each row (last axis) of a box of extents `box` placed at flat
+// position `origin` of `g`: `dense` indexes the box packed row-major, `grid` the grid.
+template <class Row>
+void for_each_box_row(const Grid& g, std::int64_t origin, const Extents& box, std::size_t dims, Row row) {
+  const std::size_t last = dims - 1;
+  Extents at{};
+  std::int64_t dense = 0;
+  while (true) {
+    std::int64_t grid = origin;
+    for (std::size_t d = 0; d < last; ++d) grid += at[d] * g.strides[d];
+    row(dense, grid);
+    dense += box[last];
+    std::size_t d = last;
+    while (d-- > 0) {
+      if (++at[d] < box[d]) break;
+      at[d] = 0;
+    }
+    if (d == static_cast<std::size_t>(-1)) return;
+  }
+}
+
+// Offsets of the kernel positions κ·dilation in `g`, in κ's row-major order.
+std::vector<std::int64_t> kernel_offsets(const WindowGeometry& w, const Grid& g) {
+  std::vector<std::int64_t> out;
+  Extents k{};
+  for (std::int64_t i = 0; i < w.kernel_count(); ++i) {
+    std::int64_t q = 0;
+    for (std::size_t d = 0; d < w.dims; ++d) q += k[d] * w.dilation[d] * g.strides[d];
+    out.push_back(q);
+    for (std::size_t d = w.dims; d-- > 0;) {
+      if (++k[d] < w.kernel[d]) break;
+      k[d] = 0;
+    }
+  }
+  return out;
+}
+
+// (channel, κ) rows of one group: channel · volume + κ offset.
+std::vector<std::int64_t> row_offsets(std::int64_t channels, std::int64_t volume, const std::vector<std::int64_t>& kernel) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t c = 0; c < channels; ++c)
+    for (std::int64_t k : kernel) out.push_back(c * volume + k);
+  return out;
+}
+
+// Copies `channels` dense volumes of extents `box` into the grid volumes at `origin`; the rest
+// of the grid is left as it is (zero padding, written once per pass).
+void scatter(const float* dense, std::int64_t channels, const Extents& box, std::int64_t box_volume, const Grid& g,
+             std::int64_t origin, std::size_t dims, float* grid) {
+  const std::int64_t length = box[dims - 1];
+  for (std::int64_t c = 0; c < channels; ++c)
+    for_each_box_row(g, origin, box, dims, [&](std::int64_t d, std::int64_t q) {
+      std::memcpy(grid + c * g.volume + q, dense + c * box_volume + d, static_cast<std::size_t>(length) * sizeof(float));
+    });
+}
+
+// The inverse for `rows` result rows `ld` apart: dense[r] (box) = result[r] at the box's positions.
+void gather(const float* result, std::int64_t ld, std::int64_t rows, const Grid& g, std::int64_t origin,
+            const Extents& box, std::int64_t box_volume, std::size_t dims, float* dense) {
+  const std::int64_t length = box[dims - 1];
+  for (std::int64_t r = 0; r < rows; ++r)
+    for_each_box_row(g, origin, box, dims, [&](std::int64_t d, std::int64_t q) {
+      std::memcpy(dense + r * box_volume + d, result + r * ld + q, static_cast<std::size_t>(length) * sizeof(float));
+    });
+}
+
+// Packs rows [row0, row0 + rows) of a (total_rows × depth) matrix, given by element(row, k),
+// into window_rows-row panels (k-major within a panel), zero rows past the end.
+template <class Element>
+void pack_panels(std::int64_t rows, std::int64_t depth, float* panel, Element element) {
+  for (std::int64_t t = 0; t < rows; t += window_rows)
+    for (std::int64_t k = 0; k < depth; ++k)
+      for (std::int64_t r = 0; r < window_rows; ++r)
+        *panel++ = t + r < rows ? element(t + r, k) : 0.0f;
+}
+
+// result rows (one per panel row, ld apart) = panels · shifted input over flat positions
+// [begin, begin + span), tile by tile.
+void windows(const float* panels, std::int64_t rows, const std::vector<std::int64_t>& offsets, const float* input,
+             const float* init, std::int64_t begin, std::int64_t span, float* result, std::int64_t ld) {
+  const auto depth = static_cast<std::int64_t>(offsets.size());
+  for (std::int64_t t = 0; t < rows; t += window_rows, panels += depth * window_rows)
+    for (std::int64_t q = 0; q < span; q += window_cols)
+      window_tile(panels, offsets.data(), depth, input + begin + q, init + t, result + t * ld + q, ld);
+}
+
+}  // namespace
+
+bool WindowConv::supports(const ConvShape& s) {
+  for (std::size_t d = 0; d < s.g.dims; ++d)
+    if (s.g.stride[d] != 1) return false;
+  return true;
+}
+
+WindowConv::WindowConv(const ConvShape& s) : s_(s) {
+  const WindowGeometry& w = s.g;
+  kernel_count_ = w.kernel_count();
+  in_group_ = s.in_channels / s.groups;
+  out_group_ = s.out_channels / s.groups;
+  Extents padded{}, gradient_padded{}, last_out{}, first_in{}, last_in{};
+  for (std::size_t d = 0; d < w.dims; ++d) {
+    const std::int64_t reach = w.dilation[d] * (w.kernel[d] - 1);
+    padded[d] = w.out[d] + reach;  // >= in + pad_before: stride-1 padding is never negative
+    gradient_padded[d] = padded[d] + reach;
+    last_out[d] = w.out[d] - 1;
+    first_in[d] = w.pad_before[d];
+    last_in[d] = w.pad_before[d] + w.in[d] - 1;
+  }
+  input_grid_ = make_grid(padded, w.dims);
+  gradient_grid_ = make_grid(gradient_padded, w.dims);
+  span_ = flat(input_grid_, last_out, w.dims) + 1;
+  dx_begin_ = flat(gradient_grid_, first_in, w.dims);
+  dx_span_ = flat(gradient_grid_, last_in, w.dims) + 1 - dx_begin_;
+  forward_offsets_ = row_offsets(in_group_, input_grid_.volume, kernel_offsets(w, input_grid_));
+  gradient_offsets_ = forward_offsets_;
+  gradient_offsets_.resize(static_cast<std::size_t>(round_up(in_group_ * kernel_count_, gradient_rows)), 0);
+  adjoint_offsets_ = row_offsets(out_group_, gradient_grid_.volume, kernel_offsets(w, gradient_grid_));
+}
+
+void WindowConv::forward(const float* w, const float* bias, const float* x, std::int64_t n, float* y,
+                         Workspace& ws) const {
+  const WindowGeometry& g = s_.g;
+  const std::int64_t depth = in_group_ * kernel_count_, rows = round_up(out_group_, window_rows);
+  const std::int64_t ld = round_up(span_, window_cols), out_count = g.out_count();
+  const std::size_t padded_size = static_cast<std::size_t>(s_.in_channels * input_grid_.volume + read_slack);
+  float* padded = ws.floats(padded_slot, padded_size).data();
+  float* result = ws.floats(result_slot, static_cast<std::size_t>(s_.groups * rows * ld)).data();
+  float* panels = ws.floats(panel_slot, static_cast<std::size_t>(s_.groups * rows * depth)).data();
+  float* init = ws.floats(init_slot, static_cast<std::size_t>(s_.groups * rows)).data();
+  std::fill_n(padded, padded_size, 0.0f);
+  for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
+    const float* wg = w + grp * out_group_ * depth;
+    pack_panels(out_group_, depth, panels + grp * rows * depth, [&](std::int64_t f, std::int64_t k) { return wg[f * depth + k]; });
+    for (std::int64_t f = 0; f < rows; ++f) init[grp * rows + f] = bias && f < out_group_ ? bias[grp * out_group_ + f] : 0.0f;
+  }
+  const std::int64_t origin = flat(input_grid_, g.pad_before, g.dims);
+  for (std::int64_t i = 0; i < n; ++i) {
+    scatter(x + i * s_.in_size(), s_.in_channels, g.in, g.in_count(), input_grid_, origin, g.dims, padded);
+    for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
+      float* rg = result + grp * rows * ld;
+      windows(panels + grp * rows * depth, out_group_, forward_offsets_, padded + grp * in_group_ * input_grid_.volume,
+              init + grp * rows, 0, span_, rg, ld);
+      gather(rg, ld, out_group_, input_grid_, 0, g.out, out_count, g.dims,
+             y + i * s_.out_size() + grp * out_group_ * out_count);
+    }
+  }
+}
+
+void WindowConv::backward(const float* w, const float* x, const float* dy, std::int64_t n, float* dx, float* dw,
+                          float* db, Workspace& ws) const {
+  const WindowGeometry& g = s_.g;
+  const std::int64_t depth = in_group_ * kernel_count_, out_count = g.out_count();
+  const std::int64_t filters = round_up(out_group_, gradient_cols);  // columns of the transposed gradient
+  const auto grad_rows = static_cast<std::int64_t>(gradient_offsets_.size());
+  const std::size_t padded_size = static_cast<std::size_t>(s_.in_channels * input_grid_.volume + read_slack);
+  float* padded = ws.floats(padded_slot, padded_size).data();
+  float* transposed = ws.floats(transposed_slot, static_cast<std::size_t>(span_ * filters)).data();
+  float* acc = ws.floats(accumulator_slot, static_cast<std::size_t>(s_.groups * grad_rows * filters)).data();
+  std::fill_n(padded, padded_size, 0.0f);
+  std::fill_n(transposed, span_ * filters, 0.0f);
+  std::fill_n(acc, s_.groups * grad_rows * filters, 0.0f);
+
+  // The input gradient's operands: the output gradient padded by the kernel's reach, the
+  // weights flipped and transposed within each group.
+  const std::int64_t dx_depth = out_group_ * kernel_count_, dx_rows = round_up(in_group_, window_rows);
+  const std::int64_t dx_ld = round_up(dx_span_, window_cols);
+  float *dy_padded = nullptr, *dx_result = nullptr, *panels = nullptr, *zero_init = nullptr;
+  if (dx) {
+    const std::size_t dy_padded_size = static_cast<std::size_t>(s_.out_channels * gradient_grid_.volume + read_slack);
+    dy_padded = ws.floats(dy_padded_slot, dy_padded_size).data();
+    dx_result = ws.floats(result_slot, static_cast<std::size_t>(s_.groups * dx_rows * dx_ld)).data();
+    panels = ws.floats(panel_slot, static_cast<std::size_t>(s_.groups * dx_rows * dx_depth)).data();
+    zero_init = ws.floats(init_slot, static_cast<std::size_t>(dx_rows)).data();
+    std::fill_n(zero_init, dx_rows, 0.0f);
+    std::fill_n(dy_padded, dy_padded_size, 0.0f);
+    for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
+      const float* wg = w + grp * out_group_ * depth;
+      pack_panels(in_group_, dx_depth, panels + grp * dx_rows * dx_depth, [&](std::int64_t c, std::int64_t k) {
+        const std::int64_t f = k / kernel_count_, kappa = kernel_count_ - 1 - k % kernel_count_;
+        return wg[f * depth + c * kernel_count_ + kappa];
+      });
+    }
+  }
+  if (db) std::fill_n(db, s_.out_channels, 0.0f);
+
+  Extents reach{};
+  for (std::size_t d = 0; d < g.dims; ++d) reach[d] = g.dilation[d] * (g.kernel[d] - 1);
+  const std::int64_t x_origin = flat(input_grid_, g.pad_before, g.dims);
+  const std::int64_t dy_origin = flat(gradient_grid_, reach, g.dims);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* dyi = dy + i * s_.out_size();
+    scatter(x + i * s_.in_size(), s_.in_channels, g.in, g.in_count(), input_grid_, x_origin, g.dims, padded);
+    for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
+      // The output gradient position-major (garbage positions stay zero), then the tiles.
+      const float* dyg = dyi + grp * out_group_ * out_count;
+      for_each_box_row(input_grid_, 0, g.out, g.dims, [&](std::int64_t d, std::int64_t q) {
+        for (std::int64_t o = 0; o < g.out[g.dims - 1]; ++o) {
+          float* row = transposed + (q + o) * filters;
+          for (std::int64_t f = 0; f < out_group_; ++f) row[f] = dyg[f * out_count + d + o];
+        }
+      });
+      const float* xg = padded + grp * in_group_ * input_grid_.volume;
+      float* accg = acc + grp * grad_rows * filters;
+      for (std::int64_t r = 0; r < grad_rows; r += gradient_rows)
+        for (std::int64_t f = 0; f < filters; f += gradient_cols)
+          gradient_tile(gradient_offsets_.data() + r, xg, transposed + f, filters, span_, accg + r * filters + f, filters);
+    }
+    if (dx) {
+      scatter(dyi, s_.out_channels, g.out, out_count, gradient_grid_, dy_origin, g.dims, dy_padded);
+      for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
+        float* rg = dx_result + grp * dx_rows * dx_ld;
+        windows(panels + grp * dx_rows * dx_depth, in_group_, adjoint_offsets_,
+                dy_padded + grp * out_group_ * gradient_grid_.volume, zero_init, dx_begin_, dx_span_, rg, dx_ld);
+        gather(rg, dx_ld, in_group_, gradient_grid_, 0, g.in, g.in_count(), g.dims,
+               dx + i * s_.in_size() + grp * in_group_ * g.in_count());
+      }
+    }
+    if (db) add_bias_gradient(dyi, s_.out_channels, out_count, db);
+  }
+  // dw (filters, channels/groups, κ...) is the transpose of each group's accumulator.
+  for (std::int64_t grp = 0; grp < s_.groups; ++grp)
+    for (std::int64_t f = 0; f < out_group_; ++f)
+      for (std::int64_t k = 0; k < depth; ++k)
+        dw[(grp * out_group_ + f) * depth + k] = acc[(grp * grad_rows + k) * filters + f];
+}
+
+}  // namespace weft::builtin

@@ -1,0 +1,54 @@
+#pragma once
+// Stride-1 convolution without a column matrix ("shifted windows").
+//
+// Pad each channel of a sample into a volume of extents G = out + dilation·(kernel − 1) and
+// flatten it. Output position o then reads, for kernel offset κ, the element at
+// flat(o) + flat(κ·dilation) — the same shift for every o. So row κ of the im2col matrix is the
+// flattened volume itself, shifted, and the product W · columns can read the input in place:
+// y at flat position q = Σ_k W[f, k] · x_padded[offset[k] + q]. Positions q that are not an
+// output (the last dilation·(kernel − 1) of every row) are computed and dropped: on fashion_cnn
+// that wastes 2 of every 13 or 28 columns, far less than writing and re-reading the columns.
+// The input gradient is the same product over the padded output gradient with the kernel
+// flipped, and the weight gradient reads the input the same way (window_kernels.hpp).
+//
+// Any number of spatial axes, groups, dilation and padding; strides must be 1 (others take the
+// im2col path in conv_ops.hpp). Sample by sample, so results never depend on how a batch is
+// sharded or on the thread count.
+#include <cstdint>
+#include <vector>
+
+#include "layers/conv/conv_ops.hpp"
+
+namespace weft::builtin {
+
+class WindowConv {
+ public:
+  static bool supports(const ConvShape& s);
+  WindowConv() = default;
+  explicit WindowConv(const ConvShape& s);
+
+  // y (n, out_channels, out...) = conv(x) + bias (bias may be null), written completely.
+  void forward(const float* w, const float* bias, const float* x, std::int64_t n, float* y, Workspace& ws) const;
+  // Writes dw completely, db (when not null) and dx (when not null) completely.
+  void backward(const float* w, const float* x, const float* dy, std::int64_t n, float* dx, float* dw, float* db,
+                Workspace& ws) const;
+
+  // A padded, flattened volume layout: extents, row-major strides, per-channel volume.
+  struct Grid {
+    WindowGeometry::Extents extents{}, strides{};
+    std::int64_t volume = 0;
+  };
+
+ private:
+  ConvShape s_;
+  std::int64_t kernel_count_ = 0, in_group_ = 0, out_group_ = 0;  // channels per group
+  Grid input_grid_;       // forward and weight gradient: the padded input
+  Grid gradient_grid_;    // input gradient: the output gradient padded by dilation·(kernel − 1)
+  std::int64_t span_ = 0;                   // flat positions from the first output to the last
+  std::int64_t dx_begin_ = 0, dx_span_ = 0;  // the same for the input gradient's real positions
+  std::vector<std::int64_t> forward_offsets_;   // per column-matrix row (channel, κ) of a group
+  std::vector<std::int64_t> gradient_offsets_;  // the same, padded to whole gradient tiles
+  std::vector<std::int64_t> adjoint_offsets_;   // per (filter, κ) of a group, in the gradient grid
+};
+
+}  // namespace weft::builtin
