@@ -7,6 +7,7 @@
 // recomputes the columns instead of keeping them from forward, which costs one cheap copy and
 // saves a shard-sized buffer.
 #include <algorithm>
+#include <cstdlib>
 
 #include "layers/conv/conv_ops.hpp"
 #include "layers/conv/conv_settings.hpp"
@@ -26,7 +27,7 @@ class Conv final : public Layer {
     check_conv_input(s_, input);
     shape_ = {slide(s_.window, input, s_.type), input[0], s_.filters, s_.groups};
     check_gemm_limits(shape_, s_.type);
-    windowed_ = WindowConv::supports(shape_);
+    windowed_ = WindowConv::supports(shape_) && !std::getenv("WEFT_TMP_IM2COL");
     if (windowed_) window_ = WindowConv(shape_);
     return channels_and(s_.filters, shape_.g.out, s_.window.dims);
   }

@@ -113,13 +113,14 @@ void pack_panels(std::int64_t rows, std::int64_t depth, float* panel, Element el
 }
 
 // result rows (one per panel row, ld apart) = panels · shifted input over flat positions
-// [begin, begin + span), tile by tile.
+// [begin, begin + span). Column tiles outermost: the stretch of input one tile reads stays in L1
+// while every row panel passes over it (the panels stream from L2 in order).
 void windows(const float* panels, std::int64_t rows, const std::vector<std::int64_t>& offsets, const float* input,
              const float* init, std::int64_t begin, std::int64_t span, float* result, std::int64_t ld) {
   const auto depth = static_cast<std::int64_t>(offsets.size());
-  for (std::int64_t t = 0; t < rows; t += window_rows, panels += depth * window_rows)
-    for (std::int64_t q = 0; q < span; q += window_cols)
-      window_tile(panels, offsets.data(), depth, input + begin + q, init + t, result + t * ld + q, ld);
+  for (std::int64_t q = 0; q < span; q += window_cols)
+    for (std::int64_t t = 0; t < rows; t += window_rows)
+      window_tile(panels + t * depth, offsets.data(), depth, input + begin + q, init + t, result + t * ld + q, ld);
 }
 
 }  // namespace
@@ -229,19 +230,22 @@ void WindowConv::backward(const float* w, const float* x, const float* dy, std::
     const float* dyi = dy + i * s_.out_size();
     scatter(x + i * s_.in_size(), s_.in_channels, g.in, g.in_count(), input_grid_, x_origin, g.dims, padded);
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
-      // The output gradient position-major (garbage positions stay zero), then the tiles.
+      // The output gradient position-major in blocks of gradient_cols filters, each block
+      // (span × gradient_cols) contiguous so one tile column stays in L1 (garbage positions stay zero).
       const float* dyg = dyi + grp * out_group_ * out_count;
       for_each_box_row(input_grid_, 0, g.out, g.dims, [&](std::int64_t d, std::int64_t q) {
-        for (std::int64_t o = 0; o < g.out[g.dims - 1]; ++o) {
-          float* row = transposed + (q + o) * filters;
-          for (std::int64_t f = 0; f < out_group_; ++f) row[f] = dyg[f * out_count + d + o];
+        for (std::int64_t f = 0; f < out_group_; ++f) {
+          float* column = transposed + (f / gradient_cols * span_ + q) * gradient_cols + f % gradient_cols;
+          const float* from = dyg + f * out_count + d;
+          for (std::int64_t o = 0; o < g.out[g.dims - 1]; ++o) column[o * gradient_cols] = from[o];
         }
       });
       const float* xg = padded + grp * in_group_ * input_grid_.volume;
       float* accg = acc + grp * grad_rows * filters;
-      for (std::int64_t r = 0; r < grad_rows; r += gradient_rows)
-        for (std::int64_t f = 0; f < filters; f += gradient_cols)
-          gradient_tile(gradient_offsets_.data() + r, xg, transposed + f, filters, span_, accg + r * filters + f, filters);
+      for (std::int64_t f = 0; f < filters; f += gradient_cols)
+        for (std::int64_t r = 0; r < grad_rows; r += gradient_rows)
+          gradient_tile(gradient_offsets_.data() + r, xg, transposed + f * span_, gradient_cols, span_,
+                        accg + r * filters + f, filters);
     }
     if (dx) {
       scatter(dyi, s_.out_channels, g.out, out_count, gradient_grid_, dy_origin, g.dims, dy_padded);
