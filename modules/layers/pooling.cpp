@@ -59,7 +59,9 @@ class Pool final : public Layer {
         continue;
       }
       std::int32_t* index = argmax_of + p * out;
-      if (full_windows_) {
+      if (two_by_two_) {
+        argmax_of_2x2(x, index);
+      } else if (full_windows_) {
         argmax_of_full_windows(x, index);
       } else {
         for (std::int64_t q = 0; q < out; ++q) index[q] = argmax(x, q);
@@ -163,6 +165,36 @@ class Pool final : public Layer {
     }
   }
 
+  // 2 × 2 windows, stride 2, on a plane (the usual downsampling): the four slots are read from
+  // two input rows directly rather than through the window table, compared in the same order
+  // with the same rule; a row holding a NaN is redone by argmax(), which knows the NaN rule.
+  void argmax_of_2x2(const float* x, std::int32_t* index) const {
+    const std::int64_t width = g_.in[1], out_h = g_.out[0], out_w = g_.out[1];
+    for (std::int64_t oy = 0; oy < out_h; ++oy) {
+      const auto top = static_cast<std::int32_t>(2 * oy * width), bottom = static_cast<std::int32_t>(top + width);
+      std::int32_t* out = index + oy * out_w;
+      std::uint32_t nan = 0;
+      for (std::int64_t ox = 0; ox < out_w; ++ox) {
+        const std::int32_t slots[4] = {static_cast<std::int32_t>(top + 2 * ox), static_cast<std::int32_t>(top + 2 * ox + 1),
+                                       static_cast<std::int32_t>(bottom + 2 * ox),
+                                       static_cast<std::int32_t>(bottom + 2 * ox + 1)};
+        std::int32_t best = slots[0];
+        float best_value = x[best];
+        nan |= best_value != best_value;
+        for (int j = 1; j < 4; ++j) {
+          const float value = x[slots[j]];
+          const bool take = value > best_value;
+          best = take ? slots[j] : best;
+          best_value = take ? value : best_value;
+          nan |= value != value;
+        }
+        out[ox] = best;
+      }
+      if (nan)
+        for (std::int64_t ox = 0; ox < out_w; ++ox) out[ox] = argmax(x, oy * out_w + ox);
+    }
+  }
+
   std::int32_t first_nan(const float* x, std::int64_t q) const {
     const std::int32_t* w = window(q);
     for (std::int64_t j = 0; j < kernel_count_; ++j)
@@ -183,6 +215,9 @@ class Pool final : public Layer {
     kernel_count_ = k;
     windows_.assign(static_cast<std::size_t>(out * k), -1);
     full_windows_ = true;
+    two_by_two_ = g_.dims == 2;
+    for (std::size_t d = 0; d < g_.dims; ++d)
+      two_by_two_ = two_by_two_ && g_.kernel[d] == 2 && g_.stride[d] == 2 && g_.dilation[d] == 1 && g_.pad_before[d] == 0;
     divisor_.assign(static_cast<std::size_t>(out), 0.0f);
     WindowGeometry::Extents o{};
     for (std::int64_t q = 0; q < out; ++q) {
@@ -201,6 +236,7 @@ class Pool final : public Layer {
         if (inside) windows_[static_cast<std::size_t>(q * k + j)] = static_cast<std::int32_t>(index), ++real;
         padded += in_padding;
         full_windows_ = full_windows_ && inside;
+        two_by_two_ = two_by_two_ && inside;
         advance(kk, g_.kernel);
       }
       divisor_[static_cast<std::size_t>(q)] = static_cast<float>(count_include_pad_ ? padded : real);
@@ -224,6 +260,7 @@ class Pool final : public Layer {
   std::vector<std::int32_t> windows_;  // (out positions × kernel slots): input index or -1
   std::vector<float> divisor_;         // per output position (average pooling)
   bool full_windows_ = true;           // no window slot lies in padding
+  bool two_by_two_ = false;            // full 2 × 2 windows with stride 2 on a plane
 };
 
 // global_*_pool: (C, spatial...) → (C), the max or mean of each channel.

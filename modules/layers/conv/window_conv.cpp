@@ -12,7 +12,9 @@ using Extents = WindowGeometry::Extents;
 using Grid = WindowConv::Grid;
 
 // Workspace slots (the layer takes this path or the im2col one, never both).
-enum Slot : std::size_t { padded_slot, result_slot, panel_slot, init_slot, transposed_slot, accumulator_slot, dy_padded_slot };
+enum Slot : std::size_t {
+  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dy_padded_slot
+};
 
 // Tiles read up to window_cols − 1 floats past the last position they keep.
 constexpr std::int64_t read_slack = window_cols;
@@ -81,14 +83,14 @@ std::vector<std::int64_t> row_offsets(std::int64_t channels, std::int64_t volume
   return out;
 }
 
-// Copies `channels` dense volumes of extents `box` into the grid volumes at `origin`; the rest
-// of the grid is left as it is (zero padding, written once per pass).
+// Copies `channels` dense volumes of extents `box` into grid volumes `channel_stride` apart, at
+// `origin`; the rest of the grid is left as it is (zero padding, written once per pass).
 void scatter(const float* dense, std::int64_t channels, const Extents& box, std::int64_t box_volume, const Grid& g,
-             std::int64_t origin, std::size_t dims, float* grid) {
+             std::int64_t channel_stride, std::int64_t origin, std::size_t dims, float* grid) {
   const std::int64_t length = box[dims - 1];
   for (std::int64_t c = 0; c < channels; ++c)
     for_each_box_row(g, origin, box, dims, [&](std::int64_t d, std::int64_t q) {
-      std::memcpy(grid + c * g.volume + q, dense + c * box_volume + d, static_cast<std::size_t>(length) * sizeof(float));
+      std::memcpy(grid + c * channel_stride + q, dense + c * box_volume + d, static_cast<std::size_t>(length) * sizeof(float));
     });
 }
 
@@ -146,6 +148,7 @@ WindowConv::WindowConv(const ConvShape& s) : s_(s) {
     last_in[d] = w.pad_before[d] + w.in[d] - 1;
   }
   input_grid_ = make_grid(padded, w.dims);
+  unpadded_ = input_grid_.volume == w.in_count();
   gradient_grid_ = make_grid(gradient_padded, w.dims);
   span_ = flat(input_grid_, last_out, w.dims) + 1;
   dx_begin_ = flat(gradient_grid_, first_in, w.dims);
@@ -154,6 +157,15 @@ WindowConv::WindowConv(const ConvShape& s) : s_(s) {
   gradient_offsets_ = forward_offsets_;
   gradient_offsets_.resize(static_cast<std::size_t>(round_up(in_group_ * kernel_count_, gradient_rows)), 0);
   adjoint_offsets_ = row_offsets(out_group_, gradient_grid_.volume, kernel_offsets(w, gradient_grid_));
+}
+
+const float* WindowConv::padded_input(const float* x, std::int64_t i, std::int64_t n, float* scratch) const {
+  // Without padding the grid is the sample itself. Tiles read up to read_slack floats past a
+  // sample, into the next one (only into dropped positions); the shard's last sample is copied.
+  if (unpadded_ && i + 1 < n) return x + i * s_.in_size();
+  scatter(x + i * s_.in_size(), s_.in_channels, s_.g.in, s_.g.in_count(), input_grid_, input_grid_.volume,
+          flat(input_grid_, s_.g.pad_before, s_.g.dims), s_.g.dims, scratch);
+  return scratch;
 }
 
 void WindowConv::forward(const float* w, const float* bias, const float* x, std::int64_t n, float* y,
@@ -172,12 +184,11 @@ void WindowConv::forward(const float* w, const float* bias, const float* x, std:
     pack_panels(out_group_, depth, panels + grp * rows * depth, [&](std::int64_t f, std::int64_t k) { return wg[f * depth + k]; });
     for (std::int64_t f = 0; f < rows; ++f) init[grp * rows + f] = bias && f < out_group_ ? bias[grp * out_group_ + f] : 0.0f;
   }
-  const std::int64_t origin = flat(input_grid_, g.pad_before, g.dims);
   for (std::int64_t i = 0; i < n; ++i) {
-    scatter(x + i * s_.in_size(), s_.in_channels, g.in, g.in_count(), input_grid_, origin, g.dims, padded);
+    const float* xi = padded_input(x, i, n, padded);
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
       float* rg = result + grp * rows * ld;
-      windows(panels + grp * rows * depth, out_group_, forward_offsets_, padded + grp * in_group_ * input_grid_.volume,
+      windows(panels + grp * rows * depth, out_group_, forward_offsets_, xi + grp * in_group_ * input_grid_.volume,
               init + grp * rows, 0, span_, rg, ld);
       gather(rg, ld, out_group_, input_grid_, 0, g.out, out_count, g.dims,
              y + i * s_.out_size() + grp * out_group_ * out_count);
@@ -190,13 +201,17 @@ void WindowConv::backward(const float* w, const float* x, const float* dy, std::
   const WindowGeometry& g = s_.g;
   const std::int64_t depth = in_group_ * kernel_count_, out_count = g.out_count();
   const std::int64_t filters = round_up(out_group_, gradient_cols);  // columns of the transposed gradient
+  const std::int64_t positions = round_up(span_, 8);  // transpose_blocks works on 8 × 8 blocks
   const auto grad_rows = static_cast<std::int64_t>(gradient_offsets_.size());
   const std::size_t padded_size = static_cast<std::size_t>(s_.in_channels * input_grid_.volume + read_slack);
   float* padded = ws.floats(padded_slot, padded_size).data();
-  float* transposed = ws.floats(transposed_slot, static_cast<std::size_t>(span_ * filters)).data();
+  // The output gradient in grid positions (dropped positions and padding filters zero), then
+  // position-major in blocks of gradient_cols filters, each (positions × gradient_cols).
+  float* dy_grid = ws.floats(dy_grid_slot, static_cast<std::size_t>(filters * positions)).data();
+  float* transposed = ws.floats(transposed_slot, static_cast<std::size_t>(filters * positions)).data();
   float* acc = ws.floats(accumulator_slot, static_cast<std::size_t>(s_.groups * grad_rows * filters)).data();
   std::fill_n(padded, padded_size, 0.0f);
-  std::fill_n(transposed, span_ * filters, 0.0f);
+  std::fill_n(dy_grid, filters * positions, 0.0f);
   std::fill_n(acc, s_.groups * grad_rows * filters, 0.0f);
 
   // The input gradient's operands: the output gradient padded by the kernel's reach, the
@@ -224,31 +239,24 @@ void WindowConv::backward(const float* w, const float* x, const float* dy, std::
 
   Extents reach{};
   for (std::size_t d = 0; d < g.dims; ++d) reach[d] = g.dilation[d] * (g.kernel[d] - 1);
-  const std::int64_t x_origin = flat(input_grid_, g.pad_before, g.dims);
   const std::int64_t dy_origin = flat(gradient_grid_, reach, g.dims);
   for (std::int64_t i = 0; i < n; ++i) {
     const float* dyi = dy + i * s_.out_size();
-    scatter(x + i * s_.in_size(), s_.in_channels, g.in, g.in_count(), input_grid_, x_origin, g.dims, padded);
+    const float* xi = padded_input(x, i, n, padded);
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
-      // The output gradient position-major in blocks of gradient_cols filters, each block
-      // (span × gradient_cols) contiguous so one tile column stays in L1 (garbage positions stay zero).
-      const float* dyg = dyi + grp * out_group_ * out_count;
-      for_each_box_row(input_grid_, 0, g.out, g.dims, [&](std::int64_t d, std::int64_t q) {
-        for (std::int64_t f = 0; f < out_group_; ++f) {
-          float* column = transposed + (f / gradient_cols * span_ + q) * gradient_cols + f % gradient_cols;
-          const float* from = dyg + f * out_count + d;
-          for (std::int64_t o = 0; o < g.out[g.dims - 1]; ++o) column[o * gradient_cols] = from[o];
-        }
-      });
-      const float* xg = padded + grp * in_group_ * input_grid_.volume;
+      scatter(dyi + grp * out_group_ * out_count, out_group_, g.out, out_count, input_grid_, positions, 0, g.dims, dy_grid);
+      for (std::int64_t f = 0; f < filters; f += gradient_cols)
+        transpose_blocks(dy_grid + f * positions, positions, gradient_cols, positions, transposed + f * positions,
+                         gradient_cols);
+      const float* xg = xi + grp * in_group_ * input_grid_.volume;
       float* accg = acc + grp * grad_rows * filters;
       for (std::int64_t f = 0; f < filters; f += gradient_cols)
         for (std::int64_t r = 0; r < grad_rows; r += gradient_rows)
-          gradient_tile(gradient_offsets_.data() + r, xg, transposed + f * span_, gradient_cols, span_,
+          gradient_tile(gradient_offsets_.data() + r, xg, transposed + f * positions, gradient_cols, span_,
                         accg + r * filters + f, filters);
     }
     if (dx) {
-      scatter(dyi, s_.out_channels, g.out, out_count, gradient_grid_, dy_origin, g.dims, dy_padded);
+      scatter(dyi, s_.out_channels, g.out, out_count, gradient_grid_, gradient_grid_.volume, dy_origin, g.dims, dy_padded);
       for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
         float* rg = dx_result + grp * dx_rows * dx_ld;
         windows(panels + grp * dx_rows * dx_depth, in_group_, adjoint_offsets_,

@@ -40,7 +40,11 @@ class WindowConv {
   };
 
  private:
+  // Sample i of x laid out in the input grid: x itself when there is no padding, else `scratch`.
+  const float* padded_input(const float* x, std::int64_t i, std::int64_t n, float* scratch) const;
+
   ConvShape s_;
+  bool unpadded_ = false;  // the input grid is the input itself
   std::int64_t kernel_count_ = 0, in_group_ = 0, out_group_ = 0;  // channels per group
   Grid input_grid_;       // forward and weight gradient: the padded input
   Grid gradient_grid_;    // input gradient: the output gradient padded by dilation·(kernel − 1)

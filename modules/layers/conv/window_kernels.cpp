@@ -37,6 +37,12 @@ void gradient_tile_portable(const std::int64_t* offsets, const float* x, const f
   }
 }
 
+void transpose_blocks_portable(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
+                               std::int64_t ld_dst) {
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < cols; ++c) dst[c * ld_dst + r] = src[r * ld_src + c];
+}
+
 #ifdef WEFT_WINDOW_AVX2
 static_assert(window_rows == 4 && window_cols == 24 && gradient_rows == 6 && gradient_cols == 16,
               "the AVX2 tiles below are written out for these sizes");
@@ -103,6 +109,32 @@ __attribute__((target("avx2,fma"))) void gradient_tile_avx2(const std::int64_t* 
 }
 #undef WEFT_FMA
 
+// Rows interleaved in pairs, then quadruples, then the 128-bit halves swapped into place.
+__attribute__((target("avx2"))) void transpose_blocks_avx2(const float* src, std::int64_t ld_src, std::int64_t rows,
+                                                             std::int64_t cols, float* dst, std::int64_t ld_dst) {
+  for (std::int64_t r = 0; r < rows; r += 8)
+    for (std::int64_t c = 0; c < cols; c += 8) {
+      const float* s = src + r * ld_src + c;
+      __m256 v[8], t[8];
+      for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(s + i * ld_src);
+      for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+      }
+      for (int i = 0; i < 8; i += 4) {
+        v[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        v[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        v[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        v[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+      }
+      float* d = dst + c * ld_dst + r;
+      for (int i = 0; i < 4; ++i) {
+        _mm256_storeu_ps(d + i * ld_dst, _mm256_permute2f128_ps(v[i], v[i + 4], 0x20));
+        _mm256_storeu_ps(d + (i + 4) * ld_dst, _mm256_permute2f128_ps(v[i], v[i + 4], 0x31));
+      }
+    }
+}
+
 bool cpu_has_avx2_fma() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -129,6 +161,14 @@ void gradient_tile(const std::int64_t* offsets, const float* x, const float* d, 
   if (use_avx2) return gradient_tile_avx2(offsets, x, d, ldd, length, acc, ld);
 #endif
   gradient_tile_portable(offsets, x, d, ldd, length, acc, ld);
+}
+
+void transpose_blocks(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
+                      std::int64_t ld_dst) {
+#ifdef WEFT_WINDOW_AVX2
+  if (use_avx2) return transpose_blocks_avx2(src, ld_src, rows, cols, dst, ld_dst);
+#endif
+  transpose_blocks_portable(src, ld_src, rows, cols, dst, ld_dst);
 }
 
 }  // namespace weft::builtin

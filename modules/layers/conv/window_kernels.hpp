@@ -23,4 +23,9 @@ constexpr int gradient_rows = 6, gradient_cols = 16;
 void gradient_tile(const std::int64_t* offsets, const float* x, const float* d, std::int64_t ldd, std::int64_t length,
                    float* acc, std::int64_t ld);
 
+// dst[c·ld_dst + r] = src[r·ld_src + c] for r < rows, c < cols, both multiples of 8: the
+// output gradient turned position-major for gradient_tile, in 8 × 8 register blocks.
+void transpose_blocks(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
+                      std::int64_t ld_dst);
+
 }  // namespace weft::builtin

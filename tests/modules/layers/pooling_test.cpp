@@ -107,6 +107,30 @@ BOOST_AUTO_TEST_CASE(max_pool_gradient_goes_to_the_argmax) {
                {10, 0, 20, 0, 0});
 }
 
+BOOST_AUTO_TEST_CASE(two_by_two_max_pool_keeps_the_tie_and_nan_rules) {
+  // 2 × 2 windows with stride 2 take a path of their own; the same rules hold there:
+  //   [5 5 | 1 2]     window (0,0): a tie of 5s → the first, x0;  (0,1): 9, 9 → x6;
+  //   [5 0 | 9 9]     window (1,0): NaN at x8 and x13 → the first NaN, x8;  (1,1): all 4 → x10.
+  //   [N 3 | 4 4]
+  //   [1 N | 4 4]
+  const float nan = std::nanf("");
+  weft::Model m({{"input", {1, 4, 4}}, {"layers", Json::array({{{"type", "max_pool2d"}, {"kernel", 2}}})}, {"loss", "mse"}});
+  weft::Executor exec(m, {32, 1, true});
+  Tensor x(Shape{1, 1, 4, 4}), dy(Shape{1, 1, 2, 2}), dx(Shape{1, 1, 4, 4}), y(Shape{1, 1, 2, 2});
+  const float values[] = {5, 5, 1, 2, 5, 0, 9, 9, nan, 3, 4, 4, 1, nan, 4, 4};
+  std::copy(std::begin(values), std::end(values), x.data());
+  for (int i = 0; i < 4; ++i) dy[static_cast<std::size_t>(i)] = 10.0f * float(i + 1);
+  exec.forward(x, true, 0, 0);
+  exec.copy_output(y);
+  exec.backward(dy);
+  exec.copy_input_gradient(dx);
+  BOOST_CHECK_EQUAL(y[0], 5.0f);
+  BOOST_CHECK_EQUAL(y[1], 9.0f);
+  BOOST_CHECK(std::isnan(y[2]));
+  BOOST_CHECK_EQUAL(y[3], 4.0f);
+  check_values(dx, {10, 0, 0, 0, 0, 0, 20, 0, 30, 0, 40, 0, 0, 0, 0, 0});
+}
+
 BOOST_AUTO_TEST_CASE(pooling_shape_errors_name_the_layer_and_the_need) {
   using weft::testing::error_of;
   auto build = [](const Json& layer, const Shape& in) {
