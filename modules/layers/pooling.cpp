@@ -21,6 +21,7 @@
 #include <limits>
 
 #include "layers/conv/geometry.hpp"
+#include "layers/pool_kernels.hpp"
 #include "weft/registry.hpp"
 
 namespace weft::builtin {
@@ -60,8 +61,10 @@ class Pool final : public Layer {
       }
       std::int32_t* index = argmax_of + p * out;
       if (two_by_two_) {
-        argmax_of_2x2(x, index);
-      } else if (full_windows_) {
+        max_of_2x2(x, index, y);
+        continue;
+      }
+      if (full_windows_) {
         argmax_of_full_windows(x, index);
       } else {
         for (std::int64_t q = 0; q < out; ++q) index[q] = argmax(x, q);
@@ -165,33 +168,20 @@ class Pool final : public Layer {
     }
   }
 
-  // 2 × 2 windows, stride 2, on a plane (the usual downsampling): the four slots are read from
-  // two input rows directly rather than through the window table, compared in the same order
-  // with the same rule; a row holding a NaN is redone by argmax(), which knows the NaN rule.
-  void argmax_of_2x2(const float* x, std::int32_t* index) const {
+  // 2 × 2 windows, stride 2, on a plane (the usual downsampling): read from two input rows
+  // directly rather than through the window table (pool_kernels.hpp), compared in the same
+  // order with the same rule; a row holding a NaN is redone by argmax(), which knows the NaN rule.
+  void max_of_2x2(const float* x, std::int32_t* index, float* y) const {
     const std::int64_t width = g_.in[1], out_h = g_.out[0], out_w = g_.out[1];
     for (std::int64_t oy = 0; oy < out_h; ++oy) {
       const auto top = static_cast<std::int32_t>(2 * oy * width), bottom = static_cast<std::int32_t>(top + width);
-      std::int32_t* out = index + oy * out_w;
-      std::uint32_t nan = 0;
+      std::int32_t* row_index = index + oy * out_w;
+      float* row_y = y + oy * out_w;
+      if (max_2x2_row(x, top, bottom, out_w, row_index, row_y)) continue;
       for (std::int64_t ox = 0; ox < out_w; ++ox) {
-        const std::int32_t slots[4] = {static_cast<std::int32_t>(top + 2 * ox), static_cast<std::int32_t>(top + 2 * ox + 1),
-                                       static_cast<std::int32_t>(bottom + 2 * ox),
-                                       static_cast<std::int32_t>(bottom + 2 * ox + 1)};
-        std::int32_t best = slots[0];
-        float best_value = x[best];
-        nan |= best_value != best_value;
-        for (int j = 1; j < 4; ++j) {
-          const float value = x[slots[j]];
-          const bool take = value > best_value;
-          best = take ? slots[j] : best;
-          best_value = take ? value : best_value;
-          nan |= value != value;
-        }
-        out[ox] = best;
+        row_index[ox] = argmax(x, oy * out_w + ox);
+        row_y[ox] = std::isnan(x[row_index[ox]]) ? std::numeric_limits<float>::quiet_NaN() : x[row_index[ox]];
       }
-      if (nan)
-        for (std::int64_t ox = 0; ox < out_w; ++ox) out[ox] = argmax(x, oy * out_w + ox);
     }
   }
 

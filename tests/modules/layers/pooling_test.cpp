@@ -131,6 +131,40 @@ BOOST_AUTO_TEST_CASE(two_by_two_max_pool_keeps_the_tie_and_nan_rules) {
   check_values(dx, {10, 0, 0, 0, 0, 0, 20, 0, 30, 0, 40, 0, 0, 0, 0, 0});
 }
 
+BOOST_AUTO_TEST_CASE(two_by_two_max_pool_matches_a_reference_on_wide_rows) {
+  // Rows of 18 windows (vector blocks of 8 and a tail) with many ties (values from {0, 1, 2})
+  // and one NaN in the middle row: the index each window routes its gradient to, against the
+  // rule written out plainly (first largest in slot order, else the first NaN).
+  constexpr std::int64_t height = 6, width = 36, out_w = width / 2;
+  weft::Model m({{"input", {1, height, width}}, {"layers", Json::array({{{"type", "max_pool2d"}, {"kernel", 2}}})},
+                 {"loss", "mse"}});
+  weft::Executor exec(m, {32, 1, true});
+  Tensor x(Shape{1, 1, height, width}), dy(m.output_shape().with_batch(1)), dx(x.shape());
+  const weft::CounterRng rng(11);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.below(i, 3));
+  x[static_cast<std::size_t>(2 * width + 13)] = std::nanf("");  // window (1, 6), its second slot
+  for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = float(i + 1);
+  exec.forward(x, true, 0, 0);
+  exec.backward(dy);
+  exec.copy_input_gradient(dx);
+  std::vector<float> expected(x.size(), 0.0f);
+  for (std::int64_t oy = 0; oy < height / 2; ++oy)
+    for (std::int64_t ox = 0; ox < out_w; ++ox) {
+      const std::int64_t slots[4] = {2 * oy * width + 2 * ox, 2 * oy * width + 2 * ox + 1, (2 * oy + 1) * width + 2 * ox,
+                                     (2 * oy + 1) * width + 2 * ox + 1};
+      std::int64_t pick = -1;
+      for (std::int64_t s : slots)
+        if (pick < 0 && std::isnan(x[static_cast<std::size_t>(s)])) pick = s;
+      if (pick < 0) {
+        pick = slots[0];
+        for (std::int64_t s : slots)
+          if (x[static_cast<std::size_t>(s)] > x[static_cast<std::size_t>(pick)]) pick = s;
+      }
+      expected[static_cast<std::size_t>(pick)] += dy[static_cast<std::size_t>(oy * out_w + ox)];
+    }
+  for (std::size_t i = 0; i < x.size(); ++i) BOOST_CHECK_EQUAL(dx[i], expected[i]);
+}
+
 BOOST_AUTO_TEST_CASE(pooling_shape_errors_name_the_layer_and_the_need) {
   using weft::testing::error_of;
   auto build = [](const Json& layer, const Shape& in) {

@@ -1,0 +1,15 @@
+#pragma once
+// The inner loop of 2 × 2, stride-2 max pooling over one output row of a plane, vectorised
+// where the CPU allows (picked once per process, like window_kernels.hpp).
+#include <cstdint>
+
+namespace weft::builtin {
+
+// For ox < count, window ox reads plane[top + 2·ox], plane[top + 2·ox + 1], plane[bottom + 2·ox],
+// plane[bottom + 2·ox + 1] in that order; index[ox] = the first of its largest elements (an index
+// into the plane), y[ox] = its value. Returns false, leaving the row's results unspecified, when
+// some window holds a NaN: the caller applies the NaN rule.
+bool max_2x2_row(const float* plane, std::int32_t top, std::int32_t bottom, std::int64_t count, std::int32_t* index,
+                 float* y);
+
+}  // namespace weft::builtin
