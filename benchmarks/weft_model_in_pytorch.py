@@ -65,11 +65,13 @@ with h5py.File(path, "r") as f:
     for layer in spec["layers"]:
         probe = torch.zeros([1] + shape)
         module = module_for(layer, shape)
-        shape = list(module.eval()(probe).shape[1:])
         for group in ("weights", "buffers"):
             if f"{group}/{layer['name']}" in f:
                 for tensor, values in f[f"{group}/{layer['name']}"].items():
                     getattr(module, tensor).data = torch.from_numpy(values[()]).reshape(getattr(module, tensor).shape)
+        if layer.get("activation", "none") == "relu":  # conv's and dense's fused activation
+            module = nn.Sequential(module, nn.ReLU())
+        shape = list(module.eval()(probe).shape[1:])
         modules.append(module)
     model = nn.Sequential(*modules).eval()
 

@@ -168,6 +168,11 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def fused_activation(x, layer):
+    """conv's and dense's "activation" setting ("none" or "relu")."""
+    return np.maximum(x, 0) if layer.get("activation", "none") == "relu" else x
+
+
 def forward(f, spec, x):
     """x: (N, *input) float64. Returns the model's raw outputs."""
     for layer in spec["layers"]:
@@ -177,6 +182,7 @@ def forward(f, spec, x):
             x = ELEMENTWISE[kind](x, layer)
         elif kind == "dense":
             x = x.reshape(len(x), -1) @ p("weight").T + (p("bias") if layer.get("bias", True) else 0)
+            x = fused_activation(x, layer)
         elif kind in ("flatten",):
             x = x.reshape(len(x), -1)
         elif kind == "reshape":
@@ -189,6 +195,7 @@ def forward(f, spec, x):
             x = conv_transpose(x, p("weight"), p("bias") if layer.get("bias", True) else None, layer)
         elif kind.startswith("conv"):
             x = conv(x, p("weight"), p("bias") if layer.get("bias", True) else None, layer)
+            x = fused_activation(x, layer)
         elif kind == "layer_norm":
             affine = layer.get("affine", True)
             x = layer_norm(x, layer, p("weight") if affine else None, p("bias") if affine else None)

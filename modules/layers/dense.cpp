@@ -1,4 +1,5 @@
 // dense: y = x·Wᵀ + b over a flat input, W of shape (units, in) as PyTorch's Linear.
+#include "layers/fused_activation.hpp"
 #include "weft/blas.hpp"
 #include "weft/registry.hpp"
 
@@ -8,7 +9,11 @@ namespace {
 class Dense final : public Layer {
  public:
   explicit Dense(const Config& c)
-      : units_(c.integer("units", 1)), bias_(c.boolean("bias")), init_(c.raw("init")), bias_init_(c.raw("bias_init")) {}
+      : units_(c.integer("units", 1)),
+        bias_(c.boolean("bias")),
+        activation_(read_fused_activation(c)),
+        init_(c.raw("init")),
+        bias_init_(c.raw("bias_init")) {}
 
   Shape infer(const Shape& input) override {
     if (input.rank() != 1)
@@ -31,11 +36,17 @@ class Dense final : public Layer {
       for (int i = 0; i < n; ++i) std::copy_n(b, out, y + i * out);
     }
     gemm(Trans::no, Trans::yes, n, out, in, 1.0f, a.x.data(), in, a.params[0].data(), in, bias_ ? 1.0f : 0.0f, y, out);
+    if (activation_ == FusedActivation::relu) apply_relu(y, a.y.size());
   }
 
   void backward(const BackwardArgs& a) const override {
     const int n = static_cast<int>(a.x.shape()[0]), in = static_cast<int>(in_), out = static_cast<int>(units_);
     const float* dy = a.dy.data();
+    if (activation_ == FusedActivation::relu) {
+      float* masked = a.ws.floats(0, a.dy.size()).data();
+      mask_relu_gradient(a.y.data(), dy, masked, a.dy.size());
+      dy = masked;
+    }
     // dW = dyᵀ·x
     gemm(Trans::yes, Trans::no, out, in, n, 1.0f, dy, out, a.x.data(), in, 0.0f, a.grads[0].data(), in);
     if (bias_) {
@@ -51,6 +62,7 @@ class Dense final : public Layer {
  private:
   std::int64_t units_;
   bool bias_;
+  FusedActivation activation_;
   Json init_, bias_init_;
   std::int64_t in_ = 0;
 };
@@ -59,7 +71,7 @@ class Dense final : public Layer {
 
 void register_dense(Registries& r) {
   r.layers.add({"dense", "fully connected: y = x·Wᵀ + b, W of shape (units, in)",
-                {{"units", nullptr}, {"bias", true}, {"init", "glorot_uniform"}, {"bias_init", "zeros"}},
+                {{"units", nullptr}, {"bias", true}, {"activation", "none"}, {"init", "glorot_uniform"}, {"bias_init", "zeros"}},
                 [](const Config& c) { return std::make_unique<Dense>(c); }});
 }
 

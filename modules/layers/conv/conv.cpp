@@ -12,16 +12,17 @@
 #include "layers/conv/conv_ops.hpp"
 #include "layers/conv/conv_settings.hpp"
 #include "layers/conv/window_conv.hpp"
+#include "layers/fused_activation.hpp"
 
 namespace weft::builtin {
 namespace {
 
-constexpr std::size_t adjoint_slot = first_free_slot;
+constexpr std::size_t adjoint_slot = first_free_slot, masked_gradient_slot = first_free_slot + 1;
 
 class Conv final : public Layer {
  public:
   Conv(const Config& c, const std::string& type, std::size_t fixed_dims)
-      : s_(read_conv_settings(c, type, fixed_dims, max_spatial_dims, true)) {}
+      : s_(read_conv_settings(c, type, fixed_dims, max_spatial_dims, true)), activation_(read_fused_activation(c)) {}
 
   Shape infer(const Shape& input) override {
     check_conv_input(s_, input);
@@ -37,9 +38,10 @@ class Conv final : public Layer {
   }
 
   void forward(const ForwardArgs& a) const override {
+    const bool relu = activation_ == FusedActivation::relu;
     if (windowed_)
       return window_.forward(a.params[0].data(), s_.bias ? a.params[1].data() : nullptr, a.x.data(), a.x.shape()[0],
-                             a.y.data(), a.ws);
+                             relu, a.y.data(), a.ws);
     const auto [n, p, block, cols_scratch, out_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     for (std::int64_t i = 0; i < n; i += block) {
       const std::int64_t nb = std::min(block, n - i);
@@ -50,13 +52,21 @@ class Conv final : public Layer {
       apply(shape_, a.params[0].data(), cols, nb, s_.bias ? 1.0f : 0.0f, out);
       if (nb > 1) from_block(out, s_.filters, p, nb, y);
     }
+    if (relu) apply_relu(a.y.data(), a.y.size());
   }
 
   void backward(const BackwardArgs& a) const override {
+    const bool relu = activation_ == FusedActivation::relu;
     if (windowed_)
-      return window_.backward(a.params[0].data(), a.x.data(), a.dy.data(), a.x.shape()[0],
-                              a.dx.empty() ? nullptr : a.dx.data(), a.grads[0].data(),
+      return window_.backward(a.params[0].data(), a.x.data(), relu ? a.y.data() : nullptr, a.dy.data(),
+                              a.x.shape()[0], a.dx.empty() ? nullptr : a.dx.data(), a.grads[0].data(),
                               s_.bias ? a.grads[1].data() : nullptr, a.ws);
+    const float* dy_all = a.dy.data();
+    if (relu) {
+      float* masked = a.ws.floats(masked_gradient_slot, a.dy.size()).data();
+      mask_relu_gradient(a.y.data(), a.dy.data(), masked, a.dy.size());
+      dy_all = masked;
+    }
     const auto [n, p, block, cols_scratch, dy_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     float* adjoint_scratch =
         a.dx.empty() ? nullptr : a.ws.floats(adjoint_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
@@ -65,7 +75,7 @@ class Conv final : public Layer {
     if (s_.bias) std::fill_n(a.grads[1].data(), s_.filters, 0.0f);
     for (std::int64_t i = 0; i < n; i += block) {
       const std::int64_t nb = std::min(block, n - i);
-      const float* dy = to_block(a.dy.data() + i * shape_.out_size(), s_.filters, p, nb, dy_scratch);
+      const float* dy = to_block(dy_all + i * shape_.out_size(), s_.filters, p, nb, dy_scratch);
       add_weight_gradient(shape_, columns(shape_, a.x.data() + i * shape_.in_size(), nb, cols_scratch), dy, nb, dw);
       if (s_.bias) add_bias_gradient(dy, s_.filters, nb * p, a.grads[1].data());
       if (!a.dx.empty()) {
@@ -78,6 +88,7 @@ class Conv final : public Layer {
 
  private:
   ConvSettings s_;
+  FusedActivation activation_;
   ConvShape shape_;
   bool windowed_ = false;  // stride 1: shifted windows (window_conv.hpp), else im2col + GEMM
   WindowConv window_;
@@ -86,7 +97,8 @@ class Conv final : public Layer {
 }  // namespace
 
 void register_conv(Registries& r) {
-  register_conv_family(r, "conv", max_spatial_dims, "convolution: weight (filters, channels/groups, kernel...)", Json::object(),
+  register_conv_family(r, "conv", max_spatial_dims, "convolution: weight (filters, channels/groups, kernel...)",
+                       {{"activation", "none"}},
                        [](const Config& c, const std::string& type, std::size_t dims) {
                          return std::make_unique<Conv>(c, type, dims);
                        });

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "layers/conv/window_kernels.hpp"
+#include "layers/fused_activation.hpp"
 
 namespace weft::builtin {
 namespace {
@@ -13,7 +14,8 @@ using Grid = WindowConv::Grid;
 
 // Workspace slots (the layer takes this path or the im2col one, never both).
 enum Slot : std::size_t {
-  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dy_padded_slot
+  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dy_padded_slot,
+  masked_slot
 };
 
 // Tiles read up to window_cols − 1 floats past the last position they keep.
@@ -94,13 +96,16 @@ void scatter(const float* dense, std::int64_t channels, const Extents& box, std:
     });
 }
 
-// The inverse for `rows` result rows `ld` apart: dense[r] (box) = result[r] at the box's positions.
+// The inverse for `rows` result rows `ld` apart: dense[r] (box) = result[r] at the box's
+// positions, through relu when `relu`.
 void gather(const float* result, std::int64_t ld, std::int64_t rows, const Grid& g, std::int64_t origin,
-            const Extents& box, std::int64_t box_volume, std::size_t dims, float* dense) {
-  const std::int64_t length = box[dims - 1];
+            const Extents& box, std::int64_t box_volume, std::size_t dims, bool relu, float* dense) {
+  const auto length = static_cast<std::size_t>(box[dims - 1]);
   for (std::int64_t r = 0; r < rows; ++r)
     for_each_box_row(g, origin, box, dims, [&](std::int64_t d, std::int64_t q) {
-      std::memcpy(dense + r * box_volume + d, result + r * ld + q, static_cast<std::size_t>(length) * sizeof(float));
+      float* to = dense + r * box_volume + d;
+      std::memcpy(to, result + r * ld + q, length * sizeof(float));
+      if (relu) apply_relu(to, length);
     });
 }
 
@@ -168,7 +173,7 @@ const float* WindowConv::padded_input(const float* x, std::int64_t i, std::int64
   return scratch;
 }
 
-void WindowConv::forward(const float* w, const float* bias, const float* x, std::int64_t n, float* y,
+void WindowConv::forward(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,
                          Workspace& ws) const {
   const WindowGeometry& g = s_.g;
   const std::int64_t depth = in_group_ * kernel_count_, rows = round_up(out_group_, window_rows);
@@ -190,14 +195,14 @@ void WindowConv::forward(const float* w, const float* bias, const float* x, std:
       float* rg = result + grp * rows * ld;
       windows(panels + grp * rows * depth, out_group_, forward_offsets_, xi + grp * in_group_ * input_grid_.volume,
               init + grp * rows, 0, span_, rg, ld);
-      gather(rg, ld, out_group_, input_grid_, 0, g.out, out_count, g.dims,
+      gather(rg, ld, out_group_, input_grid_, 0, g.out, out_count, g.dims, relu,
              y + i * s_.out_size() + grp * out_group_ * out_count);
     }
   }
 }
 
-void WindowConv::backward(const float* w, const float* x, const float* dy, std::int64_t n, float* dx, float* dw,
-                          float* db, Workspace& ws) const {
+void WindowConv::backward(const float* w, const float* x, const float* relu_output, const float* dy, std::int64_t n,
+                          float* dx, float* dw, float* db, Workspace& ws) const {
   const WindowGeometry& g = s_.g;
   const std::int64_t depth = in_group_ * kernel_count_, out_count = g.out_count();
   const std::int64_t filters = round_up(out_group_, gradient_cols);  // columns of the transposed gradient
@@ -240,8 +245,13 @@ void WindowConv::backward(const float* w, const float* x, const float* dy, std::
   Extents reach{};
   for (std::size_t d = 0; d < g.dims; ++d) reach[d] = g.dilation[d] * (g.kernel[d] - 1);
   const std::int64_t dy_origin = flat(gradient_grid_, reach, g.dims);
+  float* masked = relu_output ? ws.floats(masked_slot, static_cast<std::size_t>(s_.out_size())).data() : nullptr;
   for (std::int64_t i = 0; i < n; ++i) {
     const float* dyi = dy + i * s_.out_size();
+    if (relu_output) {
+      mask_relu_gradient(relu_output + i * s_.out_size(), dyi, masked, static_cast<std::size_t>(s_.out_size()));
+      dyi = masked;
+    }
     const float* xi = padded_input(x, i, n, padded);
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
       scatter(dyi + grp * out_group_ * out_count, out_group_, g.out, out_count, input_grid_, positions, 0, g.dims, dy_grid);
@@ -261,7 +271,7 @@ void WindowConv::backward(const float* w, const float* x, const float* dy, std::
         float* rg = dx_result + grp * dx_rows * dx_ld;
         windows(panels + grp * dx_rows * dx_depth, in_group_, adjoint_offsets_,
                 dy_padded + grp * out_group_ * gradient_grid_.volume, zero_init, dx_begin_, dx_span_, rg, dx_ld);
-        gather(rg, dx_ld, in_group_, gradient_grid_, 0, g.in, g.in_count(), g.dims,
+        gather(rg, dx_ld, in_group_, gradient_grid_, 0, g.in, g.in_count(), g.dims, false,
                dx + i * s_.in_size() + grp * in_group_ * g.in_count());
       }
     }

@@ -27,11 +27,14 @@ class WindowConv {
   WindowConv() = default;
   explicit WindowConv(const ConvShape& s);
 
-  // y (n, out_channels, out...) = conv(x) + bias (bias may be null), written completely.
-  void forward(const float* w, const float* bias, const float* x, std::int64_t n, float* y, Workspace& ws) const;
-  // Writes dw completely, db (when not null) and dx (when not null) completely.
-  void backward(const float* w, const float* x, const float* dy, std::int64_t n, float* dx, float* dw, float* db,
-                Workspace& ws) const;
+  // y (n, out_channels, out...) = conv(x) + bias (bias may be null), through relu when `relu`;
+  // written completely.
+  void forward(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,
+               Workspace& ws) const;
+  // Writes dw completely, db (when not null) and dx (when not null) completely. `relu_output`
+  // is y of a forward pass with relu (its gradient mask), or null.
+  void backward(const float* w, const float* x, const float* relu_output, const float* dy, std::int64_t n, float* dx,
+                float* dw, float* db, Workspace& ws) const;
 
   // A padded, flattened volume layout: extents, row-major strides, per-channel volume.
   struct Grid {
