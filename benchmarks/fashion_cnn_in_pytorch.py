@@ -7,6 +7,7 @@ Usage: benchmarks/fashion_cnn_in_pytorch.py MODEL.h5 [DATA_DIR] [--train EPOCHS]
 Needs Debian's python3-torch and python3-h5py.
 """
 import gzip
+import json
 import sys
 
 import h5py
@@ -42,9 +43,11 @@ x_test = torch.from_numpy(idx("t10k-images-idx3-ubyte").astype(np.float32) / 255
 y_test = torch.from_numpy(idx("t10k-labels-idx1-ubyte").astype(np.int64))
 
 model = network()
-layers = {0: "conv2d_0", 3: "conv2d_3", 7: "dense_7", 9: "dense_9"}
 with h5py.File(path, "r") as f:
-    for i, name in layers.items():
+    # The file's conv and dense layers, in order, are the network's modules 0, 3, 7 and 9 (their
+    # names depend on whether the spec fuses relu into them).
+    weighted = [layer["name"] for layer in json.loads(f.attrs["spec"])["layers"] if layer["type"] in ("conv2d", "dense")]
+    for i, name in zip((0, 3, 7, 9), weighted):
         model[i].weight.data = torch.from_numpy(f[f"weights/{name}/weight"][()])
         model[i].bias.data = torch.from_numpy(f[f"weights/{name}/bias"][()])
 print(f"weft's weights in PyTorch: test accuracy {accuracy(model, x_test, y_test):.4f}")
