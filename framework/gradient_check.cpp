@@ -120,20 +120,19 @@ GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input,
     if (!same_bits(grads_of(grads, t), grads_of(grads_again, t)))
       record_fault(result, GradientFault::state_dependent, param_name(t) + depends);
 
-  // As the first layer nobody wants dx: the layer must skip it and still write the same
-  // parameter gradients.
-  if (!table.empty()) {
-    Executor first(model, {o.shard_size, 1, false});
-    first.set_scribble(scribble);
-    first.forward(x, o.training, 0, o.seed);
-    first.backward(r);
-    Tensor first_grads(grads.shape());
-    first.reduce_gradients(first_grads.span());
-    for (const auto& t : table) {
-      check_written(result, GradientFault::first_layer, grads_of(first_grads, t), param_name(t) + " with dx empty");
-      if (!same_bits(grads_of(grads, t), grads_of(first_grads, t)))
-        record_fault(result, GradientFault::first_layer, param_name(t) + " differs when dx is empty (the first layer)");
-    }
+  // As the first layer nobody wants dx: the layer must skip it (a layer without parameters
+  // then has nothing to do, and must not write through the empty view) and still write the
+  // same parameter gradients.
+  Executor first(model, {o.shard_size, 1, false});
+  first.set_scribble(scribble);
+  first.forward(x, o.training, 0, o.seed);
+  first.backward(r);
+  Tensor first_grads(grads.shape());
+  first.reduce_gradients(first_grads.span());
+  for (const auto& t : table) {
+    check_written(result, GradientFault::first_layer, grads_of(first_grads, t), param_name(t) + " with dx empty");
+    if (!same_bits(grads_of(grads, t), grads_of(first_grads, t)))
+      record_fault(result, GradientFault::first_layer, param_name(t) + " differs when dx is empty (the first layer)");
   }
 
   detail::check_tensor(result, o, x.data(), dx.data(), x.size(), rng.derive(4), type + " d/dinput", f0, objective);

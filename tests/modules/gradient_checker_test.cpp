@@ -23,6 +23,7 @@ enum class Defect {
   input_gradient_1_percent,  // d/dinput 1 % too large
   accumulates_into_grads,    // d/dscale added to what the buffer held
   skips_last_dx_row,         // the shard's last sample gets no d/dinput
+  skips_last_output_row,     // the shard's last sample gets no output
 };
 
 // y = scale ⊙ x, with a learned scale of the sample's shape; backward with one defect.
@@ -38,7 +39,8 @@ class Scale final : public weft::Layer {
 
   void forward(const weft::ForwardArgs& a) const override {
     const std::int64_t n = a.x.shape()[0], d = sample_.numel();
-    for (std::int64_t i = 0; i < n; ++i)
+    const std::int64_t rows = defect_ == Defect::skips_last_output_row ? n - 1 : n;
+    for (std::int64_t i = 0; i < rows; ++i)
       for (std::int64_t j = 0; j < d; ++j) a.y.data()[i * d + j] = a.params[0].data()[j] * a.x.data()[i * d + j];
   }
 
@@ -153,6 +155,13 @@ BOOST_AUTO_TEST_CASE(a_layer_leaving_a_row_of_dx_unwritten_fails) {
   BOOST_CHECK_MESSAGE(r.report.find("d/dinput") != std::string::npos, r.report);
   // The parameter gradient is right: only dx is blamed.
   BOOST_CHECK_MESSAGE(r.report.find("d/dscale") == std::string::npos, r.report);
+}
+
+BOOST_AUTO_TEST_CASE(a_layer_leaving_a_row_of_its_output_unwritten_fails) {
+  const auto r = weft::check_layer_gradients(scale_layer("test_scale_short_y", Defect::skips_last_output_row), Shape{3});
+  BOOST_CHECK(!r.ok);
+  BOOST_CHECK_MESSAGE(r.has(GradientFault::unwritten), failure_of(r));
+  BOOST_CHECK_MESSAGE(r.report.find("output") != std::string::npos, r.report);
 }
 
 BOOST_AUTO_TEST_CASE(a_loss_gradient_2_percent_wrong_fails) {
