@@ -64,11 +64,17 @@ class Scale final : public weft::Layer {
   Shape sample_;
 };
 
-// Σ ½(p − t)² over the elements, or, with `absolute`, Σ |p|: a kink at 0, every point a kink
-// when the predictions are drawn closer to 0 than the checker's step.
+// How a test loss differs from Σ ½(p − t)² over the elements with its exact gradient.
+struct LossVariant {
+  double gradient_factor = 1.0;  // 1.02: a gradient 2 % too large
+  bool absolute = false;         // Σ |p| instead: a kink at 0, every point a kink when the
+                                 // predictions are drawn closer to 0 than the checker's step
+  bool accumulates = false;      // adds its gradient to what dpred held
+};
+
 class Square final : public weft::Loss {
  public:
-  Square(double gradient_error, bool absolute) : gradient_error_(gradient_error), absolute_(absolute) {}
+  explicit Square(LossVariant variant) : v_(variant) {}
 
   Shape target_shape(const Shape& prediction) const override { return prediction; }
 
@@ -76,16 +82,17 @@ class Square final : public weft::Loss {
     double sum = 0;
     for (std::size_t i = 0; i < pred.size(); ++i) {
       const double p = pred[i], t = target[i];
-      sum += absolute_ ? std::abs(p) : 0.5 * (p - t) * (p - t);
-      const double derivative = absolute_ ? (p > 0) - (p < 0) : p - t;
-      if (!dpred.empty()) dpred[i] = static_cast<float>(gradient_error_ * derivative / weight);
+      sum += v_.absolute ? std::abs(p) : 0.5 * (p - t) * (p - t);
+      const double derivative = v_.absolute ? (p > 0) - (p < 0) : p - t;
+      if (dpred.empty()) continue;
+      const auto gradient = static_cast<float>(v_.gradient_factor * derivative / weight);
+      dpred[i] = v_.accumulates ? dpred[i] + gradient : gradient;
     }
     return sum;
   }
 
  private:
-  double gradient_error_;
-  bool absolute_;
+  LossVariant v_;
 };
 
 // Registers the test layer with `defect` once, and returns its spec.
@@ -96,12 +103,10 @@ Json scale_layer(const std::string& name, Defect defect) {
   return {{"type", name}};
 }
 
-Json square_loss(const std::string& name, double gradient_error, bool absolute = false) {
+Json square_loss(const std::string& name, LossVariant variant = {}) {
   auto& losses = weft::registry().losses;
   if (!losses.contains(name))
-    losses.add({name, "test only", Json::object(), [=](const weft::Config&) {
-                  return std::make_unique<Square>(gradient_error, absolute);
-                }});
+    losses.add({name, "test only", Json::object(), [variant](const weft::Config&) { return std::make_unique<Square>(variant); }});
   return {{"type", name}};
 }
 
@@ -118,7 +123,7 @@ BOOST_AUTO_TEST_CASE(the_same_modules_without_their_defect_pass) {
   const auto layer = weft::check_layer_gradients(scale_layer("test_scale", Defect::none), Shape{2, 3});
   BOOST_CHECK_MESSAGE(layer.ok, failure_of(layer));
   BOOST_CHECK_GT(layer.checked, 0);
-  const auto loss = weft::check_loss_gradients(square_loss("test_square", 1.0), Shape{4});
+  const auto loss = weft::check_loss_gradients(square_loss("test_square"), Shape{4});
   BOOST_CHECK_MESSAGE(loss.ok, failure_of(loss));
   BOOST_CHECK_GT(loss.checked, 0);
 }
@@ -166,20 +171,27 @@ BOOST_AUTO_TEST_CASE(a_layer_leaving_a_row_of_its_output_unwritten_fails) {
 
 BOOST_AUTO_TEST_CASE(a_loss_gradient_2_percent_wrong_fails) {
   // Mean-scaled loss gradients are of order 1/batch: the tolerance must follow their scale.
-  const auto r = weft::check_loss_gradients(square_loss("test_square_wrong", 1.02), Shape{3});
+  const auto r = weft::check_loss_gradients(square_loss("test_square_wrong", {.gradient_factor = 1.02}), Shape{3});
   BOOST_CHECK(!r.ok);
   BOOST_CHECK_MESSAGE(r.has(GradientFault::mismatch), failure_of(r));
   BOOST_CHECK_GT(r.worst_ratio, 1.0);
 }
 
+BOOST_AUTO_TEST_CASE(a_loss_adding_into_its_gradient_fails) {
+  const auto r = weft::check_loss_gradients(square_loss("test_square_accumulating", {.accumulates = true}), Shape{3});
+  BOOST_CHECK(!r.ok);
+  BOOST_CHECK_MESSAGE(r.has(GradientFault::unwritten), failure_of(r));
+  BOOST_CHECK_MESSAGE(r.has(GradientFault::state_dependent), failure_of(r));
+}
+
 BOOST_AUTO_TEST_CASE(a_loss_with_a_kink_at_every_point_fails_for_checking_nothing) {
   GradientCheckOptions at_the_kink;
   at_the_kink.input_scale = 1e-4;  // far inside ±step around |p|'s kink at 0
-  const auto r = weft::check_loss_gradients(square_loss("test_absolute", 1.0, true), Shape{4}, at_the_kink);
+  const auto r = weft::check_loss_gradients(square_loss("test_absolute", {.absolute = true}), Shape{4}, at_the_kink);
   BOOST_CHECK(!r.ok);
   BOOST_CHECK_MESSAGE(r.has(GradientFault::too_many_kinks), failure_of(r));
   BOOST_CHECK_EQUAL(r.checked, 0);
   // The same loss away from its kink is right.
-  const auto away = weft::check_loss_gradients(square_loss("test_absolute", 1.0, true), Shape{4});
+  const auto away = weft::check_loss_gradients(square_loss("test_absolute", {.absolute = true}), Shape{4});
   BOOST_CHECK_MESSAGE(away.ok, failure_of(away));
 }
