@@ -118,6 +118,9 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
     sh.first = static_cast<std::int64_t>(s) * options_.shard_size;
     sh.count = std::min(options_.shard_size, batch_ - sh.first);
   }
+  if (scribble_)
+    for (std::size_t s = 0; s < active_; ++s)
+      for (auto& output : shards_[s]->outputs) scribble_(output.span());
   seed_ = seed;
   pass_template_ = PassInfo{training, step, batch_, 0, CounterRng(seed)};
   activity_penalty_ = 0;
@@ -264,6 +267,8 @@ void Executor::backward() {
   const std::size_t layers = model_.layer_count();
   for (std::size_t s = 0; s < active_; ++s)
     if (!shards_[s]->output_grad) throw Error("backward() needs loss(targets, true) or an output gradient first");
+  if (scribble_)
+    for (std::size_t s = 0; s < active_; ++s) scribble_(shards_[s]->grads.span());
   for (std::size_t l = layers; l-- > 0;) {
     const Layer& layer = *model_.layer(l).layer;
     const bool training = pass_template_.training;
@@ -271,6 +276,11 @@ void Executor::backward() {
         CounterRng(seed_).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(pass_template_.step));
     const bool needs_dx = l > 0 || options_.input_gradient;
     if (training && model_.layer(l).activity_regularizer) activity_backward(l);
+    if (scribble_ && needs_dx)
+      for (std::size_t s = 0; s < active_; ++s) {
+        Shard& sh = *shards_[s];
+        scribble_((sh.output_grad == &sh.grad_a ? sh.grad_b : sh.grad_a).span());
+      }
     auto args_for = [&](Shard& sh, const PassInfo& pass) {
       Tensor* dy_buf = sh.output_grad;
       Tensor* dx_buf = dy_buf == &sh.grad_a ? &sh.grad_b : &sh.grad_a;

@@ -1,75 +1,63 @@
 #include "weft/gradient_check.hpp"
 
+#include <algorithm>
 #include <cmath>
-#include <sstream>
+#include <cstring>
+#include <limits>
+#include <span>
 
+#include "finite_difference.hpp"
 #include "weft/executor.hpp"
 #include "weft/model.hpp"
 #include "weft/registry.hpp"
 
 namespace weft {
+
+using detail::record_fault;
+
+std::string to_string(GradientFault fault) {
+  switch (fault) {
+    case GradientFault::mismatch: return "mismatch";
+    case GradientFault::unwritten: return "unwritten";
+    case GradientFault::state_dependent: return "state_dependent";
+    case GradientFault::first_layer: return "first_layer";
+    case GradientFault::too_many_kinks: return "too_many_kinks";
+  }
+  return "?";
+}
+
+bool GradientCheckResult::has(GradientFault fault) const {
+  return std::find(faults.begin(), faults.end(), fault) != faults.end();
+}
+
 namespace {
 
-// Records one comparison into `result`.
-void compare(GradientCheckResult& result, const GradientCheckOptions& o, const std::string& what, double analytic,
-             double numeric) {
-  ++result.checked;
-  const double tolerance = o.abs_tolerance + o.rel_tolerance * std::max(std::abs(analytic), std::abs(numeric));
-  const double excess = std::abs(analytic - numeric) - tolerance;
-  if (excess > 0 || !std::isfinite(analytic)) {
-    result.ok = false;
-    result.worst_error = std::max(result.worst_error, excess);
-    if (std::count(result.report.begin(), result.report.end(), '\n') < 20) {
-      std::ostringstream line;
-      line << what << ": analytic " << analytic << ", numeric " << numeric << "\n";
-      result.report += line.str();
-    }
+// What buffers hold before a pass: NaN, which any use propagates and any write removes, or
+// finite garbage, which a layer adding into its buffer or reading it first turns into other bits.
+enum class Dirt { poison, garbage };
+
+void dirty(std::span<float> buffer, Dirt dirt) {
+  if (dirt == Dirt::poison) {
+    std::fill(buffer.begin(), buffer.end(), std::numeric_limits<float>::quiet_NaN());
+    return;
   }
+  for (std::size_t i = 0; i < buffer.size(); ++i)
+    buffer[i] = static_cast<float>(i % 2 ? -1000.0 - double(i % 89) : 1000.0 + double(i % 97));
 }
 
-// Chooses which coordinates of a tensor of `size` elements to check.
-std::vector<std::size_t> sample_coordinates(std::size_t size, std::int64_t wanted, const CounterRng& rng) {
-  std::vector<std::size_t> out;
-  if (static_cast<std::int64_t>(size) <= wanted) {
-    for (std::size_t i = 0; i < size; ++i) out.push_back(i);
-  } else {
-    for (std::int64_t k = 0; k < wanted; ++k) out.push_back(rng.below(static_cast<std::uint64_t>(k), size));
-  }
-  return out;
+// Records `fault` when NaN poison survived in `values` (the pass never wrote those elements).
+void check_written(GradientCheckResult& result, GradientFault fault, std::span<const float> values,
+                   const std::string& what) {
+  const auto left = std::count_if(values.begin(), values.end(), [](float v) { return std::isnan(v); });
+  if (left == 0) return;
+  const auto first = std::find_if(values.begin(), values.end(), [](float v) { return std::isnan(v); }) - values.begin();
+  record_fault(result, fault,
+               what + ": " + std::to_string(left) + " of " + std::to_string(values.size()) +
+                   " elements left unwritten (NaN poison survived), the first at [" + std::to_string(first) + "]");
 }
 
-// Central difference of `objective` in the coordinate *value, with kink detection.
-// Returns false (kink) when the two one-sided slopes disagree far more than curvature explains.
-bool central_difference(float* value, double h, const std::function<double()>& objective, double& slope) {
-  const float saved = *value;
-  const float plus = static_cast<float>(saved + h), minus = static_cast<float>(saved - h);
-  // The steps actually taken in float, not the h asked for.
-  const double h_up = double(plus) - double(saved), h_down = double(saved) - double(minus);
-  const double f0 = objective();
-  *value = plus;
-  const double up = objective();
-  *value = minus;
-  const double down = objective();
-  *value = saved;
-  const double right = (up - f0) / h_up, left = (f0 - down) / h_down;
-  slope = (up - down) / (h_up + h_down);
-  return std::abs(right - left) <= 0.1 * (std::abs(right) + std::abs(left)) + 1e-3;
-}
-
-// Compares analytic[i] with the central difference of `objective` in values[i] at a sample of the
-// `size` coordinates (drawn from `pick`); a kink skips the coordinate. `what` names the tensor
-// in the report ("dense d/dweight" gives "dense d/dweight[3]").
-void check_tensor(GradientCheckResult& result, const GradientCheckOptions& o, float* values, const float* analytic,
-                  std::size_t size, const CounterRng& pick, const std::string& what,
-                  const std::function<double()>& objective) {
-  double slope = 0;
-  for (auto i : sample_coordinates(size, o.samples_per_tensor, pick)) {
-    if (!central_difference(&values[i], o.step, objective, slope)) {
-      ++result.skipped;
-      continue;
-    }
-    compare(result, o, what + "[" + std::to_string(i) + "]", analytic[i], slope);
-  }
+bool same_bits(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
 }
 
 }  // namespace
@@ -83,7 +71,10 @@ GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input,
   auto params = model.parameters();
   for (std::size_t i = 0; i < params.size(); ++i) params[i] += static_cast<float>(0.2 * (rng.derive(1).uniform_double(i) - 0.5));
 
+  Dirt dirt = Dirt::poison;
+  auto scribble = [&dirt](std::span<float> buffer) { dirty(buffer, dirt); };
   Executor exec(model, {o.shard_size, 1, true});
+  exec.set_scribble(scribble);
   Tensor x(input.with_batch(o.batch));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(o.input_scale * (2 * rng.derive(2).uniform_double(i) - 1));
   Tensor r(model.output_shape().with_batch(o.batch));
@@ -97,21 +88,58 @@ GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input,
     for (std::size_t i = 0; i < y.size(); ++i) sum += double(r[i]) * double(y[i]);
     return sum;
   };
+  const auto table = model.parameter_table();
+  const std::string type = layer.is_object() ? layer.value("type", "?") : layer.dump();
+  auto param_name = [&](const auto& t) { return type + " d/d" + t.param; };
+  auto grads_of = [](Tensor& grads, const auto& t) { return grads.span().subspan(t.offset, t.size()); };
+  GradientCheckResult result;
 
-  // Analytic gradients.
+  // Analytic gradients, every buffer the passes write poisoned first.
+  const double f0 = objective();
+  check_written(result, GradientFault::unwritten, y.span(), type + " output");
+  Tensor dx(x.shape()), grads(Shape{static_cast<std::int64_t>(model.parameter_count())});
+  exec.backward(r);
+  exec.copy_input_gradient(dx);
+  exec.reduce_gradients(grads.span());
+  check_written(result, GradientFault::unwritten, dx.span(), type + " d/dinput");
+  for (const auto& t : table) check_written(result, GradientFault::unwritten, grads_of(grads, t), param_name(t));
+
+  // The same pass over garbage instead of NaN: a layer that adds into its gradients (or reads
+  // them before writing) gives other bits, which would break training from its second step.
+  dirt = Dirt::garbage;
   (void)objective();
   exec.backward(r);
-  Tensor dx(x.shape());
-  exec.copy_input_gradient(dx);
-  Tensor grads(Shape{static_cast<std::int64_t>(model.parameter_count())});
-  exec.reduce_gradients(grads.span());
+  dirt = Dirt::poison;
+  Tensor dx_again(x.shape()), grads_again(grads.shape());
+  exec.copy_input_gradient(dx_again);
+  exec.reduce_gradients(grads_again.span());
+  const std::string depends = " depends on what its buffer held before backward (added into, or read before written)";
+  if (!same_bits(dx.span(), dx_again.span()))
+    record_fault(result, GradientFault::state_dependent, type + " d/dinput" + depends);
+  for (const auto& t : table)
+    if (!same_bits(grads_of(grads, t), grads_of(grads_again, t)))
+      record_fault(result, GradientFault::state_dependent, param_name(t) + depends);
 
-  GradientCheckResult result;
-  const std::string type = layer.is_object() ? layer.value("type", "?") : layer.dump();
-  check_tensor(result, o, x.data(), dx.data(), x.size(), rng.derive(4), type + " d/dinput", objective);
-  for (const auto& t : model.parameter_table())
-    check_tensor(result, o, params.data() + t.offset, grads.data() + t.offset, t.size(), rng.derive(5).derive(t.offset),
-                 type + " d/d" + t.param, objective);
+  // As the first layer nobody wants dx: the layer must skip it (a layer without parameters
+  // then has nothing to do, and must not write through the empty view) and still write the
+  // same parameter gradients.
+  Executor first(model, {o.shard_size, 1, false});
+  first.set_scribble(scribble);
+  first.forward(x, o.training, 0, o.seed);
+  first.backward(r);
+  Tensor first_grads(grads.shape());
+  first.reduce_gradients(first_grads.span());
+  for (const auto& t : table) {
+    check_written(result, GradientFault::first_layer, grads_of(first_grads, t), param_name(t) + " with dx empty");
+    if (!same_bits(grads_of(grads, t), grads_of(first_grads, t)))
+      record_fault(result, GradientFault::first_layer, param_name(t) + " differs when dx is empty (the first layer)");
+  }
+
+  detail::check_tensor(result, o, x.data(), dx.data(), x.size(), rng.derive(4), type + " d/dinput", f0, objective);
+  for (const auto& t : table)
+    detail::check_tensor(result, o, params.data() + t.offset, grads.data() + t.offset, t.size(),
+                         rng.derive(5).derive(t.offset), param_name(t), f0, objective);
+  detail::check_skipped(result, o);
   return result;
 }
 
@@ -131,13 +159,33 @@ GradientCheckResult check_loss_gradients(const Json& loss_spec, const Shape& pre
   } else {
     for (std::size_t i = 0; i < target.size(); ++i) target[i] = rng.derive(2).uniform(i);
   }
-  Tensor dpred(pred.shape());
   const double weight = loss->batch_weight(target);
-  (void)loss->evaluate(pred, target, dpred, weight);
-  auto objective = [&] { return loss->evaluate(pred, target, View(), weight) / weight; };
+  // Shard by shard with the whole batch's weight, as the executor calls a loss.
+  auto evaluate = [&](View dpred) {
+    double sum = 0;
+    for (std::int64_t first = 0; first < o.batch; first += o.shard_size) {
+      const std::int64_t count = std::min(o.shard_size, o.batch - first);
+      sum += loss->evaluate(pred.view().slice(first, count), target.view().slice(first, count),
+                            dpred.empty() ? View() : dpred.slice(first, count), weight);
+    }
+    return sum;
+  };
   GradientCheckResult result;
   const std::string type = loss_spec.is_object() ? loss_spec.value("type", "?") : loss_spec.dump();
-  check_tensor(result, o, pred.data(), dpred.data(), pred.size(), rng.derive(3), type + " d/dprediction", objective);
+  Tensor dpred(pred.shape()), dpred_again(pred.shape());
+  dirty(dpred.span(), Dirt::poison);
+  (void)evaluate(dpred.view());
+  check_written(result, GradientFault::unwritten, dpred.span(), type + " d/dprediction");
+  dirty(dpred_again.span(), Dirt::garbage);
+  (void)evaluate(dpred_again.view());
+  if (!same_bits(dpred.span(), dpred_again.span()))
+    record_fault(result, GradientFault::state_dependent,
+                 type + " d/dprediction depends on what its buffer held before (added into, or read before written)");
+
+  auto objective = [&] { return evaluate(View()) / weight; };
+  detail::check_tensor(result, o, pred.data(), dpred.data(), pred.size(), rng.derive(3), type + " d/dprediction",
+                       objective(), objective);
+  detail::check_skipped(result, o);
   return result;
 }
 

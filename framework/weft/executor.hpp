@@ -36,6 +36,13 @@ class Executor {
   std::int64_t shard_size() const { return options_.shard_size; }
   Model& model() { return model_; }
 
+  // For checkers of the Layer contract (weft/gradient_check.hpp), never for training: `fill` is
+  // called on every buffer a pass must overwrite, just before the pass writes it (each shard's
+  // layer outputs in forward(); its parameter gradients and each layer's d(loss)/d(input) in
+  // backward()), so a checker can poison them and catch a layer that leaves some unwritten or
+  // adds into them.
+  void set_scribble(std::function<void(std::span<float>)> fill) { scribble_ = std::move(fill); }
+
   // Runs `fn` on the executor's arena: parallel algorithms inside use only its workers.
   void run(const std::function<void()>& fn);
   // Calls body(begin, end) over [0, n) in parallel chunks of at least `grain` (on the arena).
@@ -90,6 +97,7 @@ class Executor {
   std::int64_t max_activation_ = 0;  // largest per-sample tensor along the network
   std::vector<std::vector<double>> activity_mean_, activity_dmean_;  // per layer
   double activity_penalty_ = 0;      // sum of the activity penalties of the last training pass
+  std::function<void(std::span<float>)> scribble_;  // see set_scribble()
 };
 
 }  // namespace weft

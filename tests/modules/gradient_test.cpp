@@ -1,4 +1,5 @@
-// Every registered layer and loss goes through the generic finite-difference checker.
+// Every registered layer and loss goes through the generic finite-difference checker (its own
+// tests, against modules broken on purpose, are in gradient_checker_test.cpp).
 // A new module is checked by adding WEFT_GRADIENT_CASES (tests/support/gradient_cases.hpp) in its
 // own test file; a module registered without cases fails the coverage test.
 #include <boost/test/unit_test.hpp>
@@ -54,18 +55,22 @@ BOOST_AUTO_TEST_CASE(every_registered_layer_and_loss_has_gradient_cases) {
     if (name.starts_with("test_")) continue;  // registered by tests to exercise the checker
     BOOST_CHECK_MESSAGE(layers.contains(name), "layer '" << name << "' has no gradient-check case");
   }
-  for (const auto& name : weft::registry().losses.names())
+  for (const auto& name : weft::registry().losses.names()) {
+    if (name.starts_with("test_")) continue;
     BOOST_CHECK_MESSAGE(losses.contains(name), "loss '" << name << "' has no gradient-check case");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(layer_gradients_match_finite_differences) {
   for (const auto& c : layer_cases()) {
     const auto r = weft::check_layer_gradients(c.spec, c.input, c.options);
     BOOST_TEST_CONTEXT(c.spec.dump() << " on " << c.input.str()) {
+      // r.ok includes the bound on skipped kinks and the Layer contract's rules.
       BOOST_CHECK_MESSAGE(r.ok, r.report);
       BOOST_CHECK_GT(r.checked, 0);
-      // Kinks are rare at random points; many skips would mean the checker checks nothing.
-      BOOST_CHECK_LE(r.skipped, r.checked / 5 + 1);
+      // The margins, for whoever tunes the tolerances (--log_level=message).
+      BOOST_TEST_MESSAGE(c.spec.dump() << " on " << c.input.str() << ": worst error/tolerance " << r.worst_ratio
+                                       << ", checked " << r.checked << ", skipped " << r.skipped);
     }
   }
 }
@@ -76,30 +81,9 @@ BOOST_AUTO_TEST_CASE(loss_gradients_match_finite_differences) {
     BOOST_TEST_CONTEXT(c.spec.dump() << " on " << c.input.str()) {
       BOOST_CHECK_MESSAGE(r.ok, r.report);
       BOOST_CHECK_GT(r.checked, 0);
+      // The margins, for whoever tunes the tolerances (--log_level=message).
+      BOOST_TEST_MESSAGE(c.spec.dump() << " on " << c.input.str() << ": worst error/tolerance " << r.worst_ratio
+                                       << ", checked " << r.checked << ", skipped " << r.skipped);
     }
   }
-}
-
-// The checker itself must catch a wrong gradient: a layer whose backward is off by 10%.
-namespace {
-class WrongScale final : public weft::Layer {
- public:
-  weft::Shape infer(const weft::Shape& in) override { return in; }
-  void forward(const weft::ForwardArgs& a) const override {
-    for (std::size_t i = 0; i < a.x.size(); ++i) a.y[i] = 2 * a.x[i];
-  }
-  void backward(const weft::BackwardArgs& a) const override {
-    for (std::size_t i = 0; i < a.dx.size(); ++i) a.dx[i] = 2.2f * a.dy[i];
-  }
-};
-}  // namespace
-
-BOOST_AUTO_TEST_CASE(checker_rejects_a_wrong_gradient) {
-  auto& layers = weft::registry().layers;
-  if (!layers.contains("test_wrong_scale"))
-    layers.add({"test_wrong_scale", "test only", Json::object(),
-                [](const weft::Config&) { return std::make_unique<WrongScale>(); }});
-  const auto r = weft::check_layer_gradients({{"type", "test_wrong_scale"}}, Shape{3});
-  BOOST_CHECK(!r.ok);
-  BOOST_CHECK_GT(r.worst_error, 0.1);
 }
