@@ -1,30 +1,33 @@
-// Dense layer forward and backward on one shard, the shapes of fashion_mlp's first layer.
-#include <benchmark/benchmark.h>
-
-#include "weft/executor.hpp"
+// Dense layer forward and backward on one shard, one thread, at fashion_mlp's shapes: the first
+// layer (784 → 512; backward without the input gradient, as the first layer) at shards of 32 and
+// 128, and the second (512 → 256, with the input gradient, as inside the network).
+// Backward is timed alone, repeated after one forward pass.
+#include "bench_support.hpp"
 
 namespace {
 
 void run(benchmark::State& state, bool backward) {
   const std::int64_t batch = state.range(0), in = state.range(1), out = state.range(2);
-  weft::Model model({{"input", {in}}, {"layers", {{{"type", "dense"}, {"units", out}}}}, {"loss", "mse"}});
-  model.initialize(1);
-  weft::Executor exec(model, {batch, 1, false});
-  weft::Tensor x(weft::Shape{batch, in}, 0.5f), dy(weft::Shape{batch, out}, 0.1f);
+  const bool input_gradient = state.range(3) != 0;
+  weft::Model model = weft::bench::one_layer_model({{"type", "dense"}, {"units", out}}, {in});
+  weft::Executor exec(model, {batch, 1, input_gradient});
+  const weft::Tensor x = weft::bench::varied(weft::Shape{batch, in}), dy = weft::bench::varied(weft::Shape{batch, out}, 9);
+  exec.forward(x, true, 0, 0);
   for (auto _ : state) {
-    exec.forward(x, true, 0, 0);
     if (backward) exec.backward(dy);
+    else exec.forward(x, true, 0, 0);
   }
-  const double flops = 2.0 * double(batch * in * out) * (backward ? 2 : 1);  // backward skips dx: first layer
-  state.counters["GFLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
-  state.counters["samples/s"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
+  const double forward = 2.0 * double(batch * in * out);
+  weft::bench::report_gflops(state, backward ? forward * (input_gradient ? 2 : 1) : forward);
+  weft::bench::report_samples(state, double(batch));
 }
 
 void BM_DenseForward(benchmark::State& state) { run(state, false); }
-void BM_DenseForwardBackward(benchmark::State& state) { run(state, true); }
+void BM_DenseBackward(benchmark::State& state) { run(state, true); }
 
 }  // namespace
 
-BENCHMARK(BM_DenseForward)->Args({32, 784, 512})->Args({128, 784, 512})->Args({32, 512, 256});
-BENCHMARK(BM_DenseForwardBackward)->Args({32, 784, 512})->Args({128, 784, 512})->Args({32, 512, 256});
+// batch (one shard), inputs, outputs, input gradient
+BENCHMARK(BM_DenseForward)->Args({32, 784, 512, 0})->Args({128, 784, 512, 0})->Args({32, 512, 256, 1});
+BENCHMARK(BM_DenseBackward)->Args({32, 784, 512, 0})->Args({128, 784, 512, 0})->Args({32, 512, 256, 1});
 BENCHMARK_MAIN();

@@ -1,34 +1,106 @@
-// One whole training step (forward, loss, backward, gradient reduction, Adam update) at batch 128,
-// with 1 and 2 threads, for examples/models/fashion_mlp.json and fashion_cnn.json.
-// Compare the rows of one run: 2 threads against 1 is the parallel speed-up. On a shared machine
-// the CPU column (the main thread's time) of the 1-thread rows is the steadiest figure.
-#include <benchmark/benchmark.h>
+// Whole training steps (forward, loss, backward, gradient reduction, Adam update) and inference
+// passes (forward and copying the outputs out) of examples/models/fashion_mlp.json and
+// fashion_cnn.json, on 1 and 2 threads, at the batch sizes benchmarks/compare uses:
+//   train/<model>/batch:B/threads:T   one optimizer step on a mini-batch of B
+//   infer/<model>/batch:1000/threads:T
+// GFLOP/s counts the model's dense and convolution work (model_work.hpp). Each case takes a few
+// untimed warm-up steps first, so the timed ones are the steady state.
+// --steps=N (read here, not by Google Benchmark) times exactly N steps per case: benchmarks/compare
+// runs the same fixed step count in weft and PyTorch.
+// Compare rows of one run: 2 threads against 1 is the parallel speed-up.
+#include <cstring>
+#include <optional>
+#include <string>
 
+#include "bench_support.hpp"
+#include "model_work.hpp"
 #include "weft/trainer.hpp"
 
 namespace {
 
-void run_steps(benchmark::State& state, const char* spec_file) {
-  const int threads = static_cast<int>(state.range(0));
-  const std::int64_t batch = 128;
-  weft::Model model(weft::read_spec_file(spec_file));
+constexpr int warm_up_steps = 3;
+
+struct Workload {
+  const char* model;
+  std::int64_t batch;
+};
+
+weft::Model example_model(const std::string& name) {
+  weft::Model model(weft::read_spec_file(WEFT_SOURCE_DIR "/examples/models/" + name + ".json"));
   model.initialize(1);
-  weft::TrainOptions o;
-  o.threads = threads;
-  weft::Trainer trainer(model, o);
-  weft::Tensor x(model.input_shape().with_batch(batch)), y(weft::Shape{batch});
+  return model;
+}
+
+// Uniform inputs in [0, 1) like scaled pixels, labels in [0, 10).
+std::pair<weft::Tensor, weft::Tensor> batch_of(const weft::Model& model, std::int64_t n) {
+  weft::Tensor x(model.input_shape().with_batch(n)), y(weft::Shape{n});
   const weft::CounterRng rng(3);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform(i);
   for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(rng.derive(1).below(i, 10));
-  for (auto _ : state) benchmark::DoNotOptimize(trainer.train_step(x, y));
-  state.counters["samples/s"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
+  return {std::move(x), std::move(y)};
 }
 
-void BM_FashionMlpStep(benchmark::State& state) { run_steps(state, WEFT_SOURCE_DIR "/examples/models/fashion_mlp.json"); }
-void BM_FashionCnnStep(benchmark::State& state) { run_steps(state, WEFT_SOURCE_DIR "/examples/models/fashion_cnn.json"); }
+void train(benchmark::State& state, Workload w, int threads) {
+  weft::Model model = example_model(w.model);
+  weft::TrainOptions o;
+  o.batch_size = w.batch;
+  o.threads = threads;
+  weft::Trainer trainer(model, o);
+  const auto [x, y] = batch_of(model, w.batch);
+  for (int i = 0; i < warm_up_steps; ++i) trainer.train_step(x, y);
+  for (auto _ : state) benchmark::DoNotOptimize(trainer.train_step(x, y));
+  const weft::bench::ModelWork work = weft::bench::model_work(model, o.shard_size);
+  weft::bench::report_gflops(state, work.training_flops * double(w.batch));
+  weft::bench::report_samples(state, double(w.batch));
+}
+
+void infer(benchmark::State& state, Workload w, int threads) {
+  weft::Model model = example_model(w.model);
+  weft::Executor executor(model, {32, threads, false});
+  const weft::Tensor x = batch_of(model, w.batch).first;
+  weft::Tensor out(model.output_shape().with_batch(w.batch));
+  const auto pass = [&] {
+    executor.forward(x, false, 0, 0);
+    executor.copy_output(out);
+  };
+  for (int i = 0; i < warm_up_steps; ++i) pass();
+  for (auto _ : state) pass();
+  benchmark::DoNotOptimize(out.data());
+  weft::bench::report_gflops(state, weft::bench::model_work(model, 32).forward_flops * double(w.batch));
+  weft::bench::report_samples(state, double(w.batch));
+}
+
+// Removes --steps=N from the arguments; Google Benchmark rejects flags it does not know.
+std::optional<std::int64_t> take_steps(int& argc, char** argv) {
+  std::optional<std::int64_t> steps;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--steps=", 8) == 0) steps = std::stoll(argv[i] + 8);
+    else argv[kept++] = argv[i];
+  }
+  argc = kept;
+  return steps;
+}
 
 }  // namespace
 
-BENCHMARK(BM_FashionMlpStep)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_FashionCnnStep)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  const std::optional<std::int64_t> steps = take_steps(argc, argv);
+  const Workload training[] = {{"fashion_mlp", 32}, {"fashion_mlp", 128}, {"fashion_mlp", 512}, {"fashion_cnn", 128}};
+  const Workload inference[] = {{"fashion_mlp", 1000}, {"fashion_cnn", 1000}};
+  const auto add = [&](const char* kind, void (*fn)(benchmark::State&, Workload, int), Workload w, int threads) {
+    const std::string name = std::string(kind) + "/" + w.model + "/batch:" + std::to_string(w.batch) +
+                             "/threads:" + std::to_string(threads);
+    auto* b = benchmark::RegisterBenchmark(name.c_str(), fn, w, threads)->UseRealTime()->Unit(benchmark::kMillisecond);
+    if (steps) b->Iterations(*steps);
+  };
+  for (int threads : {1, 2}) {
+    for (const Workload& w : training) add("train", train, w, threads);
+    for (const Workload& w : inference) add("infer", infer, w, threads);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

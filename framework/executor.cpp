@@ -46,6 +46,7 @@ Executor::Executor(Model& model, ExecutorOptions options) : model_(model), optio
     auto b = model_.buffer_views(l, model_.buffers().data());
     params_.emplace_back(p.begin(), p.end());
     buffers_.emplace_back(b.begin(), b.end());
+    writable_buffers_.push_back(std::move(b));
     max_activation_ = std::max(max_activation_, model_.layer(l).output.numel());
   }
   forward_stats_.resize(layers);
@@ -56,10 +57,9 @@ Executor::Executor(Model& model, ExecutorOptions options) : model_(model), optio
 
 Executor::~Executor() = default;
 
-void Executor::run(const std::function<void()>& fn) { arena_->arena.execute(fn); }
+void Executor::run(FunctionRef<void()> fn) { arena_->arena.execute(fn); }
 
-void Executor::parallel_ranges(std::size_t n, std::size_t grain,
-                               const std::function<void(std::size_t, std::size_t)>& body) {
+void Executor::parallel_ranges(std::size_t n, std::size_t grain, FunctionRef<void(std::size_t, std::size_t)> body) {
   run([&] {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, std::max<std::size_t>(grain, 1)),
                       [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); });
@@ -81,7 +81,7 @@ Executor::Shard& Executor::shard(std::size_t i) {
   return *shards_[i];
 }
 
-void Executor::for_each_shard(const std::function<void(Shard&)>& body) {
+void Executor::for_each_shard(FunctionRef<void(Shard&)> body) {
   if (active_ == 1) {  // no task overhead for a single shard
     body(*shards_[0]);
     return;
@@ -147,10 +147,7 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
         layer.forward_partial_stats(args_for(sh, pass), sh.partial);
       });
       combine_stats(layer, l, false);
-      if (training) {
-        auto views = model_.buffer_views(l, model_.buffers().data());
-        layer.update_buffers(views, forward_stats_[l], batch_);
-      }
+      if (training) layer.update_buffers(writable_buffers_[l], forward_stats_[l], batch_);
     }
     for_each_shard([&](Shard& sh) {
       PassInfo pass{training, step, batch_, sh.first, layer_rng};

@@ -59,6 +59,7 @@ Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(s
     for (std::size_t b = 0; b < t.size(); b += chunk)
       chunks_.push_back({t.offset + b, t.offset + std::min(t.size(), b + chunk), t.is_bias, static_cast<float>(layer.lr_mult)});
   }
+  chunk_sums_.resize(chunks_.size());
 }
 
 Trainer::~Trainer() = default;
@@ -141,15 +142,14 @@ void Trainer::clip_gradient() {
   float* g = grad_.data();
   if (options_.clip_norm > 0) {
     // Per-chunk sums in parallel, added in chunk order: the same bits for any thread count.
-    std::vector<double> sums(chunks_.size());
     executor_->parallel_ranges(chunks_.size(), 1, [&](std::size_t begin, std::size_t end) {
       for (std::size_t c = begin; c < end; ++c) {
         double s = 0;
         for (std::size_t i = chunks_[c].begin; i < chunks_[c].end; ++i) s += double(g[i]) * double(g[i]);
-        sums[c] = s;
+        chunk_sums_[c] = s;
       }
     });
-    const double norm = std::sqrt(std::accumulate(sums.begin(), sums.end(), 0.0));
+    const double norm = std::sqrt(std::accumulate(chunk_sums_.begin(), chunk_sums_.end(), 0.0));
     if (norm > options_.clip_norm) {
       const auto scale = static_cast<float>(options_.clip_norm / (norm + 1e-6));  // PyTorch's clip_grad_norm_
       for (const Chunk& c : chunks_)
@@ -186,7 +186,13 @@ void Trainer::apply_update() {
   const double lr = last_lr_;
   float* w = model_.parameters().data();
   executor_->parallel_ranges(chunks_.size(), 1, [&](std::size_t begin, std::size_t end) {
-    std::vector<std::span<float>> slot_ranges(slots_.size());
+    // The slots' ranges on the stack (a vector here allocated once per task and step); a plugin
+    // optimizer with more slots than that gets a vector.
+    constexpr std::size_t stack_slots = 8;
+    std::array<std::span<float>, stack_slots> on_stack;
+    std::vector<std::span<float>> on_heap(slots_.size() > stack_slots ? slots_.size() : 0);
+    const std::span<std::span<float>> slot_ranges =
+        on_heap.empty() ? std::span(on_stack).first(slots_.size()) : std::span(on_heap);
     for (std::size_t c = begin; c < end; ++c) {
       const Chunk& ch = chunks_[c];
       const std::size_t n = ch.end - ch.begin;

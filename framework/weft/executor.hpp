@@ -10,11 +10,11 @@
 // - Every cross-shard sum (loss, statistics, gradients) runs in shard order, so results are the
 //   same bits with 1 or 64 threads.
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "weft/function_ref.hpp"
 #include "weft/model.hpp"
 
 namespace weft {
@@ -44,9 +44,9 @@ class Executor {
   void set_scribble(std::function<void(std::span<float>)> fill) { scribble_ = std::move(fill); }
 
   // Runs `fn` on the executor's arena: parallel algorithms inside use only its workers.
-  void run(const std::function<void()>& fn);
+  void run(FunctionRef<void()> fn);
   // Calls body(begin, end) over [0, n) in parallel chunks of at least `grain` (on the arena).
-  void parallel_ranges(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& body);
+  void parallel_ranges(std::size_t n, std::size_t grain, FunctionRef<void(std::size_t, std::size_t)> body);
 
   // Forward pass over x, shape (n, input...). `x` must stay alive until backward() returns.
   // In training mode layers use batch statistics and dropout, and update their buffers.
@@ -73,7 +73,7 @@ class Executor {
 
  private:
   struct Shard;
-  void for_each_shard(const std::function<void(Shard&)>& body);
+  void for_each_shard(FunctionRef<void(Shard&)> body);
   void combine_stats(const Layer& layer, std::size_t index, bool backward_phase);
   // Activity regularisers (weft/regularizer.hpp): whole-batch means of the layer's output after
   // its forward pass, and their gradient added to its output gradient before its backward pass.
@@ -93,6 +93,7 @@ class Executor {
   PassInfo pass_template_;
   std::uint64_t seed_ = 0;
   std::vector<std::vector<ConstView>> params_, buffers_;
+  std::vector<std::vector<View>> writable_buffers_;  // the same buffers, for Layer::update_buffers
   std::vector<std::vector<double>> forward_stats_, backward_stats_;
   std::int64_t max_activation_ = 0;  // largest per-sample tensor along the network
   std::vector<std::vector<double>> activity_mean_, activity_dmean_;  // per layer

@@ -173,6 +173,7 @@ class Trainer {
     float lr_mult;
   };
   std::vector<Chunk> chunks_;  // parameter ranges updated in parallel, each inside one tensor
+  std::vector<double> chunk_sums_;  // clip_gradient's per-chunk squares, kept to not allocate per step
   Tensor batch_x_, batch_y_;
   std::int64_t step_ = 0;
   std::int64_t epoch_ = 0;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "weft/registry.hpp"
@@ -15,10 +16,11 @@
 namespace weft::builtin {
 
 // The class label `value` as an index; throws naming `loss` unless it is an integer in [0, classes).
-inline std::int64_t class_label(float value, std::int64_t classes, const std::string& loss) {
+// Names are string_views: this runs per label, and a std::string argument would be built each time.
+inline std::int64_t class_label(float value, std::int64_t classes, std::string_view loss) {
   // Range first: converting NaN or a huge float to an integer is undefined behaviour.
   if (!(value >= 0 && value < static_cast<float>(classes)) || value != std::floor(value))
-    throw Error(loss + ": class label " + std::to_string(value) + " is not an integer in [0, " +
+    throw Error(std::string(loss) + ": class label " + std::to_string(value) + " is not an integer in [0, " +
                 std::to_string(classes) + ")");
   return static_cast<std::int64_t>(value);
 }
@@ -31,12 +33,13 @@ struct ClassLayout {
 
 // Throws ShapeError naming both shapes unless a batch of targets has the per-sample shape
 // `per_sample` that the loss asks of predictions `pred`.
-inline void require_target_shape(const std::string& loss, ConstView pred, ConstView target, const Shape& per_sample,
-                                 const std::string& what) {
+inline void require_target_shape(std::string_view loss, ConstView pred, ConstView target, const Shape& per_sample,
+                                 std::string_view what) {
   const Shape expected = per_sample.with_batch(pred.shape()[0]);
   if (!(target.shape() == expected))
-    throw ShapeError(loss + ": targets of shape " + target.shape().str() + " do not fit predictions of shape " +
-                     pred.shape().str() + "; expected " + expected.str() + " (" + what + ")");
+    throw ShapeError(std::string(loss) + ": targets of shape " + target.shape().str() +
+                     " do not fit predictions of shape " + pred.shape().str() + "; expected " + expected.str() + " (" +
+                     std::string(what) + ")");
 }
 
 // The "ignore_index" setting: "none" (the default: every label counts) or an integer label value
