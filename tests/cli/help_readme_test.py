@@ -17,7 +17,8 @@ OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 OTHER_PROGRAMS = {
     "--force-fallback-for": "meson setup",
     "--compare": "examples/python/weft_numpy.py",
-    "--train": "benchmarks/fashion_cnn_in_pytorch.py",
+    "--quick": "benchmarks/compare",
+    "--steps": "benchmarks/training_step_bench",
 }
 
 

@@ -86,7 +86,7 @@ check(np.all(log["val_mae"] <= np.sqrt(log["val_mse"]) * (1 + 1e-9)) and np.all(
 # HDF5: --features/--labels name the datasets; the same numbers as regression.csv, the same bits.
 with h5py.File("regression.h5", "w") as f:
     f["inputs"] = features.astype(np.float32)
-    f["targets"] = target.astype(np.float32)
+    f["targets"] = target.astype(np.float32).reshape(n, 1)  # one target per output, as the CSV reader makes it
     f["decoy"] = np.zeros((n, 3), np.float32)
 from_h5, _ = weft_train("regression.json", "regression.h5", "--features", "inputs", "--labels", "targets", out="h5.h5")
 check(from_h5[0].tobytes() == by_name[0].tobytes(), "the HDF5 file and the CSV of the same numbers trained differently")

