@@ -166,8 +166,9 @@ WindowConv::WindowConv(const ConvShape& s) : s_(s) {
 
 const float* WindowConv::padded_input(const float* x, std::int64_t i, std::int64_t n, float* scratch) const {
   // Without padding the grid is the sample itself. Tiles read up to read_slack floats past a
-  // sample, into the next one (only into dropped positions); the shard's last sample is copied.
-  if (unpadded_ && i + 1 < n) return x + i * s_.in_size();
+  // sample, into the following ones (only into dropped positions); a sample with fewer than
+  // read_slack floats of the shard after it is copied.
+  if (unpadded_ && (n - 1 - i) * s_.in_size() >= read_slack) return x + i * s_.in_size();
   scatter(x + i * s_.in_size(), s_.in_channels, s_.g.in, s_.g.in_count(), input_grid_, input_grid_.volume,
           flat(input_grid_, s_.g.pad_before, s_.g.dims), s_.g.dims, scratch);
   return scratch;
