@@ -18,6 +18,7 @@ OTHER_PROGRAMS = {
     "--force-fallback-for": "meson setup",
     "--compare": "examples/python/weft_numpy.py",
     "--quick": "benchmarks/compare",
+    "--no-accuracy": "benchmarks/compare",
     "--steps": "benchmarks/training_step_bench",
 }
 
