@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "layers/conv/grid_copy.hpp"
 #include "layers/conv/window_kernels.hpp"
-#include "layers/fused_activation.hpp"
 
 namespace weft::builtin {
 namespace {
@@ -14,8 +14,7 @@ using Grid = WindowConv::Grid;
 
 // Workspace slots (the layer takes this path or the im2col one, never both).
 enum Slot : std::size_t {
-  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dy_padded_slot,
-  masked_slot
+  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dy_padded_slot
 };
 
 // Tiles read up to window_cols − 1 floats past the last position they keep.
@@ -85,28 +84,15 @@ std::vector<std::int64_t> row_offsets(std::int64_t channels, std::int64_t volume
   return out;
 }
 
-// Copies `channels` dense volumes of extents `box` into grid volumes `channel_stride` apart, at
-// `origin`; the rest of the grid is left as it is (zero padding, written once per pass).
-void scatter(const float* dense, std::int64_t channels, const Extents& box, std::int64_t box_volume, const Grid& g,
-             std::int64_t channel_stride, std::int64_t origin, std::size_t dims, float* grid) {
-  const std::int64_t length = box[dims - 1];
-  for (std::int64_t c = 0; c < channels; ++c)
-    for_each_box_row(g, origin, box, dims, [&](std::int64_t d, std::int64_t q) {
-      std::memcpy(grid + c * channel_stride + q, dense + c * box_volume + d, static_cast<std::size_t>(length) * sizeof(float));
-    });
-}
-
-// The inverse for `rows` result rows `ld` apart: dense[r] (box) = result[r] at the box's
-// positions, through relu when `relu`.
-void gather(const float* result, std::int64_t ld, std::int64_t rows, const Grid& g, std::int64_t origin,
-            const Extents& box, std::int64_t box_volume, std::size_t dims, bool relu, float* dense) {
-  const auto length = static_cast<std::size_t>(box[dims - 1]);
-  for (std::int64_t r = 0; r < rows; ++r)
-    for_each_box_row(g, origin, box, dims, [&](std::int64_t d, std::int64_t q) {
-      float* to = dense + r * box_volume + d;
-      std::memcpy(to, result + r * ld + q, length * sizeof(float));
-      if (relu) apply_relu(to, length);
-    });
+// The rows of a box of extents `box` placed at flat position `origin` of `g`.
+RowMap row_map(const Grid& g, std::int64_t origin, const Extents& box, std::size_t dims) {
+  RowMap map;
+  map.length = box[dims - 1];
+  for_each_box_row(g, origin, box, dims, [&](std::int64_t dense, std::int64_t grid) {
+    map.dense.push_back(dense);
+    map.grid.push_back(grid);
+  });
+  return map;
 }
 
 // Packs rows [row0, row0 + rows) of a (total_rows × depth) matrix, given by element(row, k),
@@ -162,6 +148,12 @@ WindowConv::WindowConv(const ConvShape& s) : s_(s) {
   gradient_offsets_ = forward_offsets_;
   gradient_offsets_.resize(static_cast<std::size_t>(round_up(in_group_ * kernel_count_, gradient_rows)), 0);
   adjoint_offsets_ = row_offsets(out_group_, gradient_grid_.volume, kernel_offsets(w, gradient_grid_));
+  Extents reach{};
+  for (std::size_t d = 0; d < w.dims; ++d) reach[d] = w.dilation[d] * (w.kernel[d] - 1);
+  input_rows_ = row_map(input_grid_, flat(input_grid_, w.pad_before, w.dims), w.in, w.dims);
+  output_rows_ = row_map(input_grid_, 0, w.out, w.dims);
+  padded_gradient_rows_ = row_map(gradient_grid_, flat(gradient_grid_, reach, w.dims), w.out, w.dims);
+  input_gradient_rows_ = row_map(gradient_grid_, 0, w.in, w.dims);
 }
 
 const float* WindowConv::padded_input(const float* x, std::int64_t i, std::int64_t n, float* scratch) const {
@@ -169,8 +161,7 @@ const float* WindowConv::padded_input(const float* x, std::int64_t i, std::int64
   // sample, into the following ones (only into dropped positions); a sample with fewer than
   // read_slack floats of the shard after it is copied.
   if (unpadded_ && (n - 1 - i) * s_.in_size() >= read_slack) return x + i * s_.in_size();
-  scatter(x + i * s_.in_size(), s_.in_channels, s_.g.in, s_.g.in_count(), input_grid_, input_grid_.volume,
-          flat(input_grid_, s_.g.pad_before, s_.g.dims), s_.g.dims, scratch);
+  dense_to_grid(input_rows_, x + i * s_.in_size(), s_.g.in_count(), s_.in_channels, scratch, input_grid_.volume);
   return scratch;
 }
 
@@ -196,8 +187,8 @@ void WindowConv::forward(const float* w, const float* bias, const float* x, std:
       float* rg = result + grp * rows * ld;
       windows(panels + grp * rows * depth, out_group_, forward_offsets_, xi + grp * in_group_ * input_grid_.volume,
               init + grp * rows, 0, span_, rg, ld);
-      gather(rg, ld, out_group_, input_grid_, 0, g.out, out_count, g.dims, relu,
-             y + i * s_.out_size() + grp * out_group_ * out_count);
+      grid_to_dense(output_rows_, rg, ld, out_group_, y + i * s_.out_size() + grp * out_group_ * out_count, out_count,
+                    relu);
     }
   }
 }
@@ -243,19 +234,16 @@ void WindowConv::backward(const float* w, const float* x, const float* relu_outp
   }
   if (db) std::fill_n(db, s_.out_channels, 0.0f);
 
-  Extents reach{};
-  for (std::size_t d = 0; d < g.dims; ++d) reach[d] = g.dilation[d] * (g.kernel[d] - 1);
-  const std::int64_t dy_origin = flat(gradient_grid_, reach, g.dims);
-  float* masked = relu_output ? ws.floats(masked_slot, static_cast<std::size_t>(s_.out_size())).data() : nullptr;
+  // dy goes through relu's gradient (with relu_output) on its way into the grids, and the
+  // bias gradient is summed from dy_grid, whose dropped positions are zero.
   for (std::int64_t i = 0; i < n; ++i) {
     const float* dyi = dy + i * s_.out_size();
-    if (relu_output) {
-      mask_relu_gradient(relu_output + i * s_.out_size(), dyi, masked, static_cast<std::size_t>(s_.out_size()));
-      dyi = masked;
-    }
+    const float* yi = relu_output ? relu_output + i * s_.out_size() : nullptr;
     const float* xi = padded_input(x, i, n, padded);
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
-      scatter(dyi + grp * out_group_ * out_count, out_group_, g.out, out_count, input_grid_, positions, 0, g.dims, dy_grid);
+      const std::int64_t first = grp * out_group_ * out_count;
+      dense_to_grid(output_rows_, dyi + first, out_count, out_group_, dy_grid, positions, yi ? yi + first : nullptr);
+      if (db) add_bias_gradient(dy_grid, out_group_, positions, db + grp * out_group_);
       for (std::int64_t f = 0; f < filters; f += gradient_cols)
         transpose_blocks(dy_grid + f * positions, positions, gradient_cols, positions, transposed + f * positions,
                          gradient_cols);
@@ -267,16 +255,15 @@ void WindowConv::backward(const float* w, const float* x, const float* relu_outp
                         accg + r * filters + f, filters);
     }
     if (dx) {
-      scatter(dyi, s_.out_channels, g.out, out_count, gradient_grid_, gradient_grid_.volume, dy_origin, g.dims, dy_padded);
+      dense_to_grid(padded_gradient_rows_, dyi, out_count, s_.out_channels, dy_padded, gradient_grid_.volume, yi);
       for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
         float* rg = dx_result + grp * dx_rows * dx_ld;
         windows(panels + grp * dx_rows * dx_depth, in_group_, adjoint_offsets_,
                 dy_padded + grp * out_group_ * gradient_grid_.volume, zero_init, dx_begin_, dx_span_, rg, dx_ld);
-        gather(rg, dx_ld, in_group_, gradient_grid_, 0, g.in, g.in_count(), g.dims, false,
-               dx + i * s_.in_size() + grp * in_group_ * g.in_count());
+        grid_to_dense(input_gradient_rows_, rg, dx_ld, in_group_, dx + i * s_.in_size() + grp * in_group_ * g.in_count(),
+                      g.in_count(), false);
       }
     }
-    if (db) add_bias_gradient(dyi, s_.out_channels, out_count, db);
   }
   // dw (filters, channels/groups, κ...) is the transpose of each group's accumulator.
   for (std::int64_t grp = 0; grp < s_.groups; ++grp)

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "layers/conv/conv_ops.hpp"
+#include "layers/conv/grid_copy.hpp"
 
 namespace weft::builtin {
 
@@ -56,6 +57,10 @@ class WindowConv {
   std::vector<std::int64_t> forward_offsets_;   // per column-matrix row (channel, κ) of a group
   std::vector<std::int64_t> gradient_offsets_;  // the same, padded to whole gradient tiles
   std::vector<std::int64_t> adjoint_offsets_;   // per (filter, κ) of a group, in the gradient grid
+  RowMap input_rows_;             // the input in the input grid
+  RowMap output_rows_;            // the output in the input grid's positions
+  RowMap padded_gradient_rows_;   // the output gradient in the gradient grid
+  RowMap input_gradient_rows_;    // the input gradient in the gradient grid, from dx_begin_
 };
 
 }  // namespace weft::builtin
