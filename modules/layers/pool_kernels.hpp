@@ -1,5 +1,5 @@
 #pragma once
-// The inner loop of 2 × 2, stride-2 max pooling over one output row of a plane, vectorised
+// The inner loops of 2 × 2, stride-2 max pooling over one output row of a plane, vectorised
 // where the CPU allows (picked once per process, like window_kernels.hpp).
 #include <cstdint>
 
@@ -11,5 +11,11 @@ namespace weft::builtin {
 // some window holds a NaN: the caller applies the NaN rule.
 bool max_2x2_row(const float* plane, std::int32_t top, std::int32_t bottom, std::int64_t count, std::int32_t* index,
                  float* y);
+
+// The backward pass over the same row of windows: the four plane elements of window ox get
+// 0 + dy[ox] (a −0 becomes +0, as adding it to a zeroed plane would) where index[ox] points,
+// 0 elsewhere; every element of the 2·count columns of rows top and bottom is written.
+void route_2x2_row(const float* dy, const std::int32_t* index, std::int32_t top, std::int32_t bottom,
+                   std::int64_t count, float* dx_plane);
 
 }  // namespace weft::builtin

@@ -176,22 +176,12 @@ class Pool final : public Layer {
   // directly rather than through the window table (pool_kernels.hpp), compared in the same
   // order with the same rule; a row holding a NaN is redone by argmax(), which knows the NaN rule.
   // max_of_2x2's backward over a plane. Its windows are disjoint, so every input element is
-  // written once, with its window's dy or 0, instead of zeroing the plane and adding; selected
-  // by bit masks, since branches on where the maximum was mispredict on real data. (0 + dy keeps
-  // the bits of the adding version: a −0 gradient becomes +0 there too.)
+  // written once (route_2x2_row), instead of zeroing the plane and adding.
   void route_2x2(const float* dy, const std::int32_t* index, float* dx) const {
     const std::int64_t height = g_.in[0], width = g_.in[1], out_h = g_.out[0], out_w = g_.out[1];
     for (std::int64_t oy = 0; oy < out_h; ++oy) {
-      const std::int64_t top = 2 * oy * width, bottom = top + width;
-      for (std::int64_t ox = 0; ox < out_w; ++ox) {
-        const std::int64_t at = index[oy * out_w + ox], left = top + 2 * ox, lower_left = bottom + 2 * ox;
-        const std::uint32_t g = std::bit_cast<std::uint32_t>(0.0f + dy[oy * out_w + ox]);
-        const auto if_at = [&](std::int64_t i) { return std::bit_cast<float>(g & (0u - static_cast<std::uint32_t>(at == i))); };
-        dx[left] = if_at(left);
-        dx[left + 1] = if_at(left + 1);
-        dx[lower_left] = if_at(lower_left);
-        dx[lower_left + 1] = if_at(lower_left + 1);
-      }
+      const auto top = static_cast<std::int32_t>(2 * oy * width), bottom = static_cast<std::int32_t>(top + width);
+      route_2x2_row(dy + oy * out_w, index + oy * out_w, top, bottom, out_w, dx);
       for (std::int64_t x = 2 * out_w; x < width; ++x) dx[top + x] = dx[bottom + x] = 0.0f;  // an odd width's last column
     }
     std::fill(dx + 2 * out_h * width, dx + height * width, 0.0f);  // an odd height's last row

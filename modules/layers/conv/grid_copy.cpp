@@ -49,16 +49,27 @@ __attribute__((target("avx2"))) void copy_rows_avx2(const std::vector<std::int64
     if constexpr (op == Op::relu_gradient) return _mm256_mul_ps(v, _mm256_and_ps(_mm256_cmp_ps(m, zero, _CMP_GT_OQ), one));
     return v;
   };
+  // A row's tail: whole vectors read and written back with the row's part blended in, since
+  // AMD's masked store is far slower than a load, a blend and a store. Safe because the floats
+  // past a row (the next row, padding or dropped positions) lie inside the same buffers and are
+  // rewritten with their own values; only the call's last row, which may end its buffer, is
+  // finished with masked loads and a masked store instead.
+  const std::size_t rows = from_rows.size();
   for (std::int64_t c = 0; c < channels; ++c)
-    for (std::size_t i = 0; i < from_rows.size(); ++i) {
+    for (std::size_t i = 0; i < rows; ++i) {
       const std::int64_t at = c * from_stride + from_rows[i];
       const float *s = from + at, *m = op == Op::relu_gradient ? mask + at : s;
       float* d = to + c * to_stride + to_rows[i];
       for (std::int64_t j = 0; j < whole; j += 8)
         _mm256_storeu_ps(d + j, apply(_mm256_loadu_ps(s + j), _mm256_loadu_ps(m + j)));
-      if (whole < length)
+      if (whole == length) continue;
+      if (c + 1 < channels || i + 1 < rows) {
+        const __m256 v = apply(_mm256_loadu_ps(s + whole), _mm256_loadu_ps(m + whole));
+        _mm256_storeu_ps(d + whole, _mm256_blendv_ps(_mm256_loadu_ps(d + whole), v, _mm256_castsi256_ps(tail)));
+      } else {
         _mm256_maskstore_ps(d + whole, tail,
                             apply(_mm256_maskload_ps(s + whole, tail), _mm256_maskload_ps(m + whole, tail)));
+      }
     }
 }
 
