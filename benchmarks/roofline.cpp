@@ -4,7 +4,8 @@
 // rate at which OpenBLAS alone would do all of one shard's training GEMMs: their FLOPs over the
 // sum of their times at the measured rates. Every figure is the median of several measurements.
 //
-// Usage: roofline [--quick] [--json] [--threads=1,2] [--shard=32] [MODEL.json...]
+// Usage: roofline [--quick] [--json] [--threads=1,2] [--shard=S] [MODEL.json...]
+// (S: the shard size training at batch 128 takes by default on this machine, unless given)
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 
 #include "machine_limits.hpp"
 #include "model_work.hpp"
+#include "weft/trainer.hpp"
 
 namespace {
 
@@ -23,7 +25,7 @@ using weft::Json;
 struct Settings {
   bool quick = false, json = false;
   std::vector<int> threads = {1, 2};
-  std::int64_t shard = 32;
+  std::int64_t shard = weft::default_shard_size(128);
   std::vector<std::string> models;
 };
 

@@ -49,7 +49,7 @@ void train(benchmark::State& state, Workload w, int threads) {
   const auto [x, y] = batch_of(model, w.batch);
   for (int i = 0; i < warm_up_steps; ++i) trainer.train_step(x, y);
   for (auto _ : state) benchmark::DoNotOptimize(trainer.train_step(x, y));
-  const weft::bench::ModelWork work = weft::bench::model_work(model, o.shard_size);
+  const weft::bench::ModelWork work = weft::bench::model_work(model, trainer.options().shard_size);
   weft::bench::report_gflops(state, work.training_flops * double(w.batch));
   weft::bench::report_samples(state, double(w.batch));
 }

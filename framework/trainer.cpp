@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 #include <optional>
+#include <thread>
 
 #include "weft/finite.hpp"
 #include "weft/registry.hpp"
@@ -35,6 +36,13 @@ TrainOptions train_options(const Json& training) {
   return o;
 }
 
+std::int64_t default_shard_size(std::int64_t batch_size) {
+  constexpr std::int64_t smallest = 32, largest = 128;
+  if (batch_size <= 0) return largest;
+  const auto cores = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::clamp(batch_size / cores, smallest, largest);
+}
+
 Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(std::move(options)) {
   if (options_.batch_size < 0)
     throw Error("batch size must be at least 1 (or 0 for the full batch), got " + std::to_string(options_.batch_size));
@@ -42,6 +50,8 @@ Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(s
     throw Error("gradient accumulation must span at least 1 mini-batch, got " + std::to_string(options_.accumulate));
   if (!(options_.clip_norm >= 0) || !(options_.clip_value >= 0))
     throw Error("gradient clipping thresholds must be positive (or 0 for off)");
+  shard_size_given_ = options_.shard_size != 0;
+  if (!shard_size_given_) options_.shard_size = default_shard_size(options_.batch_size);
   options_.schedule = resolve_schedule(options_.schedule);
   schedule_ = build_schedule(options_.schedule);
   schedule_per_step_ = !options_.schedule.is_null() && options_.schedule["unit"] == "step";

@@ -35,6 +35,7 @@ TrainerState Trainer::state() const {
             {"rng", {{"seed", options_.seed}, {"shuffle", options_.shuffle}}},
             {"batch_size", options_.batch_size},
             {"accumulate", options_.accumulate},
+            {"shard_size", options_.shard_size},
             {"lr", last_lr_},
             {"history", std::move(history)}};
   return s;
@@ -76,6 +77,13 @@ void Trainer::restore(const TrainerState& s) {
     const Json& totals = j.at("epoch_totals");
     EpochTotals restored_totals{totals.at("loss_sum").get<double>(), totals.at("correct").get<std::int64_t>(),
                                 totals.at("samples").get<std::int64_t>(), totals.at("steps").get<std::int64_t>()};
+    // The run's own shard size unless this trainer was given one: the same sums, so the same
+    // bits as the uninterrupted run.
+    const std::int64_t shard = j.value("shard_size", std::int64_t{32});  // the default before it was recorded
+    if (shard < 1) fail("its shard size is " + std::to_string(shard) + ", expected at least 1");
+    std::unique_ptr<Executor> executor;
+    if (!shard_size_given_ && shard != options_.shard_size)
+      executor = std::make_unique<Executor>(model_, ExecutorOptions{shard, options_.threads, false});
     // Everything checked: commit.
     if (schedule_) schedule_->restore(j.at("schedule").at("state"));
     for (const auto& t : model_.parameter_table())
@@ -87,6 +95,10 @@ void Trainer::restore(const TrainerState& s) {
     totals_ = restored_totals;
     options_.seed = j.at("rng").at("seed").get<std::uint64_t>();
     options_.shuffle = j.at("rng").at("shuffle").get<bool>();
+    if (executor) {
+      options_.shard_size = executor->shard_size();
+      executor_ = std::move(executor);
+    }
     last_lr_ = j.at("lr").get<double>();
     history_ = std::move(history);
   } catch (const Json::exception& e) {

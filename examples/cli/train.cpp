@@ -39,7 +39,7 @@ struct TrainArgs {
   std::optional<std::int64_t> epochs, batch, accumulate, patience;
   std::optional<double> lr, clip_norm, clip_value, validation_split;
   int threads = 0;
-  std::int64_t shard = 32;
+  std::int64_t shard = 0;  // 0: weft::default_shard_size
   std::uint64_t seed = 0;
 };
 
@@ -224,9 +224,9 @@ Command add_train(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "bar", "plain"}))
       ->capture_default_str();
   t->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  t->add_option("--shard", args->shard, "samples per shard (results do not depend on --threads)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  t->add_option("--shard", args->shard, "samples per shard (default: the batch over the machine's cores, within 32..128; "
+                 "results do not depend on --threads)")
+      ->check(CLI::PositiveNumber);
   t->add_option("--seed", args->seed, "seed for initialisation, shuffling, validation split and dropout")->capture_default_str();
   t->add_option("--out", args->out, "write the trained model to this HDF5 file");
   auto& c = args->checkpoints;

@@ -48,7 +48,9 @@ weft::TrainOptions options_with(const Json& schedule) {
   return o;
 }
 
-void check_resume_is_exact(const Json& optimizer, const Json& schedule, std::int64_t stop_step) {
+// resumed_shard: the shard size the resuming trainer is given (0: none, so it takes the run's).
+void check_resume_is_exact(const Json& optimizer, const Json& schedule, std::int64_t stop_step,
+                           std::int64_t resumed_shard = 8) {
   const auto data = make_data(100), validation = make_data(30);
   const std::int64_t epochs = 3;
   weft::FitOptions fit;
@@ -76,9 +78,11 @@ void check_resume_is_exact(const Json& optimizer, const Json& schedule, std::int
   std::copy(first_model.parameters().begin(), first_model.parameters().end(), second_model.parameters().begin());
   weft::TrainOptions other_seed = options_with(schedule);
   other_seed.seed = 999;  // the state brings its own
+  other_seed.shard_size = resumed_shard;
   weft::Trainer second(second_model, other_seed);
   second.restore(state);
   BOOST_CHECK_EQUAL(second.step(), stop_step);
+  BOOST_CHECK_EQUAL(second.options().shard_size, 8);
   second.fit(data, fit);
   const Run resumed = snapshot(second);
 
@@ -103,6 +107,32 @@ BOOST_AUTO_TEST_CASE(resume_at_an_epoch_boundary_keeps_reduce_on_plateau_state) 
   // patience 0 on the training loss: the scale changes as soon as an epoch does not improve.
   check_resume_is_exact({{"type", "sgd"}, {"lr", 0.5}, {"momentum", 0.9}},
                         {{"type", "reduce_on_plateau"}, {"monitor", "val_loss"}, {"patience", 0}, {"factor", 0.5}}, 7);
+}
+
+BOOST_AUTO_TEST_CASE(a_trainer_given_no_shard_size_resumes_with_the_one_the_run_used) {
+  // The default would be 32 here (16-sample batches); shards of 8 sum the gradient differently.
+  check_resume_is_exact({{"type", "adam"}, {"lr", 0.01}}, nullptr, 10, 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_state_without_a_shard_size_is_from_runs_that_used_32) {
+  weft::Model model(spec_with({{"type", "adam"}}));
+  weft::Trainer first(model, options_with(nullptr));
+  weft::TrainerState state = first.state();
+  BOOST_CHECK_EQUAL(state.json["shard_size"], 8);
+  state.json.erase("shard_size");
+  weft::TrainOptions defaulted = options_with(nullptr);
+  defaulted.shard_size = 0;
+  defaulted.batch_size = 1024;  // would default to more than 32 on any machine with at most 32 cores
+  weft::Trainer second(model, defaulted);
+  second.restore(state);
+  BOOST_CHECK_EQUAL(second.options().shard_size, 32);
+}
+
+BOOST_AUTO_TEST_CASE(the_default_shard_size_stays_within_32_and_128) {
+  BOOST_CHECK_EQUAL(weft::default_shard_size(1), 32);
+  BOOST_CHECK_EQUAL(weft::default_shard_size(0), 128);  // full batch
+  BOOST_CHECK_EQUAL(weft::default_shard_size(std::int64_t{1} << 30), 128);
+  for (std::int64_t b = 1; b < 4096; b *= 2) BOOST_CHECK_LE(weft::default_shard_size(b), weft::default_shard_size(2 * b));
 }
 
 BOOST_AUTO_TEST_CASE(restore_rejects_a_state_from_another_optimizer) {
