@@ -128,10 +128,20 @@ __attribute__((target("avx2"))) void route_2x2_avx2(const float* dy, const std::
     row(dx + top + o, g, at, _mm256_add_epi32(_mm256_set1_epi32(top + o), two_lanes));
     row(dx + bottom + o, g, at, _mm256_add_epi32(_mm256_set1_epi32(bottom + o), two_lanes));
   }
-  // GCC leaves the upper halves dirty before this call (no vzeroupper), and legacy-SSE code
-  // after that ran 4 times slower on Zen 2, here and in every caller after the return.
-  _mm256_zeroupper();
-  route_2x2_scalar(dy, index, top, bottom, ox, count, dx);
+  if (ox < count) {  // the last windows through the same vectors, by masked loads and a copy
+    const auto o = static_cast<std::int32_t>(2 * ox);
+    const std::int64_t tail = count - ox;
+    const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(tail)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 g = _mm256_add_ps(_mm256_setzero_ps(), _mm256_maskload_ps(dy + ox, live));
+    const __m256i at = _mm256_maskload_epi32(index + ox, live);
+    alignas(32) float upper[16], lower[16];
+    row(upper, g, at, _mm256_add_epi32(_mm256_set1_epi32(top + o), two_lanes));
+    row(lower, g, at, _mm256_add_epi32(_mm256_set1_epi32(bottom + o), two_lanes));
+    for (std::int64_t i = 0; i < 2 * tail; ++i) {
+      dx[top + o + i] = upper[i];
+      dx[bottom + o + i] = lower[i];
+    }
+  }
 }
 
 bool cpu_has_avx2() {
