@@ -2,6 +2,8 @@
 // window_kernels.cpp), a plain loop elsewhere. Copies are exact either way.
 #include "layers/conv/grid_copy.hpp"
 
+#include <algorithm>
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define WEFT_GRID_COPY_AVX2 1
@@ -49,21 +51,27 @@ __attribute__((target("avx2"))) void copy_rows_avx2(const std::vector<std::int64
     if constexpr (op == Op::relu_gradient) return _mm256_mul_ps(v, _mm256_and_ps(_mm256_cmp_ps(m, zero, _CMP_GT_OQ), one));
     return v;
   };
-  // A row's tail: whole vectors read and written back with the row's part blended in, since
-  // AMD's masked store is far slower than a load, a blend and a store. Safe because the floats
-  // past a row (the next row, padding or dropped positions) lie inside the same buffers and are
-  // rewritten with their own values; only the call's last row, which may end its buffer, is
-  // finished with masked loads and a masked store instead.
-  const std::size_t rows = from_rows.size();
+  // A row's tail: a whole vector read and written back with the row's part blended in, since
+  // AMD's masked store is far slower than a load, a blend and a store. The floats past the row
+  // (the next rows, padding or dropped positions) are rewritten with their own values, which is
+  // safe only while the vector stays inside what this call covers on both sides; rows near the
+  // end of that span (several of them when rows are shorter than a vector) take masked loads and
+  // a masked store instead.
+  const auto span_end = [channels, length](const std::vector<std::int64_t>& rows, std::int64_t stride) {
+    std::int64_t end = 0;
+    for (const std::int64_t row : rows) end = std::max(end, row + length);
+    return (channels - 1) * stride + end;
+  };
+  const std::int64_t from_end = span_end(from_rows, from_stride), to_end = span_end(to_rows, to_stride);
   for (std::int64_t c = 0; c < channels; ++c)
-    for (std::size_t i = 0; i < rows; ++i) {
-      const std::int64_t at = c * from_stride + from_rows[i];
-      const float *s = from + at, *m = op == Op::relu_gradient ? mask + at : s;
-      float* d = to + c * to_stride + to_rows[i];
+    for (std::size_t i = 0; i < from_rows.size(); ++i) {
+      const std::int64_t from_at = c * from_stride + from_rows[i], to_at = c * to_stride + to_rows[i];
+      const float *s = from + from_at, *m = op == Op::relu_gradient ? mask + from_at : s;
+      float* d = to + to_at;
       for (std::int64_t j = 0; j < whole; j += 8)
         _mm256_storeu_ps(d + j, apply(_mm256_loadu_ps(s + j), _mm256_loadu_ps(m + j)));
       if (whole == length) continue;
-      if (c + 1 < channels || i + 1 < rows) {
+      if (from_at + whole + 8 <= from_end && to_at + whole + 8 <= to_end) {
         const __m256 v = apply(_mm256_loadu_ps(s + whole), _mm256_loadu_ps(m + whole));
         _mm256_storeu_ps(d + whole, _mm256_blendv_ps(_mm256_loadu_ps(d + whole), v, _mm256_castsi256_ps(tail)));
       } else {
