@@ -9,7 +9,6 @@
 #include <cmath>
 #include <thread>
 
-#include "fork_join_marks.hpp"
 #include "weft/blas.hpp"
 
 namespace weft {
@@ -61,17 +60,10 @@ Executor::~Executor() = default;
 void Executor::run(FunctionRef<void()> fn) { arena_->arena.execute(fn); }
 
 void Executor::parallel_ranges(std::size_t n, std::size_t grain, FunctionRef<void(std::size_t, std::size_t)> body) {
-  ForkJoinMarks marks;
-  marks.fork();
   run([&] {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, std::max<std::size_t>(grain, 1)),
-                      [&](const tbb::blocked_range<std::size_t>& r) {
-                        marks.task_begins();
-                        body(r.begin(), r.end());
-                        marks.task_ends();
-                      });
+                      [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); });
   });
-  marks.joined();
 }
 
 Executor::Shard& Executor::shard(std::size_t i) {
@@ -94,20 +86,15 @@ void Executor::for_each_shard(FunctionRef<void(Shard&)> body) {
     body(*shards_[0]);
     return;
   }
-  ForkJoinMarks marks;
-  marks.fork();
   run([&] {
     // Static partitioning keeps shard s on the same worker from layer to layer (warm caches).
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, active_, 1),
         [&](const tbb::blocked_range<std::size_t>& r) {
-          marks.task_begins();
           for (std::size_t s = r.begin(); s != r.end(); ++s) body(*shards_[s]);
-          marks.task_ends();
         },
         tbb::static_partitioner());
   });
-  marks.joined();
 }
 
 void Executor::combine_stats(const Layer& layer, std::size_t index, bool backward_phase) {
