@@ -49,6 +49,13 @@ class ScaledTanh final : public weft::Layer {
       }
   }
 
+  // ONNX export (weft export --onnx): the same function as two standard nodes, Tanh then Mul by
+  // alpha (of the sample's shape, so it broadcasts over the batch axis).
+  std::string to_onnx(const weft::OnnxLayerArgs& a) const override {
+    const std::string alpha = a.graph.constant(a.name + "/alpha", a.params[0]);
+    return a.graph.node("Mul", {alpha, a.graph.node("Tanh", {a.input})});
+  }
+
  private:
   weft::Json alpha_init_;
   weft::Shape sample_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "weft/config.hpp"
+#include "weft/onnx_graph.hpp"
 #include "weft/rng.hpp"
 #include "weft/tensor.hpp"
 
@@ -106,6 +107,12 @@ class Layer {
   // running means. Called on one thread.
   virtual void update_buffers(std::span<const View> /*buffers*/, std::span<const double> /*stats*/,
                               std::int64_t /*batch_size*/) const {}
+
+  // ONNX export (weft/onnx_graph.hpp): adds the nodes computing this layer's inference-mode
+  // output from args.input and returns the output's name. The default, an empty string, means
+  // "no ONNX equivalent" and makes the export fail naming the layer. Built-in layers are
+  // translated by the exporter; a plugin's layer overrides this to be exportable.
+  virtual std::string to_onnx(const OnnxLayerArgs& /*args*/) const { return {}; }
 };
 
 }  // namespace weft

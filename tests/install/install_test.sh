@@ -3,10 +3,11 @@
 # examples/consumer against it with Meson through dependency('weft') only (pkg-config), train a
 # model that uses the plugin's layer and optimizer with the installed `weft` command, save it,
 # load it back, and run the consumer. Then configure the consumer with weft as a subproject.
-# Usage: install_test.sh SOURCE_ROOT BUILD_ROOT
+# Usage: install_test.sh SOURCE_ROOT BUILD_ROOT HAVE_ONNX (true/false: built with ONNX export)
 set -euo pipefail
 src=$1
 build=$2
+have_onnx=$3
 tmp=$(mktemp -d /tmp/weft-install-test-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 data=/usr/share/datasets/fashion-mnist
@@ -76,6 +77,31 @@ trained=$(sed -n 's/^test accuracy \([0-9.]*\)$/\1/p' "$tmp/train.txt")
 python3 -c "import sys; sys.exit(0 if float('$trained') >= 0.75 else 1)" || fail "test accuracy $trained < 0.75"
 "$weft" evaluate "$tmp/model.h5" --plugin "$plugin" --data "$data" | tee "$tmp/evaluate.txt"
 grep -qF "test accuracy $trained" "$tmp/evaluate.txt" || fail "the loaded model does not reproduce accuracy $trained"
+
+step "the plugin's layer exports to ONNX through its hook; OpenCV runs it as weft predict does"
+if [ "$have_onnx" = true ]; then
+  "$weft" export "$tmp/model.h5" --plugin "$plugin" --onnx "$tmp/model.onnx"
+  /usr/bin/python3 - "$tmp/model.onnx" "$data" "$weft" "$tmp/model.h5" "$plugin" <<'PY'
+import gzip, subprocess, sys
+import cv2, numpy as np, onnx
+model, data, weft, h5, plugin = sys.argv[1:]
+onnx.checker.check_model(model, full_check=True)
+ops = [n.op_type for n in onnx.load(model).graph.node]
+assert "Tanh" in ops, f"scaled_tanh's nodes are missing: {ops}"
+raw = gzip.open(f"{data}/t10k-images-idx3-ubyte.gz").read()
+x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 784)[:1000].astype(np.float32) / 255
+want = np.loadtxt(subprocess.run([weft, "predict", h5, "--plugin", plugin, "--input", f"{data}/t10k-images-idx3-ubyte.gz"],
+                                 capture_output=True, text=True, check=True).stdout.splitlines()[1:1001], delimiter=",")
+net = cv2.dnn.readNetFromONNX(model)
+net.setInput(x)
+got = net.forward("probabilities")
+error = np.max(np.abs(got - want))
+assert error <= 1e-4, f"OpenCV differs from weft predict by {error}"
+print(f"scaled_tanh model: onnx.checker ok, OpenCV vs weft predict on 1000 images: max |dp| = {error:.2e}")
+PY
+else
+  echo "(weft built without ONNX export: the onnx_* tests report this as a skip)"
+fi
 
 step "without the plugin, loading the model names the type and the fix"
 if "$weft" evaluate "$tmp/model.h5" --data "$data" 2>"$tmp/err.txt"; then fail "evaluate without the plugin succeeded"; fi
