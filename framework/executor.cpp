@@ -6,7 +6,9 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "weft/blas.hpp"
@@ -33,7 +35,12 @@ struct Executor::Shard {
   double loss_sum = 0;
 };
 
-Executor::Executor(Model& model, ExecutorOptions options) : model_(model), options_(options) {
+namespace {
+SingleProcess one_process;
+}  // namespace
+
+Executor::Executor(Model& model, ExecutorOptions options)
+    : model_(model), options_(options), comm_(options.communicator ? options.communicator : &one_process) {
   if (options_.shard_size < 1) throw Error("shard size must be at least 1, got " + std::to_string(options_.shard_size));
   if (options_.threads < 0) throw Error("thread count must be 0 (all) or positive, got " + std::to_string(options_.threads));
   threads_ = options_.threads ? options_.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -67,7 +74,9 @@ void Executor::parallel_ranges(std::size_t n, std::size_t grain, FunctionRef<voi
 }
 
 Executor::Shard& Executor::shard(std::size_t i) {
-  while (shards_.size() <= i) {
+  // Only this rank's shards get buffers.
+  if (shards_.size() <= i) shards_.resize(i + 1);
+  if (!shards_[i]) {
     auto s = std::make_unique<Shard>();
     const std::int64_t n = options_.shard_size;
     for (std::size_t l = 0; l < model_.layer_count(); ++l) s->outputs.emplace_back(model_.layer(l).output.with_batch(n));
@@ -76,20 +85,21 @@ Executor::Shard& Executor::shard(std::size_t i) {
     s->workspaces.resize(model_.layer_count());
     s->grads = Tensor(Shape{static_cast<std::int64_t>(model_.parameter_count())});
     for (std::size_t l = 0; l < model_.layer_count(); ++l) s->grad_views.push_back(model_.param_views(l, s->grads.data()));
-    shards_.push_back(std::move(s));
+    shards_[i] = std::move(s);
   }
   return *shards_[i];
 }
 
 void Executor::for_each_shard(FunctionRef<void(Shard&)> body) {
-  if (active_ == 1) {  // no task overhead for a single shard
-    body(*shards_[0]);
+  if (own_end_ == own_begin_) return;  // more ranks than shards in this batch
+  if (own_end_ - own_begin_ == 1) {  // no task overhead for a single shard
+    body(*shards_[own_begin_]);
     return;
   }
   run([&] {
     // Static partitioning keeps shard s on the same worker from layer to layer (warm caches).
     tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, active_, 1),
+        tbb::blocked_range<std::size_t>(own_begin_, own_end_, 1),
         [&](const tbb::blocked_range<std::size_t>& r) {
           for (std::size_t s = r.begin(); s != r.end(); ++s) body(*shards_[s]);
         },
@@ -97,11 +107,39 @@ void Executor::for_each_shard(FunctionRef<void(Shard&)> body) {
   });
 }
 
+void Executor::fold_in_shard_order(std::span<std::byte> total, FunctionRef<bool(bool)> fold_own) {
+  const int rank = comm_->rank(), size = comm_->size();
+  if (size == 1) {
+    fold_own(false);
+    return;
+  }
+  // The message: whether the total holds anything yet (ranks before may have had no shards), then it.
+  std::vector<std::byte> message(total.size() + 1);
+  bool started = false;
+  if (rank > 0) {
+    comm_->receive_from_previous(message);
+    started = message[0] != std::byte{0};
+    std::memcpy(total.data(), message.data() + 1, total.size());
+  }
+  started = fold_own(started);
+  if (rank + 1 < size) {
+    message[0] = std::byte{started};
+    std::memcpy(message.data() + 1, total.data(), total.size());
+    comm_->send_to_next(message);
+  }
+  comm_->broadcast(total, size - 1);
+}
+
 void Executor::combine_stats(const Layer& layer, std::size_t index, bool backward_phase) {
   // Shards' partial statistics folded in shard order: the same bits whatever the thread count.
   auto& total = backward_phase ? backward_stats_[index] : forward_stats_[index];
-  std::copy(shards_[0]->partial.begin(), shards_[0]->partial.end(), total.begin());
-  for (std::size_t s = 1; s < active_; ++s) layer.merge_stats(total, shards_[s]->partial, backward_phase);
+  fold_in_shard_order(std::span<double>(total), [&](bool started) {
+    for (std::size_t s = own_begin_; s < own_end_; ++s, started = true) {
+      if (started) layer.merge_stats(total, shards_[s]->partial, backward_phase);
+      else std::copy(shards_[s]->partial.begin(), shards_[s]->partial.end(), total.begin());
+    }
+    return started;
+  });
 }
 
 void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint64_t seed) {
@@ -113,13 +151,17 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
   batch_ = x.shape()[0];
   if (batch_ == 0) throw ShapeError("cannot run a pass over an empty batch");
   active_ = static_cast<std::size_t>((batch_ + options_.shard_size - 1) / options_.shard_size);
-  for (std::size_t s = 0; s < active_; ++s) {
+  // Contiguous blocks of whole shards, as even as they can be.
+  const auto ranks = static_cast<std::size_t>(comm_->size()), rank = static_cast<std::size_t>(comm_->rank());
+  own_begin_ = active_ * rank / ranks;
+  own_end_ = active_ * (rank + 1) / ranks;
+  for (std::size_t s = own_begin_; s < own_end_; ++s) {
     Shard& sh = shard(s);
     sh.first = static_cast<std::int64_t>(s) * options_.shard_size;
     sh.count = std::min(options_.shard_size, batch_ - sh.first);
   }
   if (scribble_)
-    for (std::size_t s = 0; s < active_; ++s)
+    for (std::size_t s = own_begin_; s < own_end_; ++s)
       for (auto& output : shards_[s]->outputs) scribble_(output.span());
   seed_ = seed;
   pass_template_ = PassInfo{training, step, batch_, 0, CounterRng(seed)};
@@ -168,8 +210,11 @@ void Executor::activity_forward(std::size_t l) {
   });
   auto& mean = activity_mean_[l];
   mean.assign(per, 0.0);
-  for (std::size_t s = 0; s < active_; ++s)  // shard order: the same bits for any thread count
-    for (std::size_t j = 0; j < per; ++j) mean[j] += shards_[s]->activity_partial[j];
+  fold_in_shard_order(std::span<double>(mean), [&](bool) {
+    for (std::size_t s = own_begin_; s < own_end_; ++s)  // shard order: the same bits for any thread count
+      for (std::size_t j = 0; j < per; ++j) mean[j] += shards_[s]->activity_partial[j];
+    return true;
+  });
   for (auto& m : mean) m /= static_cast<double>(batch_);
   activity_dmean_[l].assign(per, 0.0);
   activity_penalty_ += r.activity_penalty(mean, activity_dmean_[l]);
@@ -219,16 +264,19 @@ double Executor::loss(ConstView targets, bool with_gradient) {
     sh.loss_sum = loss.evaluate(pred, targets.slice(sh.first, sh.count), dpred, weight);
   });
   double total = 0;
-  for (std::size_t s = 0; s < active_; ++s) total += shards_[s]->loss_sum;
+  fold_in_shard_order(std::span<double>(&total, 1), [&](bool) {
+    for (std::size_t s = own_begin_; s < own_end_; ++s) total += shards_[s]->loss_sum;
+    return true;
+  });
   return total / weight + (pass_template_.training ? activity_penalty_ : 0.0);
 }
 
-std::int64_t Executor::correct(ConstView targets) const {
+std::int64_t Executor::correct(ConstView targets) {
   const std::size_t last = model_.layer_count() - 1;
   const std::int64_t classes = model_.output_shape().numel();
   const bool one_hot = targets.shape().rank() > 1;
   std::int64_t hits = 0;
-  for (std::size_t s = 0; s < active_; ++s) {
+  for (std::size_t s = own_begin_; s < own_end_; ++s) {
     const Shard& sh = *shards_[s];
     const float* out = sh.outputs[last].data();
     for (std::int64_t i = 0; i < sh.count; ++i) {
@@ -244,6 +292,7 @@ std::int64_t Executor::correct(ConstView targets) const {
       hits += predicted == label;
     }
   }
+  comm_->sum(std::span<std::int64_t>(&hits, 1));  // integers: any order gives the same count
   return hits;
 }
 
@@ -251,7 +300,7 @@ void Executor::backward(ConstView output_gradient) {
   const Shape expected = model_.output_shape().with_batch(batch_);
   if (!(output_gradient.shape() == expected))
     throw ShapeError("output gradient must have shape " + expected.str() + ", got " + output_gradient.shape().str());
-  for (std::size_t s = 0; s < active_; ++s) {
+  for (std::size_t s = own_begin_; s < own_end_; ++s) {
     Shard& sh = *shards_[s];
     const auto src = output_gradient.slice(sh.first, sh.count);
     std::copy_n(src.data(), src.size(), sh.grad_a.data());
@@ -262,10 +311,10 @@ void Executor::backward(ConstView output_gradient) {
 
 void Executor::backward() {
   const std::size_t layers = model_.layer_count();
-  for (std::size_t s = 0; s < active_; ++s)
+  for (std::size_t s = own_begin_; s < own_end_; ++s)
     if (!shards_[s]->output_grad) throw Error("backward() needs loss(targets, true) or an output gradient first");
   if (scribble_)
-    for (std::size_t s = 0; s < active_; ++s) scribble_(shards_[s]->grads.span());
+    for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_(shards_[s]->grads.span());
   for (std::size_t l = layers; l-- > 0;) {
     const Layer& layer = *model_.layer(l).layer;
     const bool training = pass_template_.training;
@@ -274,7 +323,7 @@ void Executor::backward() {
     const bool needs_dx = l > 0 || options_.input_gradient;
     if (training && model_.layer(l).activity_regularizer) activity_backward(l);
     if (scribble_ && needs_dx)
-      for (std::size_t s = 0; s < active_; ++s) {
+      for (std::size_t s = own_begin_; s < own_end_; ++s) {
         Shard& sh = *shards_[s];
         scribble_((sh.output_grad == &sh.grad_a ? sh.grad_b : sh.grad_a).span());
       }
@@ -313,7 +362,7 @@ void Executor::backward() {
       sh.output_grad = dx_buf;  // becomes the next (earlier) layer's dy
     });
   }
-  for (std::size_t s = 0; s < active_; ++s) {
+  for (std::size_t s = own_begin_; s < own_end_; ++s) {
     shards_[s]->input_grad = shards_[s]->output_grad;
     shards_[s]->output_grad = nullptr;
   }
@@ -322,47 +371,117 @@ void Executor::backward() {
 void Executor::reduce_gradients(std::span<float> out) {
   if (out.size() != model_.parameter_count()) throw Error("gradient buffer has the wrong size");
   if (out.empty()) return;
-  // Parallel over elements, each element summed over shards in shard order.
-  parallel_ranges(out.size(), 1 << 14, [&](std::size_t begin, std::size_t end) {
-    std::copy(shards_[0]->grads.data() + begin, shards_[0]->grads.data() + end, out.data() + begin);
-    for (std::size_t s = 1; s < active_; ++s) {
-      const float* g = shards_[s]->grads.data();
-      for (std::size_t i = begin; i < end; ++i) out[i] += g[i];
-    }
-  });
+  // This rank's shards onto out[begin, end): parallel over elements, each summed over shards in
+  // shard order (when !started, the first own shard is copied: out holds nothing yet).
+  auto fold_own = [&](bool started, std::size_t first, std::size_t last) {
+    if (own_begin_ == own_end_) return;
+    parallel_ranges(last - first, 1 << 14, [&](std::size_t b, std::size_t e) {
+      const std::size_t begin = first + b, end = first + e;
+      std::size_t s = own_begin_;
+      if (!started) std::copy(shards_[s]->grads.data() + begin, shards_[s]->grads.data() + end, out.data() + begin);
+      for (s += started ? 0 : 1; s < own_end_; ++s) {
+        const float* g = shards_[s]->grads.data();
+        for (std::size_t i = begin; i < end; ++i) out[i] += g[i];
+      }
+    });
+  };
+  if (comm_->size() == 1) {
+    fold_own(false, 0, out.size());
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  if (options_.exact_reduction) {
+    exchange_gradients_in_order(out, fold_own);
+  } else {
+    fold_own(false, 0, out.size());
+    if (own_begin_ == own_end_) std::fill(out.begin(), out.end(), 0.0f);
+    comm_->sum(out);
+  }
+  exchange_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void Executor::copy_output(View out) const {
+void Executor::exchange_gradients_in_order(std::span<float> out,
+                                           FunctionRef<void(bool, std::size_t, std::size_t)> fold_own) {
+  // The hand-off of fold_in_shard_order() in chunks: rank r + 1 folds chunk i while rank r folds
+  // chunk i + 1, so the chain costs about one gradient's transfer plus K chunk hops rather than
+  // K transfers; then the last rank broadcasts the total (docs/distributed.md).
+  constexpr std::size_t chunk = std::size_t{1} << 18;  // floats: 1 MiB messages
+  const int rank = comm_->rank(), size = comm_->size();
+  const bool own = own_begin_ < own_end_;
+  // Whether an earlier rank had shards (a batch of fewer shards than ranks leaves some idle).
+  std::byte flag{0};
+  if (rank > 0) comm_->receive_from_previous({&flag, 1});
+  const bool started = flag != std::byte{0};
+  const bool holds = started || own;
+  if (rank + 1 < size) {
+    flag = std::byte{holds};
+    comm_->send_to_next({&flag, 1});
+  }
+  for (std::size_t begin = 0; begin < out.size(); begin += chunk) {
+    const std::size_t end = std::min(out.size(), begin + chunk);
+    const auto piece = out.subspan(begin, end - begin);
+    if (started) comm_->receive_from_previous(std::as_writable_bytes(piece));
+    fold_own(started, begin, end);
+    if (holds && rank + 1 < size) comm_->send_to_next(std::as_bytes(piece));
+  }
+  comm_->broadcast(std::as_writable_bytes(out), size - 1);
+}
+
+void Executor::gather_rows(View out, std::int64_t per, FunctionRef<const float*(const Shard&)> rows) {
+  // Own shards are contiguous and so are their rows in `out`; all_gather concatenates the
+  // ranks' blocks in rank order, which is shard order.
+  const std::int64_t first = own_begin_ < own_end_ ? shards_[own_begin_]->first : 0;
+  for (std::size_t s = own_begin_; s < own_end_; ++s) {
+    const Shard& sh = *shards_[s];
+    std::copy_n(rows(sh), sh.count * per, out.data() + sh.first * per);
+  }
+  if (comm_->size() == 1) return;
+  std::int64_t own_rows = 0;
+  for (std::size_t s = own_begin_; s < own_end_; ++s) own_rows += shards_[s]->count;
+  const auto mine = std::as_bytes(std::span<const float>(out.data() + first * per, static_cast<std::size_t>(own_rows * per)));
+  const auto all = comm_->all_gather(mine);
+  if (all.size() != out.size() * sizeof(float)) throw Error("gathered outputs do not cover the batch");
+  std::memcpy(out.data(), all.data(), all.size());
+}
+
+void Executor::copy_output(View out) {
   const std::size_t last = model_.layer_count() - 1;
   const Shape expected = model_.output_shape().with_batch(batch_);
   if (!(out.shape() == expected)) throw ShapeError("output buffer must have shape " + expected.str());
-  for (std::size_t s = 0; s < active_; ++s) {
-    const Shard& sh = *shards_[s];
-    std::copy_n(sh.outputs[last].data(), sh.count * model_.output_shape().numel(),
-                out.data() + sh.first * model_.output_shape().numel());
-  }
+  gather_rows(out, model_.output_shape().numel(), [&](const Shard& sh) -> const float* { return sh.outputs[last].data(); });
 }
 
-void Executor::copy_input_gradient(View out) const {
+void Executor::copy_input_gradient(View out) {
   if (!options_.input_gradient) throw Error("the executor was not asked for input gradients");
-  const std::int64_t per = model_.input_shape().numel();
-  for (std::size_t s = 0; s < active_; ++s) {
-    const Shard& sh = *shards_[s];
-    if (!sh.input_grad) throw Error("copy_input_gradient() needs a backward pass first");
-    std::copy_n(sh.input_grad->data(), sh.count * per, out.data() + sh.first * per);
-  }
+  for (std::size_t s = own_begin_; s < own_end_; ++s)
+    if (!shards_[s]->input_grad) throw Error("copy_input_gradient() needs a backward pass first");
+  gather_rows(out, model_.input_shape().numel(), [&](const Shard& sh) -> const float* { return sh.input_grad->data(); });
 }
 
-std::int64_t Executor::first_non_finite_layer() const {
-  for (std::size_t l = 0; l < model_.layer_count(); ++l)
-    for (std::size_t s = 0; s < active_; ++s) {
+std::int64_t Executor::first_non_finite_layer() {
+  // Per rank, then the smallest over ranks (-1, none, counted as the layer count).
+  const auto layers = static_cast<std::int64_t>(model_.layer_count());
+  std::int64_t first = layers;
+  for (std::size_t l = 0; l < model_.layer_count() && first == layers; ++l)
+    for (std::size_t s = own_begin_; s < own_end_ && first == layers; ++s) {
       const Shard& sh = *shards_[s];
       const float* y = sh.outputs[l].data();
       const std::int64_t n = sh.count * model_.layer(l).output.numel();
       for (std::int64_t i = 0; i < n; ++i)
-        if (!std::isfinite(y[i])) return static_cast<std::int64_t>(l);
+        if (!std::isfinite(y[i])) {
+          first = static_cast<std::int64_t>(l);
+          break;
+        }
     }
-  return -1;
+  if (comm_->size() > 1) {
+    const auto all = comm_->all_gather(std::as_bytes(std::span<const std::int64_t>(&first, 1)));
+    for (std::size_t r = 0; r < all.size(); r += sizeof first) {
+      std::int64_t v;
+      std::memcpy(&v, all.data() + r, sizeof v);
+      first = std::min(first, v);
+    }
+  }
+  return first == layers ? -1 : first;
 }
 
 }  // namespace weft

@@ -51,11 +51,15 @@ Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(s
   if (!(options_.clip_norm >= 0) || !(options_.clip_value >= 0))
     throw Error("gradient clipping thresholds must be positive (or 0 for off)");
   shard_size_given_ = options_.shard_size != 0;
-  if (!shard_size_given_) options_.shard_size = default_shard_size(options_.batch_size);
+  if (!shard_size_given_) {
+    options_.shard_size = default_shard_size(options_.batch_size);
+    // The default follows the machine's cores, which may differ between hosts: rank 0's holds.
+    if (options_.communicator) options_.communicator->broadcast(std::as_writable_bytes(std::span(&options_.shard_size, 1)), 0);
+  }
   options_.schedule = resolve_schedule(options_.schedule);
   schedule_ = build_schedule(options_.schedule);
   schedule_per_step_ = !options_.schedule.is_null() && options_.schedule["unit"] == "step";
-  executor_ = std::make_unique<Executor>(model_, ExecutorOptions{options_.shard_size, options_.threads, false});
+  executor_ = make_executor(options_.shard_size);
   grad_ = Tensor(Shape{static_cast<std::int64_t>(model_.parameter_count())});
   if (model_.has_optimizer()) {
     const Optimizer& optimizer = model_.optimizer();
@@ -73,6 +77,11 @@ Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(s
 }
 
 Trainer::~Trainer() = default;
+
+std::unique_ptr<Executor> Trainer::make_executor(std::int64_t shard_size) const {
+  return std::make_unique<Executor>(
+      model_, ExecutorOptions{shard_size, options_.threads, false, options_.communicator, options_.exact_reduction});
+}
 
 bool Trainer::classification() const {
   // Accuracy is meaningful when the model outputs one score per class and targets are labels or

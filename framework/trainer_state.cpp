@@ -83,7 +83,7 @@ void Trainer::restore(const TrainerState& s) {
     if (shard < 1) fail("its shard size is " + std::to_string(shard) + ", expected at least 1");
     std::unique_ptr<Executor> executor;
     if (!shard_size_given_ && shard != options_.shard_size)
-      executor = std::make_unique<Executor>(model_, ExecutorOptions{shard, options_.threads, false});
+      executor = make_executor(shard);
     // Everything checked: commit.
     if (schedule_) schedule_->restore(j.at("schedule").at("state"));
     for (const auto& t : model_.parameter_table())

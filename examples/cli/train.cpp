@@ -5,12 +5,19 @@
 //   [--resume CKPT.h5] [--init-from MODEL.h5 [--partial]]
 // --data is an IDX folder, a CSV or an HDF5 file (training_data.hpp).
 //
+// Under `mpirun -np K` (a libweft built with Open MPI) the K processes train one model
+// data-parallel (weft/executor.hpp); rank 0 alone prints, logs and writes checkpoints and the
+// model, and an error on any rank ends the whole job naming that rank.
+//
 // Training settings come from the spec's "training" object (weft/training_config.hpp); a flag
 // that is given overrides the spec. Without a validation split the test set serves as the
 // validation data (val_* metrics), as it always was reported after each epoch.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <stdexcept>
+#include <thread>
 
 #include "commands.hpp"
 #include "training_data.hpp"
@@ -41,6 +48,7 @@ struct TrainArgs {
   int threads = 0;
   std::int64_t shard = 0;  // 0: weft::default_shard_size
   std::uint64_t seed = 0;
+  bool fast_allreduce = false;
 };
 
 // The spec with the flags that were given written over its "optimizer" and "training" objects.
@@ -131,13 +139,16 @@ void resume(const std::string& path, Model& model, Trainer& trainer, const io::D
               static_cast<long long>(trainer.position()));
 }
 
-int run(const TrainArgs& a) {
+int train(const TrainArgs& a, Communicator& comm) {
+  const bool lead = comm.rank() == 0;
   Model model(spec_with_overrides(a));
   const Json& training = model.spec()["training"];
   TrainOptions options = train_options(training);
   options.threads = a.threads;
   options.shard_size = a.shard;
   options.seed = a.seed;
+  options.communicator = &comm;
+  options.exact_reduction = !a.fast_allreduce;
   const std::int64_t epochs = training["epochs"];
 
   DataArgs data_args = a.data;
@@ -166,6 +177,9 @@ int run(const TrainArgs& a) {
               trainer.executor().threads(), static_cast<unsigned long long>(a.seed));
   if (data.window_rows > 0)
     std::printf("streaming %s from disk in windows of %lld rows\n", a.data.data.c_str(), static_cast<long long>(data.window_rows));
+  if (comm.size() > 1)
+    std::printf("data-parallel over %d processes (%s)\n", comm.size(),
+                a.fast_allreduce ? "--fast-allreduce: not the same bits as one process" : "the same bits as one process");
   std::fflush(stdout);
 
   const bool live = a.progress == "bar" || (a.progress == "auto" && ProgressDisplay::is_terminal(stdout));
@@ -173,13 +187,18 @@ int run(const TrainArgs& a) {
   FitOptions fit;
   fit.epochs = epochs;
   fit.validation_source = val;
-  fit.callbacks = {&progress};
+  if (lead) fit.callbacks = {&progress};
+  // Checked on every rank (bad flags fail everywhere alike); only rank 0 writes files.
   const auto checkpoints = checkpoint_callback(c, data.prepared, early ? &*early : nullptr);
-  if (checkpoints) fit.callbacks.push_back(checkpoints.get());
-  if (early) fit.callbacks.push_back(&*early);
+  if (checkpoints && lead) fit.callbacks.push_back(checkpoints.get());
+  if (early) fit.callbacks.push_back(&*early);  // every rank: all must stop at the same step
   std::optional<io::CsvLog> log;
-  if (!a.log.empty()) fit.callbacks.push_back(&log.emplace(a.log));
+  if (!a.log.empty() && lead) fit.callbacks.push_back(&log.emplace(a.log));
+  const std::int64_t first_step = trainer.step();
   trainer.fit(train, fit);
+  if (comm.size() > 1 && trainer.step() > first_step)
+    std::printf("gradient exchange: %.3f ms a step on rank 0 (waits for slower ranks included)\n",
+                1e3 * trainer.executor().exchange_seconds() / static_cast<double>(trainer.step() - first_step));
   if (early && early->stopped())
     std::printf("early stopping after epoch %lld: best %s %.4g at epoch %lld%s\n", static_cast<long long>(early->stopped_epoch()),
                 training["early_stopping"]["monitor"].get<std::string>().c_str(), early->best(),
@@ -187,7 +206,7 @@ int run(const TrainArgs& a) {
                 training["early_stopping"]["restore_best"].get<bool>() ? " (its weights restored)" : "");
 
   if (checkpoints) std::printf("last checkpoint: %s\n", checkpoints->last_saved().c_str());
-  if (!a.out.empty()) {
+  if (!a.out.empty() && lead) {
     io::save_model(model, a.out, data.prepared);
     std::printf("saved model to %s\n", a.out.c_str());
   }
@@ -200,11 +219,37 @@ int run(const TrainArgs& a) {
   return 0;
 }
 
+int run(const TrainArgs& a) {
+  const auto comm = launch_communicator();
+  if (comm->size() == 1) return train(a, *comm);
+  // Other ranks than 0 print nothing: their output would repeat rank 0's.
+  if (comm->rank() != 0 && !std::freopen("/dev/null", "w", stdout)) throw Error("cannot silence rank output");
+  try {
+    return train(a, *comm);
+  } catch (const std::exception& e) {
+    // The other ranks would wait in a collective for this one forever: end the whole job. Most
+    // errors (flags, spec, data) strike every rank alike; the others give rank 0 a second to
+    // print its line and end the job first, so the message appears once.
+    if (comm->rank() != 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::string message = e.what();
+    for (auto& ch : message)
+      if (ch == '\n') ch = ' ';
+    comm->abort("weft: error on rank " + std::to_string(comm->rank()) + " of " + std::to_string(comm->size()) + ": " + message);
+  }
+  return 1;  // not reached: abort() ends every process (GCC does not trust [[noreturn]] on a virtual call)
+}
+
 }  // namespace
 
 Command add_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   auto* t = app.add_subcommand("train", "train a model from a JSON spec on an IDX dataset (flags override the spec's \"training\")");
+  t->footer(
+      "Data-parallel across processes and hosts (a build with Open MPI): mpirun -np K weft train ... on one host, "
+      "mpirun --hostfile HOSTS -np K weft train ... across hosts. Each process trains whole shards of every global "
+      "mini-batch with its --threads cores; the result is the same bits as one process at the same --batch and --shard, "
+      "whatever K and --threads (not with --fast-allreduce). Rank 0 prints and writes checkpoints and --out; any K can "
+      "--resume any checkpoint.");
   t->add_option("spec", args->spec, "model spec (JSON)")->required();
   add_data_options(*t, args->data);
   t->add_option("--epochs", args->epochs, "passes over the training set (spec default 1)")->check(CLI::PositiveNumber);
@@ -227,6 +272,8 @@ Command add_train(CLI::App& app) {
   t->add_option("--shard", args->shard, "samples per shard (default: the batch over the machine's cores, within 32..128; "
                  "results do not depend on --threads)")
       ->check(CLI::PositiveNumber);
+  t->add_flag("--fast-allreduce", args->fast_allreduce,
+              "under mpirun: sum gradients with MPI_Allreduce (faster on many processes; results differ in the last bits with K)");
   t->add_option("--seed", args->seed, "seed for initialisation, shuffling, validation split and dropout")->capture_default_str();
   t->add_option("--out", args->out, "write the trained model to this HDF5 file");
   auto& c = args->checkpoints;

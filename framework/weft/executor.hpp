@@ -9,11 +9,18 @@
 //   loops a layer may combine per-shard statistics (batch normalisation).
 // - Every cross-shard sum (loss, statistics, gradients) runs in shard order, so results are the
 //   same bits with 1 or 64 threads.
+// - Across processes (weft/communicator.hpp), every rank is given the whole global mini-batch
+//   and runs only its own contiguous block of whole shards. At each fold the running total is
+//   handed from rank to rank in rank order (rank r folds its shards onto what rank r - 1 sent),
+//   then the last rank broadcasts it: every fold still runs over all shards in global shard
+//   order, so K processes give the same bits as one. With exact_reduction = false gradients are
+//   summed by MPI_Allreduce instead (faster for many ranks, not bit-identical).
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "weft/communicator.hpp"
 #include "weft/function_ref.hpp"
 #include "weft/model.hpp"
 
@@ -23,6 +30,8 @@ struct ExecutorOptions {
   std::int64_t shard_size = 32;
   int threads = 0;              // 0: all hardware threads
   bool input_gradient = false;  // also compute d(loss)/d(input) (gradient checks, saliency)
+  Communicator* communicator = nullptr;  // the run's processes (must outlive the executor); null: one
+  bool exact_reduction = true;           // false: gradients summed by the MPI library's own order
 };
 
 class Executor {
@@ -56,30 +65,44 @@ class Executor {
   // also sets d(mean loss)/d(output) as the starting point of backward().
   double loss(ConstView targets, bool with_gradient);
   // Number of samples whose arg-max output equals the target class (label or one-hot).
-  std::int64_t correct(ConstView targets) const;
+  std::int64_t correct(ConstView targets);
   // Backward pass from the gradient loss() set, or from an explicit d(loss)/d(output).
   void backward();
   void backward(ConstView output_gradient);
 
   // The mini-batch gradient of the last backward pass: shard gradients added in shard order.
   void reduce_gradients(std::span<float> out);
-  // The output of the last forward pass, (n, output...).
-  void copy_output(View out) const;
+  // Wall time spent exchanging gradients between ranks in reduce_gradients() so far (waiting
+  // for slower ranks included); 0 in a single process.
+  double exchange_seconds() const { return exchange_seconds_; }
+  // The output of the last forward pass, (n, output...) (gathered from all ranks).
+  void copy_output(View out);
   // d(loss)/d(input) of the last backward pass (needs options.input_gradient).
-  void copy_input_gradient(View out) const;
+  void copy_input_gradient(View out);
   // Index of the first layer whose output in the last forward pass holds a NaN or infinity,
-  // or -1: names where a non-finite value appeared.
-  std::int64_t first_non_finite_layer() const;
+  // or -1: names where a non-finite value appeared (on any rank).
+  std::int64_t first_non_finite_layer();
 
  private:
   struct Shard;
   void for_each_shard(FunctionRef<void(Shard&)> body);
+  // Copies this rank's shards' rows(shard) into out (n, per...), then every rank's.
+  void gather_rows(View out, std::int64_t per, FunctionRef<const float*(const Shard&)> rows);
+  void exchange_gradients_in_order(std::span<float> out, FunctionRef<void(bool, std::size_t, std::size_t)> fold_own);
   void combine_stats(const Layer& layer, std::size_t index, bool backward_phase);
   // Activity regularisers (weft/regularizer.hpp): whole-batch means of the layer's output after
   // its forward pass, and their gradient added to its output gradient before its backward pass.
   void activity_forward(std::size_t layer);
   void activity_backward(std::size_t layer);
   Shard& shard(std::size_t i);
+  // Folds the shards' values into `total` in global shard order across ranks (see the top):
+  // fold_own(started) folds this rank's shards onto total (when !started, total holds nothing
+  // yet) and returns whether total holds anything now.
+  void fold_in_shard_order(std::span<std::byte> total, FunctionRef<bool(bool)> fold_own);
+  template <class T>
+  void fold_in_shard_order(std::span<T> total, FunctionRef<bool(bool)> fold_own) {
+    fold_in_shard_order(std::as_writable_bytes(total), fold_own);
+  }
 
   Model& model_;
   ExecutorOptions options_;
@@ -87,7 +110,9 @@ class Executor {
   struct Arena;
   std::unique_ptr<Arena> arena_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::size_t active_ = 0;      // shards in the current pass
+  std::size_t active_ = 0;      // shards in the current pass (on all ranks)
+  std::size_t own_begin_ = 0, own_end_ = 0;  // this rank's shards: [own_begin_, own_end_)
+  Communicator* comm_;
   std::int64_t batch_ = 0;      // samples in the current pass
   ConstView input_;
   PassInfo pass_template_;
@@ -98,6 +123,7 @@ class Executor {
   std::int64_t max_activation_ = 0;  // largest per-sample tensor along the network
   std::vector<std::vector<double>> activity_mean_, activity_dmean_;  // per layer
   double activity_penalty_ = 0;      // sum of the activity penalties of the last training pass
+  double exchange_seconds_ = 0;      // see exchange_seconds()
   std::function<void(std::span<float>)> scribble_;  // see set_scribble()
 };
 

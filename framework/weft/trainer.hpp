@@ -67,6 +67,10 @@ struct TrainOptions {
   double clip_norm = 0;           // 0: off
   double clip_value = 0;          // 0: off
   Json schedule = nullptr;        // a schedule spec ("unit" included); null: constant rate
+  // Data-parallel training (weft/executor.hpp): every rank runs fit() on the same data and ends
+  // with the same parameters; null: one process. Must outlive the trainer.
+  Communicator* communicator = nullptr;
+  bool exact_reduction = true;    // false: MPI_Allreduce for gradients (faster, not the same bits)
 };
 
 // The shard size used when none is given: the batch over the machine's hardware threads, within
@@ -169,6 +173,8 @@ class Trainer {
   double add_weight_penalties();
   void clip_gradient();
   void apply_update();
+  // An executor of this trainer's threads and processes (options_.communicator) for `shard_size`.
+  std::unique_ptr<Executor> make_executor(std::int64_t shard_size) const;
 
   Model& model_;
   TrainOptions options_;

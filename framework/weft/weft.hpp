@@ -3,6 +3,7 @@
 // plugin's layer adds nothing: the gradient checker is part of this.
 #include "weft/callback.hpp"
 #include "weft/callbacks.hpp"
+#include "weft/communicator.hpp"
 #include "weft/config.hpp"
 #include "weft/dataset.hpp"
 #include "weft/data_source.hpp"

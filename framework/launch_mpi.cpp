@@ -1,0 +1,95 @@
+// launch_communicator() of a libweft built with Open MPI: MPI_COMM_WORLD when this process was
+// started by mpirun (Open MPI sets OMPI_COMM_WORLD_SIZE for each process it launches), else the
+// single process, so plain `weft train` never pays for MPI initialisation.
+// Only the C API: Open MPI's deprecated C++ bindings would otherwise come with mpi.h (and warn).
+#define OMPI_SKIP_MPICXX 1
+#include <mpi.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+
+#include "weft/communicator.hpp"
+#include "weft/error.hpp"
+
+namespace weft {
+namespace {
+
+void check(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw Error(std::string("MPI ") + what + " failed: " + std::string(text, static_cast<std::size_t>(length)));
+}
+
+int count_of(std::size_t bytes) {
+  if (bytes > static_cast<std::size_t>(INT_MAX)) throw Error("an MPI message of " + std::to_string(bytes) + " bytes is over 2 GiB");
+  return static_cast<int>(bytes);
+}
+
+class MpiWorld final : public Communicator {
+ public:
+  MpiWorld() {
+    int provided = 0;
+    // Only the thread that created the communicator calls MPI (oneTBB workers never do).
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "initialisation");
+    // Errors come back as codes (turned into Error) instead of aborting inside the library.
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  ~MpiWorld() override { MPI_Finalize(); }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void receive_from_previous(std::span<std::byte> data) override {
+    check(MPI_Recv(data.data(), count_of(data.size()), MPI_BYTE, rank_ - 1, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "receive");
+  }
+  void send_to_next(std::span<const std::byte> data) override {
+    check(MPI_Send(data.data(), count_of(data.size()), MPI_BYTE, rank_ + 1, tag, MPI_COMM_WORLD), "send");
+  }
+  void broadcast(std::span<std::byte> data, int root) override {
+    check(MPI_Bcast(data.data(), count_of(data.size()), MPI_BYTE, root, MPI_COMM_WORLD), "broadcast");
+  }
+  void sum(std::span<float> data) override {
+    check(MPI_Allreduce(MPI_IN_PLACE, data.data(), count_of(data.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "allreduce");
+  }
+  void sum(std::span<std::int64_t> data) override {
+    check(MPI_Allreduce(MPI_IN_PLACE, data.data(), count_of(data.size()), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "allreduce");
+  }
+  std::vector<std::byte> all_gather(std::span<const std::byte> local) override {
+    int mine = count_of(local.size());
+    std::vector<int> counts(static_cast<std::size_t>(size_)), offsets(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD), "allgather");
+    std::size_t total = 0;
+    for (int r = 0; r < size_; ++r) {
+      offsets[static_cast<std::size_t>(r)] = count_of(total);
+      total += static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]);
+    }
+    std::vector<std::byte> all(total);
+    check(MPI_Allgatherv(local.data(), mine, MPI_BYTE, all.data(), counts.data(), offsets.data(), MPI_BYTE, MPI_COMM_WORLD),
+          "allgatherv");
+    return all;
+  }
+  [[noreturn]] void abort(const std::string& message) override {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    std::exit(1);  // MPI_Abort does not return; this only satisfies [[noreturn]]
+  }
+
+ private:
+  static constexpr int tag = 7;
+  int rank_ = 0, size_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> launch_communicator() {
+  if (!std::getenv("OMPI_COMM_WORLD_SIZE")) return std::make_unique<SingleProcess>();
+  return std::make_unique<MpiWorld>();
+}
+
+bool built_with_mpi() { return true; }
+
+}  // namespace weft

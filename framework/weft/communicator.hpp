@@ -1,0 +1,59 @@
+#pragma once
+// Communicator: the processes of one data-parallel training run (weft/executor.hpp splits each
+// global mini-batch's shards among them). A single process is the default; with the `mpi` build
+// option, launch_communicator() returns an Open MPI one when the program was started by mpirun.
+//
+// Only the collectives the executor needs: an ordered hand-off from rank to rank (folds that must
+// run in global shard order to give the same bits as one process), broadcast, an unordered sum
+// (the fast mode), an all-gather of variable-sized blocks, and abort. Every call is collective
+// and made from the thread that created the communicator.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace weft {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Rank r > 0 receives exactly data.size() bytes that rank r - 1 sent with send_to_next().
+  virtual void receive_from_previous(std::span<std::byte> data) = 0;
+  virtual void send_to_next(std::span<const std::byte> data) = 0;
+  // Every rank ends with `root`'s bytes.
+  virtual void broadcast(std::span<std::byte> data, int root) = 0;
+  // Element-wise sums over all ranks, in place. The float order of additions is the MPI
+  // library's: not the same bits as one process.
+  virtual void sum(std::span<float> data) = 0;
+  virtual void sum(std::span<std::int64_t> data) = 0;
+  // Every rank's block, concatenated in rank order (blocks may differ in size).
+  virtual std::vector<std::byte> all_gather(std::span<const std::byte> local) = 0;
+  // Ends every process of the run with `message` on stderr.
+  [[noreturn]] virtual void abort(const std::string& message) = 0;
+};
+
+// The one-process communicator: rank 0 of 1; the hand-offs have no peer and throw.
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  void receive_from_previous(std::span<std::byte> data) override;
+  void send_to_next(std::span<const std::byte> data) override;
+  void broadcast(std::span<std::byte> data, int root) override;
+  void sum(std::span<float>) override {}
+  void sum(std::span<std::int64_t>) override {}
+  std::vector<std::byte> all_gather(std::span<const std::byte> local) override { return {local.begin(), local.end()}; }
+  [[noreturn]] void abort(const std::string& message) override;
+};
+
+// The communicator of this process: Open MPI's world when built with it and started by mpirun
+// (MPI is initialised here and finalised when the result is destroyed), else single-process.
+std::unique_ptr<Communicator> launch_communicator();
+// Whether this libweft was built with Open MPI (the `mpi` build option found it).
+bool built_with_mpi();
+
+}  // namespace weft

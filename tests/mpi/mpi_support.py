@@ -1,0 +1,68 @@
+"""Shared by the tests/mpi scripts: running weft directly and under mpirun, a slice of
+Fashion-MNIST as HDF5, and a model file's tensors as raw bytes (for bit-for-bit comparisons)."""
+import gzip
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+FASHION = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist (scripts/setup)
+# mpirun refuses root without these; the tests run as root on CI.
+# In containers without ptrace rights the shared-memory transport's single-copy (CMA) path fails:
+# plain copies through shared memory work everywhere.
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMPI_MCA_btl_vader_single_copy_mechanism": "none"}
+
+
+def check(condition, message):
+    if not condition:
+        print("FAIL: " + message, file=sys.stderr)
+        sys.exit(1)
+
+
+def run(command, env=None, timeout=300):
+    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, env=env, timeout=timeout)
+    check(result.returncode == 0, f"{' '.join(map(str, command))} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def mpirun_command(mpirun_path, k, command):
+    # --oversubscribe: K ranks may exceed the cores; --bind-to none: ranks sharing cores would
+    # otherwise be pinned to the same one.
+    return [mpirun_path, "--oversubscribe", "--bind-to", "none", "-np", str(k), *command]
+
+
+def mpi_env():
+    return {**os.environ, **MPI_ENV}
+
+
+def mpirun(mpirun_path, k, command, timeout=300):
+    return run(mpirun_command(mpirun_path, k, command), env=mpi_env(), timeout=timeout)
+
+
+def read_idx_gz(path, header):
+    with gzip.open(path) as f:
+        return np.frombuffer(f.read()[header:], dtype=np.uint8)
+
+
+def fashion_slice(path, n):
+    """The first n training images (float32 in [0, 1], flattened) and labels as an HDF5 file."""
+    images = read_idx_gz(f"{FASHION}/train-images-idx3-ubyte.gz", 16).reshape(-1, 784)[:n]
+    labels = read_idx_gz(f"{FASHION}/train-labels-idx1-ubyte.gz", 8)[:n]
+    check(len(labels) == n and len(set(labels.tolist())) == 10, f"{FASHION}: fewer than {n} samples of all 10 classes")
+    with h5py.File(path, "w") as f:
+        f["features"] = (images / np.float32(255)).astype(np.float32)
+        f["labels"] = labels.astype(np.int64)
+
+
+def parameters(path):
+    """Every weight and buffer tensor of a model file or checkpoint, as bytes."""
+    with h5py.File(path) as f:
+        out = {}
+        for group in ("weights", "buffers"):
+            if group in f:
+                f[group].visititems(lambda name, obj, g=group: out.__setitem__(f"{g}/{name}", obj[()].tobytes())
+                                    if isinstance(obj, h5py.Dataset) else None)
+        return out

@@ -1,0 +1,72 @@
+"""A rank killed in the middle of `mpirun -np 2 weft train` (issue 12): the job ends within
+seconds, the output names the dead rank, the newest checkpoint on disk loads, and --resume from
+it (one process) continues to the same bits as a run that was never interrupted.
+Usage: rank_failure_test.py WEFT SOURCE_DIR MPIRUN"""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mpi_support import check, fashion_slice, mpi_env, mpirun_command, parameters, run  # noqa: E402
+
+weft, source, mpirun_path = sys.argv[1:4]
+os.chdir(tempfile.mkdtemp(prefix="weft_mpi_kill_"))
+fashion_slice("data.h5", 320)
+mlp = os.path.join(source, "examples", "models", "fashion_mlp.json")
+# 5 steps an epoch, 300 in all (milliseconds each): long enough to be killed after the second
+# checkpoint.
+flags = ["--data", "data.h5", "--batch", "64", "--shard", "16", "--epochs", "60", "--seed", "5",
+         "--threads", "1", "--progress", "plain", "--checkpoint-dir", "ck", "--checkpoint-every", "10"]
+
+
+def rank_pid(parent, rank):
+    """The pid of the process mpirun started as `rank` (Open MPI puts it in its environment)."""
+    for status in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            pid = int(status.split("/")[2])
+            fields = open(status).read().rsplit(")", 1)[1].split()
+            if int(fields[1]) != parent:
+                continue
+            environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue  # exited meanwhile
+        if f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
+            return pid
+    return None
+
+
+job = subprocess.Popen(mpirun_command(mpirun_path, 2, [weft, "train", mlp, *flags]), env=mpi_env(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+deadline = time.monotonic() + 120
+while not os.path.exists("ck/step-00000020.h5"):
+    if job.poll() is not None:
+        check(False, f"the job ended before its second checkpoint:\n{job.communicate()[0]}")
+    check(time.monotonic() < deadline, "no checkpoint at step 20 within 120 s")
+    time.sleep(0.01)
+victim = rank_pid(job.pid, 1)
+check(victim is not None, "found no process of rank 1 under mpirun")
+os.kill(victim, signal.SIGKILL)
+killed = time.monotonic()
+try:
+    output = job.communicate(timeout=30)[0]
+except subprocess.TimeoutExpired:
+    job.kill()
+    check(False, "the job still ran 30 s after rank 1 was killed (a rank hangs in a collective)")
+seconds = time.monotonic() - killed
+check(job.returncode != 0, f"the job exited 0 although rank 1 was killed:\n{output}")
+check(seconds < 10, f"the job took {seconds:.1f} s to end after rank 1 was killed")
+check("rank 1" in output and "signal 9" in output, f"the job's output does not name rank 1 and its signal:\n{output}")
+
+# The newest checkpoint is whole: --resume (one process) runs to the end, with the bits of a run
+# never interrupted.
+newest = sorted(glob.glob("ck/step-*.h5"))[-1]
+resume_flags = flags[:flags.index("--checkpoint-dir")]
+out = run([weft, "train", mlp, *resume_flags, "--resume", newest, "--out", "resumed.h5"])
+check(f"resumed from {newest}" in out, f"--resume {newest} did not report resuming:\n{out}")
+run([weft, "train", mlp, *resume_flags, "--out", "straight.h5"])
+check(parameters("resumed.h5") == parameters("straight.h5"), f"resuming {newest} did not end with the uninterrupted run's bits")
+print(f"rank 1 killed: the job ended in {seconds:.2f} s naming it; {newest} resumed to the uninterrupted bits")
