@@ -58,15 +58,24 @@ cases = {
     "conv_transpose2d": ([4, 5, 5], [L("conv_transpose2d", filters=6, kernel=[3, 2], stride=[2, 3], padding=[1, 0],
                                        dilation=2, groups=2, output_padding=[1, 0])]),
     "conv_transpose3d": ([2, 3, 4, 3], [L("conv_transpose", dims=3, filters=2, kernel=2, stride=2, bias=False)]),
+    "conv_transpose3d_all": ([4, 3, 3, 2], [L("conv_transpose3d", filters=2, kernel=[3, 2, 2], stride=[2, 1, 3], padding=[1, 0, 1],
+                                              dilation=[1, 2, 1], groups=2, output_padding=[1, 1, 0])]),
+    "conv_transpose1d_dilated": ([2, 6], [L("conv", dims=1, filters=2, kernel=1), L("conv_transpose", dims=1, filters=3, kernel=3,
+                                                                                      dilation=2, stride=3, padding=2, output_padding=2)]),
+    "conv3d_grouped_dilated": ([4, 6, 5, 6], [L("conv3d", filters=4, kernel=[2, 3, 2], dilation=[2, 1, 2], groups=4,
+                                                  padding="same", activation="relu")]),
     # pooling
     "max_pool1d": ([3, 17], [L("max_pool1d", kernel=3, stride=2, padding=1, dilation=2, ceil_mode=True)]),
     "max_pool2d": ([3, 9, 9], [L("max_pool2d", kernel=2)]),
     "max_pool2d_padded_ceil": ([3, 10, 9], [L("max_pool2d", kernel=[3, 2], stride=[2, 1], padding=1, ceil_mode=True)]),
     "max_pool2d_dilated": ([3, 9, 9], [L("max_pool2d", kernel=3, stride=2, padding=1, dilation=2)]),
+    "max_pool3d_dilated": ([2, 6, 5, 7], [L("max_pool", dims=3, kernel=[2, 3, 2], stride=[1, 2, 2], padding=1,
+                                             dilation=[2, 1, 3], ceil_mode=True)]),
     "max_pool3d": ([2, 5, 6, 5], [L("max_pool3d", kernel=2, ceil_mode=True)]),
     "avg_pool1d": ([3, 17], [L("avg_pool1d", kernel=4, stride=3, padding=2, ceil_mode=True)]),
     "avg_pool1d_exclude_pad": ([3, 17], [L("avg_pool1d", kernel=4, stride=3, padding=2, count_include_pad=False)]),
     "avg_pool2d": ([3, 9, 9], [L("avg_pool2d", kernel=3, stride=2, padding=1, count_include_pad=False)]),
+    "avg_pool2d_padded": ([3, 7, 8], [L("avg_pool2d", kernel=[3, 4], stride=[2, 3], padding=[1, 2])]),
     "avg_pool2d_ceil": ([3, 8, 9], [L("avg_pool2d", kernel=3, stride=2, padding=1, ceil_mode=True)]),
     "avg_pool3d": ([2, 5, 6, 5], [L("avg_pool", dims=3, kernel=2, ceil_mode=True)]),
     "global_avg_pool2d": ([3, 5, 5], [L("global_avg_pool")]),
@@ -80,6 +89,7 @@ cases = {
     "layer_norm": ([3, 4, 5], [L("layer_norm")]),
     "layer_norm_last_axes": ([3, 4, 5], [L("layer_norm", axes=2, affine=False, eps=1e-3)]),
     "layer_norm_features": (*act_input, [L("layer_norm")]),
+    "layer_norm_one_axis": ([2, 3, 4, 5], [L("layer_norm", axes=1, eps=0.1)]),
     "spatial_dropout": ([3, 8, 8], [L("spatial_dropout", rate=0.3)]),
     "softmax_channels": ([3, 4, 4], [L("softmax")]),
     "log_softmax_channels": ([3, 5], [L("log_softmax")]),
@@ -90,8 +100,7 @@ cases = {
 
 # Exported, and valid ONNX (the checker must pass), but OpenCV 4.6 computes them otherwise;
 # being rewritten in operators it runs correctly.
-opencv_pending = {"conv_transpose2d", "max_pool1d", "max_pool2d_dilated", "avg_pool1d", "avg_pool2d_ceil",
-                  "layer_norm_features"}
+opencv_pending = set()
 
 rng = np.random.default_rng(14)
 failures = []
