@@ -1,19 +1,23 @@
-"""Every weft option README.md documents is listed by --help, under the subcommand it belongs to.
+"""Every weft option README.md and docs/*.md document is listed by --help, under the subcommand it
+belongs to.
 
-An option belongs to a subcommand when README.md shows it on a line that runs `weft <command>`
+An option belongs to a subcommand when a page shows it on a line that runs `weft <command>`
 (a shell line, with its `\\` continuation lines, or a prose line quoting the command), or in the
-table of `weft train` flags. Every other `--option` the README mentions must be listed by at least
+table of `weft train` flags. Every other `--option` the pages mention must be listed by at least
 one subcommand's --help, unless it is one of another program's options listed below with where
-it comes from. Both directions of a drift fail: a documented option that is gone, and a README
-line that pins an option on the wrong command.
-Usage: help_readme_test.py WEFT README.md"""
+it comes from. Both directions of a drift fail: a documented option that is gone, and a line that
+pins an option on the wrong command.
+Usage: help_readme_test.py WEFT SOURCE_DIR"""
+import glob
+import os
 import re
 import subprocess
 import sys
 
-weft, readme = sys.argv[1], sys.argv[2]
+weft, source = sys.argv[1], sys.argv[2]
+pages = [os.path.join(source, "README.md")] + sorted(glob.glob(os.path.join(source, "docs", "*.md")))
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
-# Options of programs other than weft that README.md shows.
+# Options of programs other than weft that the pages show.
 OTHER_PROGRAMS = {
     "--force-fallback-for": "meson setup",
     "--compare": "examples/python/weft_numpy.py",
@@ -40,15 +44,17 @@ assert len(subcommands) >= 6, f"found only {subcommands} in weft --help"
 listed = {c: help_options(c)[0] for c in subcommands}
 command_at = re.compile(r"\bweft (" + "|".join(map(re.escape, subcommands)) + r")\b")
 
-documented = {c: set() for c in subcommands}  # subcommand: options README pins on it
-mentioned = set()                              # every option README names
+documented = {c: set() for c in subcommands}  # subcommand: (option, where) the pages pin on it
+mentioned = {}                                 # every option the pages name: where first
 failures = []
-lines = open(readme).read().splitlines()
+lines = [(f"{os.path.relpath(page, source)} line {number}", line)
+         for page in pages for number, line in enumerate(open(page).read().splitlines(), 1)]
 in_train_table = False
 continued_command = None
-for number, line in enumerate(lines, 1):
+for number, line in lines:
     options = set(OPTION.findall(line))
-    mentioned |= options
+    for o in options:
+        mentioned.setdefault(o, number)
     commands = command_at.findall(line) or ([continued_command] if continued_command else [])
     continued_command = commands[-1] if commands and line.rstrip().endswith("\\") else None
     if line.startswith("| flag | spec key"):
@@ -70,12 +76,12 @@ for number, line in enumerate(lines, 1):
 for c, options in documented.items():
     for option, number in sorted(options):
         if option not in listed[c] and option not in OTHER_PROGRAMS:
-            failures.append(f"README.md line {number} documents 'weft {c} {option}', which 'weft {c} --help' does not list")
+            failures.append(f"{number} documents 'weft {c} {option}', which 'weft {c} --help' does not list")
 every_listed = set().union(*listed.values())
-for option in sorted(mentioned - every_listed - set(OTHER_PROGRAMS)):
-    failures.append(f"README.md mentions {option}, which no subcommand's --help lists")
+for option in sorted(set(mentioned) - every_listed - set(OTHER_PROGRAMS)):
+    failures.append(f"{mentioned[option]} mentions {option}, which no subcommand's --help lists")
 if len(documented["train"]) < 20:
-    failures.append(f"found only {len(documented['train'])} weft train options in README.md: the parser lost the table")
+    failures.append(f"found only {len(documented['train'])} weft train options in the pages: the parser lost the table")
 for f in failures:
     print("FAIL " + f)
 if failures:
