@@ -40,7 +40,12 @@ __attribute__((target("avx512f"))) float fma_loop_zmm(std::int64_t iterations) {
   }
   __m512 sum = acc[0];
   for (int j = 1; j < chains; ++j) sum = _mm512_add_ps(sum, acc[j]);
-  return _mm512_reduce_add_ps(sum);
+  // Summed through memory: GCC 12 warns inside _mm512_reduce_add_ps (an undefined helper vector).
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, sum);
+  float total = 0;
+  for (float lane : lanes) total += lane;
+  return total;
 }
 
 bool has_avx512() { return __builtin_cpu_supports("avx512f"); }

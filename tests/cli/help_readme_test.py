@@ -24,6 +24,7 @@ OTHER_PROGRAMS = {
     "--quick": "benchmarks/compare",
     "--no-accuracy": "benchmarks/compare",
     "--steps": "benchmarks/training_step_bench",
+    "--benchmark": "Google Benchmark's own --benchmark_* options of benchmarks/*_bench",
 }
 
 
