@@ -60,7 +60,8 @@ std::string normalise(onnx_export::GraphBuilder& g, const Shape& input, const Da
 // What `weft predict` prints for a classifier: probabilities from the raw outputs.
 const char* probability_op(const Model& model) {
   if (model.output_shape().rank() != 1) return nullptr;
-  const std::string loss = model.spec()["loss"].value("type", "");
+  const Json& l = model.spec()["loss"];
+  const std::string loss = l.is_string() ? l.get<std::string>() : l.value("type", "");
   if (loss == "cross_entropy") return "Softmax";
   if (loss == "nll") return "Exp";
   if (loss == "binary_cross_entropy") return "Sigmoid";

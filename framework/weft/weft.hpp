@@ -13,6 +13,7 @@
 #include "weft/io/idx.hpp"
 #include "weft/io/metrics_csv.hpp"
 #include "weft/io/model_file.hpp"
+#include "weft/io/onnx_export.hpp"
 #include "weft/io/training_plot.hpp"
 #include "weft/layer.hpp"
 #include "weft/loss.hpp"
