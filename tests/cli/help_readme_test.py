@@ -25,6 +25,8 @@ OTHER_PROGRAMS = {
     "--no-accuracy": "benchmarks/compare",
     "--steps": "benchmarks/training_step_bench",
     "--benchmark": "Google Benchmark's own --benchmark_* options of benchmarks/*_bench",
+    "--oversubscribe": "mpirun (Open MPI)",
+    "--hostfile": "mpirun (Open MPI)",
 }
 
 
