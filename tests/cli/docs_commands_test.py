@@ -26,7 +26,8 @@ import numpy as np
 
 weft, source = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 FASHION = "/usr/share/datasets/fashion-mnist"
-COVERED_ELSEWHERE = {"libweft_example.so": "tests/install/install_test.sh builds examples/plugin and runs these"}
+COVERED_ELSEWHERE = {"libweft_example.so": "tests/install/install_test.sh builds examples/plugin and runs these",
+                     "mpirun": "tests/mpi runs weft train under mpirun on loopback (a hostfile needs other hosts)"}
 EXPECTED_BLOCKS = 5
 
 
