@@ -8,8 +8,10 @@
 // y at flat position q = Σ_k W[f, k] · x_padded[offset[k] + q]. Positions q that are not an
 // output (the last dilation·(kernel − 1) of every row) are computed and dropped: on fashion_cnn
 // that wastes 2 of every 13 or 28 columns, far less than writing and re-reading the columns.
-// The input gradient is the same product over the padded output gradient with the kernel
-// flipped, and the weight gradient reads the input the same way (window_kernels.hpp).
+// The input gradient's column matrix is Wᵀ times the output gradient at the output positions
+// (no column matrix of the input is needed, and no padding zeros are multiplied); its rows are
+// then added back at their shifts. The weight gradient reads the input the same way as forward
+// (window_kernels.hpp).
 //
 // Any number of spatial axes, groups, dilation and padding; strides must be 1 (others take the
 // im2col path in conv_ops.hpp). Sample by sample, so results never depend on how a batch is
@@ -47,20 +49,20 @@ class WindowConv {
   // Sample i of x laid out in the input grid: x itself when there is no padding, else `scratch`.
   const float* padded_input(const float* x, std::int64_t i, std::int64_t n, float* scratch) const;
 
+  // Positions per filter row of the output gradient in the input grid (dy_grid): the span,
+  // rounded up for transpose_blocks' 8 × 8 blocks.
+  std::int64_t gradient_positions() const { return (span_ + 7) / 8 * 8; }
+
   ConvShape s_;
   bool unpadded_ = false;  // the input grid is the input itself
   std::int64_t kernel_count_ = 0, in_group_ = 0, out_group_ = 0;  // channels per group
-  Grid input_grid_;       // forward and weight gradient: the padded input
-  Grid gradient_grid_;    // input gradient: the output gradient padded by dilation·(kernel − 1)
-  std::int64_t span_ = 0;                   // flat positions from the first output to the last
-  std::int64_t dx_begin_ = 0, dx_span_ = 0;  // the same for the input gradient's real positions
+  Grid input_grid_;         // the padded input; output positions are its first positions
+  std::int64_t span_ = 0;   // flat positions from the first output to the last
   std::vector<std::int64_t> forward_offsets_;   // per column-matrix row (channel, κ) of a group
   std::vector<std::int64_t> gradient_offsets_;  // the same, padded to whole gradient tiles
-  std::vector<std::int64_t> adjoint_offsets_;   // per (filter, κ) of a group, in the gradient grid
-  RowMap input_rows_;             // the input in the input grid
-  RowMap output_rows_;            // the output in the input grid's positions
-  RowMap padded_gradient_rows_;   // the output gradient in the gradient grid
-  RowMap input_gradient_rows_;    // the input gradient in the gradient grid, from dx_begin_
+  std::vector<std::int64_t> filter_offsets_;    // per filter of a group, its row in dy_grid
+  RowMap input_rows_;   // the input in the input grid
+  RowMap output_rows_;  // the output in the input grid's positions
 };
 
 }  // namespace weft::builtin
