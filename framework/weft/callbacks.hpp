@@ -18,8 +18,8 @@ class Model;
 // restore_best, the best epoch's parameters and buffers laid out like Model::parameters() and
 // Model::buffers() (both empty when no epoch improved yet).
 struct EarlyStoppingState {
-  Json json = Json::object();
-  std::vector<float> best_parameters, best_buffers;
+  Json json = Json::object();  // monitor, best, best_epoch, wait, epochs_seen
+  std::vector<float> best_parameters, best_buffers;  // the best epoch's (restore_best only)
 };
 
 // Stops fit() at the end of the `patience`-th epoch in a row whose monitored metric did not
@@ -43,14 +43,14 @@ class EarlyStopping final : public Callback {
   void on_epoch_end(Trainer& trainer, const EpochEvent& event) override;
   void on_fit_end(Trainer& trainer) override;
 
-  EarlyStoppingState state() const;
+  EarlyStoppingState state() const;  // for a checkpoint; a copy, taken at any time
   // Throws Error naming the problem when the state is malformed or monitors another metric.
   void restore(const EarlyStoppingState& state);
 
-  bool stopped() const { return stopped_epoch_ > 0; }
+  bool stopped() const { return stopped_epoch_ > 0; }  // whether it ended a fit() early
   std::int64_t stopped_epoch() const { return stopped_epoch_; }  // 0 when it did not stop
-  std::int64_t best_epoch() const { return best_epoch_; }
-  double best() const { return best_; }
+  std::int64_t best_epoch() const { return best_epoch_; }  // 1-based; 0 before any epoch was seen
+  double best() const { return best_; }  // the monitored metric's best value (meaningless at best_epoch() 0)
 
  private:
   bool improves(double value) const;
@@ -72,6 +72,7 @@ class EarlyStopping final : public Callback {
 // summary. Not live (a file, a pipe): only the summary, one plain line per epoch.
 class ProgressDisplay final : public Callback {
  public:
+  // Writes to `out` (not owned; must outlive the callback), redrawing one line when `live`.
   ProgressDisplay(std::FILE* out, bool live);
   // Live when `out` is a terminal.
   static bool is_terminal(std::FILE* out);

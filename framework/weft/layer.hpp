@@ -30,8 +30,11 @@ struct ParamDecl {
 // im2col buffers). Buffers grow on first use and are reused afterwards: no steady-state allocation.
 class Workspace {
  public:
+  // `count` floats of scratch numbered `slot` (a layer numbers its own from 0). The same slot
+  // gives back what was written there, so forward() can leave data for backward(); storage only
+  // grows, and the vector's growth zero-fills new elements.
   std::span<float> floats(std::size_t slot, std::size_t count);
-  std::span<std::int32_t> ints(std::size_t slot, std::size_t count);
+  std::span<std::int32_t> ints(std::size_t slot, std::size_t count);  // the same for int32
 
  private:
   std::vector<std::vector<float>> floats_;
@@ -40,7 +43,7 @@ class Workspace {
 
 // What a pass knows beyond its tensors.
 struct PassInfo {
-  bool training = false;
+  bool training = false;          // false in evaluation and prediction (dropout off, running stats)
   std::int64_t step = 0;          // optimizer step this pass belongs to (0-based)
   std::int64_t batch_size = 0;    // samples in the whole mini-batch, all shards together
   std::int64_t first_sample = 0;  // index in the mini-batch of this shard's first sample
@@ -48,31 +51,35 @@ struct PassInfo {
                                   // gives sample i its own numbers whatever the sharding
 };
 
+// Everything forward() reads and writes for one shard.
 struct ForwardArgs {
   ConstView x;                          // (n, in...) this shard's input
   View y;                               // (n, out...) to be written completely
   std::span<const ConstView> params;    // in the order of parameters()
   std::span<const ConstView> buffers;   // in the order of buffers()
   std::span<const double> stats;        // whole-batch forward statistics (see forward_stats_size)
-  Workspace& ws;
-  const PassInfo& pass;
+  Workspace& ws;                        // this layer's scratch in this shard
+  const PassInfo& pass;                 // mode, step, batch position, random stream
 };
 
+// Everything backward() reads and writes for one shard.
 struct BackwardArgs {
   ConstView x;                          // the input forward() saw
   ConstView y;                          // the output forward() wrote
   ConstView dy;                         // d(loss)/dy
   View dx;                              // d(loss)/dx to be written completely; empty when nobody
                                         // needs it (the first layer): skip that work
-  std::span<const ConstView> params;
-  std::span<const ConstView> buffers;
+  std::span<const ConstView> params;    // as forward() saw them
+  std::span<const ConstView> buffers;   // as forward() saw them
   std::span<const View> grads;          // d(loss)/d(param), same order as params: write completely
   std::span<const double> stats;          // the forward statistics again
   std::span<const double> backward_stats; // whole-batch backward statistics
-  Workspace& ws;
-  const PassInfo& pass;
+  Workspace& ws;                        // the same scratch forward() used, contents kept
+  const PassInfo& pass;                 // the same pass information as forward()'s
 };
 
+// The interface every layer implements (see the file comment for what it may and may not hold).
+// Registered by name in Registries::layers; weft/gradient_check.hpp checks an implementation.
 class Layer {
  public:
   virtual ~Layer() = default;
@@ -83,9 +90,12 @@ class Layer {
 
   // Trainable parameters and non-trainable buffers; valid after infer().
   virtual std::vector<ParamDecl> parameters() const { return {}; }
-  virtual std::vector<ParamDecl> buffers() const { return {}; }
+  virtual std::vector<ParamDecl> buffers() const { return {}; }  // (running statistics)
 
+  // Writes args.y for the shard's samples. Called from many threads at once (one per shard).
   virtual void forward(const ForwardArgs& args) const = 0;
+  // Writes args.dx (unless empty) and every args.grads, the gradients of this shard's samples
+  // only: the executor sums the shards. Called from many threads at once.
   virtual void backward(const BackwardArgs& args) const = 0;
 
   // Layers whose output depends on the whole mini-batch (batch normalisation) split a pass in
@@ -94,8 +104,11 @@ class Layer {
   // and forward()/backward() receive the total in args.stats / args.backward_stats. A size of 0
   // (the default) skips the phase. Doubles, because these are sums over the whole batch.
   virtual std::size_t forward_stats_size(bool /*training*/) const { return 0; }
+  // This shard's part of the forward statistics (args.stats does not hold the totals yet).
   virtual void forward_partial_stats(const ForwardArgs& /*args*/, std::span<double> /*partial*/) const {}
+  // The same for the backward pass; 0 (the default) skips it.
   virtual std::size_t backward_stats_size(bool /*training*/) const { return 0; }
+  // This shard's part of the backward statistics (args.backward_stats: not the totals yet).
   virtual void backward_partial_stats(const BackwardArgs& /*args*/, std::span<double> /*partial*/) const {}
   // Folds the next shard's partial statistics into `total` (which starts as shard 0's). The
   // default adds; a layer may merge otherwise, e.g. Chan's update of counts, means and squared

@@ -8,7 +8,7 @@
 //     "loss": {"type": "cross_entropy"},
 //     "optimizer": {"type": "adam", "lr": 0.001},
 //     "training": {"batch": 128, "epochs": 3, ...} }       (weft/training_config.hpp)
-// A layer may carry "name" (default "<type>_<index>"), unique within the model, and training
+// A layer may carry "name" (default `<type>_<index>`), unique within the model, and training
 // settings: "lr_mult" (its parameters' learning rate = scheduled rate × lr_mult, default 1),
 // "frozen" (true: never updated), "regularizer" (a weight penalty: l1, l2, elastic_net) and
 // "activity_regularizer" (activity_l1, kl_sparsity), see weft/regularizer.hpp.
@@ -29,61 +29,72 @@ namespace weft {
 
 // One named tensor inside a flat buffer: "dense_0/weight" at [offset, offset + size).
 struct NamedTensor {
-  std::string name;        // "<layer>/<param>"
+  std::string name;        // `<layer>/<param>`
   std::size_t layer = 0;   // index of the owning layer
   std::string param;       // "weight"
-  Shape shape;
-  std::size_t offset = 0;  // in floats
-  bool is_bias = false;
-  Json init;
+  Shape shape;             // as the layer declared it
+  std::size_t offset = 0;  // in floats; a multiple of 16, so every tensor is 64-byte aligned
+  bool is_bias = false;    // weight penalties skip biases unless the regularizer includes them
+  Json init;               // the initializer spec the layer declared (a name or an object)
+  // Elements of the tensor (the buffer may hold padding after it, up to the next offset).
   std::size_t size() const { return static_cast<std::size_t>(shape.numel()); }
 };
 
+// One layer of a Model as built from its spec entry: the module, its shapes, where its tensors
+// live in the flat buffers, and the training settings attached to it.
 struct LayerSlot {
-  std::string name;
-  std::string type;
+  std::string name;   // unique within the model; default `<type>_<index>`
+  std::string type;   // the registered layer name, e.g. "dense"
   Json config;  // resolved: type and every setting
   Shape input;  // per sample
-  Shape output;
-  std::unique_ptr<Layer> layer;
+  Shape output; // per sample, as the layer inferred it from `input`
+  std::unique_ptr<Layer> layer;  // the module itself (owned by the model)
   std::vector<std::size_t> params;   // indices into Model::parameter_table()
   std::vector<std::size_t> buffers;  // indices into Model::buffer_table()
   // Training settings the spec attaches to the layer (see the spec comment above).
   double lr_mult = 1.0;
-  bool frozen = false;
+  bool frozen = false;  // true: the trainer zeroes this layer's gradients, so it never changes
   std::unique_ptr<Regularizer> regularizer;           // weight penalty, or null
   std::unique_ptr<Regularizer> activity_regularizer;  // penalty on the output, or null
 };
 
+// A built model: owns its layers, their parameters and buffers, the loss and the optimizer
+// settings. Not copyable (the layers are unique); movable. The Trainer and the Executor work on a
+// Model without owning it.
 class Model {
  public:
   // Builds every module through the registry and infers every shape; throws SpecError or
   // ShapeError naming the layer (index, type), its input shape and what it needed.
   explicit Model(const Json& spec);
-  Model(Model&&) noexcept;
-  Model& operator=(Model&&) noexcept;
+  Model(Model&&) noexcept;             // moves the layers and storage; views into them stay valid
+  Model& operator=(Model&&) noexcept;  // the same, replacing this model
   ~Model();
 
   // The spec with every module's settings resolved (defaults filled in): rebuilds this model.
   const Json& spec() const { return spec_; }
-  const Shape& input_shape() const { return input_; }
-  const Shape& output_shape() const;
+  const Shape& input_shape() const { return input_; }  // per sample, the spec's "input"
+  const Shape& output_shape() const;  // per sample, the last layer's output
+  // Per sample, what the loss expects as the target for that output (e.g. () class indices for
+  // cross_entropy, the output's own shape for mse).
   Shape target_shape() const;
 
   std::size_t layer_count() const { return layers_.size(); }
-  const LayerSlot& layer(std::size_t i) const { return layers_[i]; }
+  const LayerSlot& layer(std::size_t i) const { return layers_[i]; }  // 0 <= i < layer_count()
 
   // All trainable parameters in one contiguous buffer, and the table of named views into it.
   std::span<float> parameters() { return params_.span(); }
-  std::span<const float> parameters() const { return params_.span(); }
-  const std::vector<NamedTensor>& parameter_table() const { return param_table_; }
+  std::span<const float> parameters() const { return params_.span(); }  // read-only
+  const std::vector<NamedTensor>& parameter_table() const { return param_table_; }  // layer order
+  // Length of the parameter buffer in floats, alignment padding included: the size a gradient
+  // buffer must have. Model::summary() counts only the real parameters.
   std::size_t parameter_count() const { return params_.size(); }
   // Non-trainable state (running statistics), laid out the same way.
   std::span<float> buffers() { return buffers_.span(); }
-  std::span<const float> buffers() const { return buffers_.span(); }
-  const std::vector<NamedTensor>& buffer_table() const { return buffer_table_; }
+  std::span<const float> buffers() const { return buffers_.span(); }  // read-only
+  const std::vector<NamedTensor>& buffer_table() const { return buffer_table_; }  // layer order
 
-  const Loss& loss() const { return *loss_; }
+  const Loss& loss() const { return *loss_; }  // built from the spec's "loss"
+  // False for a spec without "optimizer": such a model can predict and evaluate, not train.
   bool has_optimizer() const { return optimizer_ != nullptr; }
   // Throws SpecError when the spec has no optimizer.
   const Optimizer& optimizer() const;
@@ -94,7 +105,7 @@ class Model {
 
   // Views of layer `i`'s tensors inside `flat` (the model's storage or a same-sized gradient buffer).
   std::vector<View> param_views(std::size_t i, float* flat) const;
-  std::vector<View> buffer_views(std::size_t i, float* flat) const;
+  std::vector<View> buffer_views(std::size_t i, float* flat) const;  // the same for its buffers
 
   // A table: layer, type, output shape, parameter count; and totals.
   std::string summary() const;

@@ -21,19 +21,22 @@
 
 namespace weft {
 
+// One registered module of kind T (Layer, Loss, ...): what `weft list` shows and how to build it.
 template <class T>
 struct ModuleInfo {
-  std::string name;
+  std::string name;     // the spec's "type", e.g. "dense"; unique within its kind
   std::string summary;  // one line for `weft list`
   // Every key the module accepts with its default; null marks a required key. Keys outside this
   // object are rejected, so a typo is an error rather than a silently ignored setting.
   Json defaults = Json::object();
+  // Builds the module from its resolved settings; may throw SpecError (through Config) for a
+  // value its type allows but the module does not.
   std::function<std::unique_ptr<T>(const Config&)> create;
 };
 
 // Who is registering right now ("built-in", or a plugin path while it loads).
 const std::string& current_provider();
-void set_current_provider(std::string provider);
+void set_current_provider(std::string provider);  // the plugin loader sets it around each plugin
 
 // Rejects keys in `spec` that are not in `defaults`, then returns the spec merged over the
 // defaults with required (null) keys checked. `context` names the place; `extra_keys` are other
@@ -41,14 +44,17 @@ void set_current_provider(std::string provider);
 Json resolve_config(const Json& spec, const Json& defaults, const std::string& context,
                     std::span<const std::string_view> extra_keys);
 
+// "a, b, c" for error messages, or "(none)" for an empty list.
 std::string join_names(const std::vector<std::string>& names);
 
+// The modules of one kind, by name (kept sorted, so listings are in name order), each with the
+// provider that registered it.
 template <class T>
 class Registry {
  public:
-  explicit Registry(std::string kind) : kind_(std::move(kind)) {}
+  explicit Registry(std::string kind) : kind_(std::move(kind)) {}  // e.g. "layer"
 
-  const std::string& kind() const { return kind_; }
+  const std::string& kind() const { return kind_; }  // the singular noun used in messages
 
   // Throws Error when the name is taken, naming both providers.
   void add(ModuleInfo<T> info) {
@@ -62,6 +68,7 @@ class Registry {
   // "built-in" or the path of the plugin that registered `name`.
   const std::string& provider(std::string_view name) const { return entries_.find(name)->second.provider; }
 
+  // Whether a module of this name is registered.
   bool contains(std::string_view name) const { return entries_.find(std::string(name)) != entries_.end(); }
 
   // Throws SpecError listing the known names when `name` is unknown.
@@ -74,12 +81,13 @@ class Registry {
     return it->second.info;
   }
 
+  // The registered names in sorted order.
   std::vector<std::string> names() const {
     std::vector<std::string> out;
     for (const auto& [name, _] : entries_) out.push_back(name);
     return out;
   }
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const { return entries_.size(); }  // the number of registered modules
   // Whether any module here was registered by `provider`.
   bool provided_by(std::string_view provider) const {
     for (const auto& [_, entry] : entries_)
@@ -100,6 +108,7 @@ class Registry {
     other.entries_.clear();
   }
 
+  // Every module's info in name order; the pointers stay valid while the registry lives.
   std::vector<const ModuleInfo<T>*> all() const {
     std::vector<const ModuleInfo<T>*> out;
     for (const auto& [_, entry] : entries_) out.push_back(&entry.info);
@@ -109,9 +118,12 @@ class Registry {
   // Builds a module from `spec`, an object with "type" (or a bare type-name string).
   // Returns the module and its resolved configuration (type first, every key filled in).
   struct Built {
-    std::unique_ptr<T> module;
-    Json config;
+    std::unique_ptr<T> module;  // the module, owned by the caller
+    Json config;                // {"type": ..., every setting}: rebuilds the same module
   };
+  // Throws SpecError naming `context` for a malformed spec, an unknown type or setting, or a
+  // missing required setting; `extra_keys` are keys the caller reads itself (left out of the
+  // module's settings).
   Built create(const Json& spec, const std::string& context,
                std::span<const std::string_view> extra_keys = {}) const {
     Json object = spec.is_string() ? Json{{"type", spec}} : spec;
@@ -138,11 +150,12 @@ class Registry {
   std::map<std::string, Entry, std::less<>> entries_;
 };
 
+// One Registry per kind of module: the built-ins and every loaded plugin's modules.
 struct Registries {
-  Registry<Layer> layers{"layer"};
-  Registry<Loss> losses{"loss"};
-  Registry<Optimizer> optimizers{"optimizer"};
-  Registry<Initializer> initializers{"initializer"};
+  Registry<Layer> layers{"layer"};                    // weft/layer.hpp
+  Registry<Loss> losses{"loss"};                      // weft/loss.hpp
+  Registry<Optimizer> optimizers{"optimizer"};        // weft/optimizer.hpp
+  Registry<Initializer> initializers{"initializer"};  // parameter fills (weft/initializer.hpp)
   Registry<Schedule> schedules{"schedule"};        // learning-rate schedules (weft/schedule.hpp)
   Registry<Regularizer> regularizers{"regularizer"};  // weight and activity penalties (weft/regularizer.hpp)
 
@@ -151,11 +164,11 @@ struct Registries {
   // (a static_assert below and a test check that they agree).
   static constexpr std::size_t kind_count = 6;
   template <class F>
-  void for_each_kind(F&& f) {
+  void for_each_kind(F&& f) {  // f gets each Registry<T>& in turn
     each_kind_of(*this, f);
   }
   template <class F>
-  void for_each_kind(F&& f) const {
+  void for_each_kind(F&& f) const {  // f gets each const Registry<T>&
     each_kind_of(*this, f);
   }
 

@@ -24,16 +24,17 @@ class ModuleSpec {
  public:
   // Implicit, so a bare name stands for a module with default settings: net.add("relu").
   ModuleSpec(const char* type) : json_{{"type", type}} {}
-  ModuleSpec(const std::string& type) : json_{{"type", type}} {}
+  ModuleSpec(const std::string& type) : json_{{"type", type}} {}  // the same from a std::string
 
   // Sets one setting (any JSON value); returns the spec for chaining.
   ModuleSpec& with(const std::string& key, Json value) & {
     json_[key] = std::move(value);
     return *this;
   }
+  // The same on a temporary, so dense(10).with("bias", false) stays a value.
   ModuleSpec&& with(const std::string& key, Json value) && { return std::move(with(key, std::move(value))); }
 
-  const Json& json() const { return json_; }
+  const Json& json() const { return json_; }  // {"type": ..., settings...}, unchecked
 
  private:
   Json json_;
@@ -44,26 +45,31 @@ inline ModuleSpec module(const std::string& type) { return ModuleSpec(type); }
 
 // Short forms for the common built-ins; their required settings are the arguments.
 inline ModuleSpec dense(std::int64_t units) { return module("dense").with("units", units); }
+// `filters` output channels, a square `kernel` × `kernel` window.
 inline ModuleSpec conv2d(std::int64_t filters, std::int64_t kernel) {
   return module("conv2d").with("filters", filters).with("kernel", kernel);
 }
+// Pooling over `kernel` × `kernel` windows; the stride defaults to the kernel (no overlap).
 inline ModuleSpec max_pool2d(std::int64_t kernel) { return module("max_pool2d").with("kernel", kernel); }
-inline ModuleSpec avg_pool2d(std::int64_t kernel) { return module("avg_pool2d").with("kernel", kernel); }
+inline ModuleSpec avg_pool2d(std::int64_t kernel) { return module("avg_pool2d").with("kernel", kernel); }  // see max_pool2d
+// Zeroes each activation with probability `rate` (in [0, 1)) while training.
 inline ModuleSpec dropout(double rate) { return module("dropout").with("rate", rate); }
-inline ModuleSpec relu() { return module("relu"); }
-inline ModuleSpec flatten() { return module("flatten"); }
-inline ModuleSpec batch_norm() { return module("batch_norm"); }
+inline ModuleSpec relu() { return module("relu"); }        // max(x, 0)
+inline ModuleSpec flatten() { return module("flatten"); }  // (d1, d2, ...) per sample to (d1·d2·...)
+inline ModuleSpec batch_norm() { return module("batch_norm"); }  // with its default settings
+// Stochastic gradient descent at learning rate `lr`, with optional momentum in [0, 1].
 inline ModuleSpec sgd(double lr, double momentum = 0) { return module("sgd").with("lr", lr).with("momentum", momentum); }
-inline ModuleSpec adam(double lr = 1e-3) { return module("adam").with("lr", lr); }
+inline ModuleSpec adam(double lr = 1e-3) { return module("adam").with("lr", lr); }  // Adam at rate `lr`
 
+// Writes a model spec layer by layer from C++ (see the file comment); build() makes the Model.
 class Sequential {
  public:
   // The per-sample input shape (no batch axis): {784} or {1, 28, 28}.
   explicit Sequential(const Shape& input);
 
-  Sequential& add(const ModuleSpec& layer);
-  Sequential& loss(const ModuleSpec& loss);
-  Sequential& optimizer(const ModuleSpec& optimizer);
+  Sequential& add(const ModuleSpec& layer);  // appends a layer; returns *this for chaining
+  Sequential& loss(const ModuleSpec& loss);  // sets (or replaces) the spec's "loss"
+  Sequential& optimizer(const ModuleSpec& optimizer);  // sets (or replaces) the spec's "optimizer"
   // The spec's "training" object (batch, epochs, schedule, ...; see weft/training_config.hpp).
   Sequential& training(const Json& settings);
 

@@ -18,8 +18,8 @@
 // restore(state) continues bit for bit as the original would have:
 //
 //   TrainerState::tensors  named copies of the optimizer slots, one per (parameter, slot):
-//                          "<layer>/<param>/<slot>" (e.g. "dense_0/weight/exp_avg"), shaped like
-//                          the parameter. Store them as /optimizer/<layer>/<param>/<slot>.
+//                          `<layer>/<param>/<slot>` (e.g. "dense_0/weight/exp_avg"), shaped like
+//                          the parameter. Store them as `/optimizer/<layer>/<param>/<slot>`.
 //   TrainerState::json     {"format": 1,
 //                           "optimizer": the resolved optimizer spec (type and settings),
 //                           "slots": slot names, in order,
@@ -56,13 +56,15 @@
 
 namespace weft {
 
+// How a Trainer runs: batching, threads, seed and order, accumulation, clipping, the learning-rate
+// schedule, processes. train_options() makes one from a spec's "training" object.
 struct TrainOptions {
   std::int64_t batch_size = 128;  // 0: the whole dataset (full-batch gradient descent)
   std::int64_t shard_size = 0;    // samples per shard, fixed so results do not depend on threads;
                                   // 0: default_shard_size(batch_size)
   int threads = 0;                // 0: all hardware threads
-  std::uint64_t seed = 0;
-  bool shuffle = true;
+  std::uint64_t seed = 0;         // keys the epoch order and every random layer (dropout)
+  bool shuffle = true;            // false: every epoch reads the samples in stored order
   std::int64_t accumulate = 1;    // mini-batches per optimizer step
   double clip_norm = 0;           // 0: off
   double clip_value = 0;          // 0: off
@@ -86,31 +88,35 @@ std::int64_t default_shard_size(std::int64_t batch_size);
 // and shard size keep their defaults.
 TrainOptions train_options(const Json& training);
 
+// What one train_epoch() call did (also recorded in the history as Metrics).
 struct EpochResult {
   std::int64_t epoch = 0;  // 1-based
   double loss = 0;         // mean training loss over the epoch's steps
   double accuracy = std::numeric_limits<double>::quiet_NaN();  // training accuracy (classification)
-  double seconds = 0;
-  double samples_per_second = 0;
+  double seconds = 0;             // wall-clock time of the call
+  double samples_per_second = 0;  // samples trained in this call per wall-clock second
   bool completed = true;   // false when a callback stopped training in the middle of the epoch
 };
 
+// What evaluate() measured over a whole data source; metrics that do not apply stay NaN.
 struct Evaluation {
-  double loss = 0;
+  double loss = 0;  // mean loss per sample, without weight penalties
   double accuracy = std::numeric_limits<double>::quiet_NaN();        // NaN when targets are not classes
   double top_k_accuracy = std::numeric_limits<double>::quiet_NaN();  // classification with > k classes
-  std::int64_t top_k = 0;
+  std::int64_t top_k = 0;  // the k of top_k_accuracy (0 when it was not measured)
   double mse = std::numeric_limits<double>::quiet_NaN();  // regression only
-  double mae = std::numeric_limits<double>::quiet_NaN();
-  std::int64_t samples = 0;
+  double mae = std::numeric_limits<double>::quiet_NaN();  // regression only: mean absolute error
+  std::int64_t samples = 0;  // samples evaluated (all of the source)
   std::vector<std::vector<std::int64_t>> confusion;  // [true][predicted], classification only
 };
 
+// Trainer::state(), in two parts an HDF5 checkpoint stores differently; see "Training state" above.
 struct TrainerState {
-  Json json;
-  std::vector<std::pair<std::string, Tensor>> tensors;
+  Json json;  // the scalar state: format, optimizer, step and epoch, order, history...
+  std::vector<std::pair<std::string, Tensor>> tensors;  // the optimizer slots, by name
 };
 
+// What Trainer::fit() runs besides the training data.
 struct FitOptions {
   std::int64_t epochs = 1;                // train until this many epochs are completed
   const Dataset* validation = nullptr;    // evaluated after every epoch (val_* metrics)
@@ -118,19 +124,27 @@ struct FitOptions {
   std::vector<Callback*> callbacks;       // called in this order
 };
 
+// Trains one Model (which must outlive it): runs optimizer steps, epochs and fit(), evaluates
+// and predicts, and saves or restores its own state for checkpoints. See the file comment for
+// what a step does.
 class Trainer {
  public:
+  // Throws Error for a negative batch size, accumulate < 1 or a negative clipping threshold, and
+  // SpecError for an invalid schedule. Sets up the optimizer slots when the model has an
+  // optimizer (without one, it can evaluate and predict but not train).
   Trainer(Model& model, TrainOptions options);
   ~Trainer();
 
+  // As given, with the defaults resolved (shard size, schedule).
   const TrainOptions& options() const { return options_; }
-  Model& model() { return model_; }
+  Model& model() { return model_; }  // the model being trained
+  // The executor running this trainer's passes on its threads, shards and processes.
   Executor& executor() { return *executor_; }
 
   // Trains until `epochs` epochs are completed (continuing a restored or stopped run where it
   // left off) or a callback calls request_stop(). Returns the history.
   const std::vector<Metrics>& fit(const DataSource& train, const FitOptions& options);
-  const std::vector<Metrics>& fit(const Dataset& train, const FitOptions& options);
+  const std::vector<Metrics>& fit(const Dataset& train, const FitOptions& options);  // in memory
   // Ends fit() after the current step (or epoch end).
   void request_stop() { stop_requested_ = true; }
 
@@ -141,10 +155,10 @@ class Trainer {
   // The rest of the current epoch (all of it unless resumed or stopped mid-epoch).
   // The epoch's order comes from the source, a pure function of (seed, epoch).
   EpochResult train_epoch(const DataSource& data, std::span<Callback* const> callbacks = {});
-  EpochResult train_epoch(const Dataset& data, std::span<Callback* const> callbacks = {});
+  EpochResult train_epoch(const Dataset& data, std::span<Callback* const> callbacks = {});  // in memory
   // Reads `data` once in stored order, `batch_size` samples at a time.
   Evaluation evaluate(const DataSource& data, std::int64_t batch_size = 1024);
-  Evaluation evaluate(const Dataset& data, std::int64_t batch_size = 1024);
+  Evaluation evaluate(const Dataset& data, std::int64_t batch_size = 1024);  // in memory
   // Model outputs for x (n, input...), in inference mode.
   Tensor predict(ConstView x, std::int64_t batch_size = 1024);
 
@@ -153,16 +167,19 @@ class Trainer {
   std::int64_t position() const { return position_; }  // mini-batches of the current epoch done
   // The scheduled learning rate of the next step (before per-layer multipliers).
   double learning_rate() const;
+  // One Metrics per completed epoch, in order: epoch, loss, accuracy, val_*, lr, seconds...
   const std::vector<Metrics>& history() const { return history_; }
 
   // Optimizer state: slot k (as named by the optimizer) is laid out like Model::parameters().
   const std::vector<std::string>& slot_names() const { return slot_names_; }
-  std::span<float> slot(std::size_t k) { return slots_[k].span(); }
+  std::span<float> slot(std::size_t k) { return slots_[k].span(); }  // k < slot_names().size()
+  // The last step's gradient as applied: frozen layers zeroed, penalties added, clipped.
+  // Laid out like Model::parameters().
   std::span<const float> gradient() const { return grad_.span(); }
 
   // See "Training state" above.
   TrainerState state() const;
-  void restore(const TrainerState& state);
+  void restore(const TrainerState& state);  // see "Training state" above
 
  private:
   bool classification() const;

@@ -18,8 +18,9 @@
 
 namespace weft::io {
 
+// When and where CheckpointCallback writes (see the file comment for the files it keeps).
 struct CheckpointSettings {
-  std::string dir;
+  std::string dir;                // the checkpoints' folder
   std::int64_t every_steps = 0;   // 0: not by steps
   std::int64_t every_epochs = 0;  // 0: not by epochs
   std::int64_t keep_last = 0;     // 0: keep all periodic checkpoints
@@ -30,6 +31,7 @@ struct CheckpointSettings {
   const EarlyStopping* early_stopping = nullptr;
 };
 
+// Writes checkpoints during Trainer::fit (see the file comment); every file is written atomically.
 class CheckpointCallback final : public Callback {
  public:
   // Creates `dir` when missing; throws IoError when it cannot.
@@ -40,8 +42,9 @@ class CheckpointCallback final : public Callback {
   void on_epoch_end(Trainer& trainer, const EpochEvent& event) override;
   void on_fit_end(Trainer& trainer) override;
 
+  // `<dir>/step-<step, 8 digits>.h5`, e.g. "run/step-00000120.h5".
   std::string periodic_path(std::int64_t step) const;
-  std::string best_path() const { return settings_.dir + "/best.h5"; }
+  std::string best_path() const { return settings_.dir + "/best.h5"; }  // `<dir>/best.h5`
   // The last checkpoint written (empty before the first).
   const std::string& last_saved() const { return last_saved_; }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Training curves as an SVG image any browser shows: loss per epoch (training and validation)
 // beside accuracy per epoch when the table has accuracy columns. What `weft plot` draws.
-// Each curve is one <polyline> with class "train" or "validation" and data-series "loss" or
+// Each curve is one `<polyline>` with class "train" or "validation" and data-series "loss" or
 // "accuracy", one point per epoch that has the value.
 #include <string>
 
