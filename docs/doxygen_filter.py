@@ -10,10 +10,10 @@ misread it:
   (one line for one, so Doxygen's warnings keep the header's line numbers).
 - A trailing comment continued on the following lines, aligned under its `//`, still describes
   the member it trails; as a plain /// block it would document the next member instead.
-- The headers set examples and file layouts off by two spaces of indent, after a blank comment
-  line or a line ending in a colon. Markdown wants four for a code block, and read as prose
-  their `<layer>/<param>` placeholders would be taken for HTML tags, so such lines get two more
-  spaces. (An indented line right under other text, like a list item's continuation, stays text.)
+- The headers set examples and file layouts off by a blank comment line and two spaces of
+  indent. Markdown wants four for a code block, and read as prose their `<layer>/<param>`
+  placeholders would be taken for HTML tags, so such lines get two more spaces. (An indented
+  line right under other text, like a list item's continuation, stays text.)
 Usage (by Doxygen): doxygen_filter.py HEADER"""
 import re
 import sys
@@ -37,8 +37,7 @@ def main(path):
                 line = comment.group(1) + "///< " + line[comment.end():]
             elif comment:
                 text = line[comment.end():]
-                if text.startswith("  ") and (above == "" or (above or "").endswith(":") or
-                                              (above or "").startswith("    ")):
+                if text.startswith("  ") and (above == "" or (above or "").startswith("    ")):
                     text = "  " + text
                 line, above, trailing_column = comment.group(1) + "/// " + text, text, None
             else:

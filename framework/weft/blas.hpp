@@ -3,8 +3,12 @@
 // op(A) is M×K, op(B) is K×N, C is M×N.
 namespace weft {
 
+// Whether gemm() reads an operand transposed: op(X) = X (no) or Xᵀ (yes).
 enum class Trans { no, yes };
 
+// cblas_sgemm in row-major order: C = alpha · op(A) · op(B) + beta · C, where lda, ldb and ldc
+// are the row strides (in floats) of A, B and C as stored (A is M×K stored, or K×M with
+// trans_a). With beta = 0, C is not read, so it may hold garbage (even NaN).
 void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha, const float* a, int lda,
           const float* b, int ldb, float beta, float* c, int ldc);
 

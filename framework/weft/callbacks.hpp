@@ -19,7 +19,8 @@ class Model;
 // Model::buffers() (both empty when no epoch improved yet).
 struct EarlyStoppingState {
   Json json = Json::object();  // monitor, best, best_epoch, wait, epochs_seen
-  std::vector<float> best_parameters, best_buffers;  // the best epoch's (restore_best only)
+  // The best epoch's parameters, laid out like Model::parameters() (restore_best only).
+  std::vector<float> best_parameters, best_buffers;  // the same for Model::buffers()
 };
 
 // Stops fit() at the end of the `patience`-th epoch in a row whose monitored metric did not

@@ -16,20 +16,22 @@
 
 namespace weft {
 
+// The collectives of one data-parallel run (see the file comment); every call is collective.
 class Communicator {
  public:
   virtual ~Communicator() = default;
-  virtual int rank() const = 0;
-  virtual int size() const = 0;
+  virtual int rank() const = 0;  // this process: 0 <= rank() < size()
+  virtual int size() const = 0;  // processes in the run
   // Rank r > 0 receives exactly data.size() bytes that rank r - 1 sent with send_to_next().
   virtual void receive_from_previous(std::span<std::byte> data) = 0;
+  // Rank r < size() - 1 hands `data` to rank r + 1, which receives it with receive_from_previous().
   virtual void send_to_next(std::span<const std::byte> data) = 0;
   // Every rank ends with `root`'s bytes.
   virtual void broadcast(std::span<std::byte> data, int root) = 0;
   // Element-wise sums over all ranks, in place. The float order of additions is the MPI
   // library's: not the same bits as one process.
   virtual void sum(std::span<float> data) = 0;
-  virtual void sum(std::span<std::int64_t> data) = 0;
+  virtual void sum(std::span<std::int64_t> data) = 0;  // the same for integers (exact)
   // Every rank's block, concatenated in rank order (blocks may differ in size).
   virtual std::vector<std::byte> all_gather(std::span<const std::byte> local) = 0;
   // Ends every process of the run with `message` on stderr.

@@ -11,12 +11,14 @@
 // the source's business: random access is free in memory and expensive on disk, so an in-memory
 // source shuffles every sample while a streamed one shuffles windows and the rows inside each
 // window (see WindowedOrder). What both promise, and what the Trainer relies on:
-//   - the order is a pure function of (seed, epoch) (or stored order without shuffling), so the
-//     same seed gives the same bits for any thread count;
-//   - open(order, start) begins at the start-th sample of that same order, so a run resumed in
-//     the middle of an epoch sees exactly the samples the uninterrupted run would have seen;
-//   - a reader copies into the caller's tensors, so the caller owns the batch buffers and the
-//     source holds at most what it needs to serve the next read (a streamed source: one window).
+//
+// - the order is a pure function of (seed, epoch) (or stored order without shuffling), so the
+//   same seed gives the same bits for any thread count;
+// - open(order, start) begins at the start-th sample of that same order, so a run resumed in
+//   the middle of an epoch sees exactly the samples the uninterrupted run would have seen;
+// - a reader copies into the caller's tensors, so the caller owns the batch buffers and the
+//   source holds at most what it needs to serve the next read (a streamed source: one window).
+//
 // Evaluation opens the stored order (no shuffling) and reads to the end.
 #include <cstdint>
 #include <memory>
@@ -29,12 +31,14 @@
 
 namespace weft {
 
+// Which order an epoch reads its samples in: everything a source needs to reproduce it.
 struct EpochOrder {
   bool shuffle = false;  // false: the stored order
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0;  // the run's seed (TrainOptions::seed)
   std::int64_t epoch = 0;  // 0-based
 };
 
+// One pass over an epoch's samples, front to back (DataSource::open makes one).
 class SampleReader {
  public:
   virtual ~SampleReader() = default;
@@ -43,10 +47,12 @@ class SampleReader {
   virtual std::int64_t read(std::int64_t count, Tensor& x, Tensor& y) = 0;
 };
 
+// Where the Trainer takes its samples from (see the file comment for the promises every source
+// keeps). Implementations: InMemorySource, OwnedInMemorySource, io::Hdf5Source.
 class DataSource {
  public:
   virtual ~DataSource() = default;
-  virtual std::int64_t size() const = 0;
+  virtual std::int64_t size() const = 0;  // samples per epoch
   virtual Shape sample_shape() const = 0;  // one sample's features, as the model receives them
   virtual Shape target_shape() const = 0;  // one sample's target (() for a class label)
   virtual std::string name() const = 0;    // for messages: "train", a file name
@@ -58,8 +64,8 @@ class DataSource {
 // shuffled_indices(size, seed, epoch), a full shuffle.
 class InMemorySource final : public DataSource {
  public:
-  explicit InMemorySource(const Dataset& data) : data_(data) {}
-  std::int64_t size() const override { return data_.size(); }
+  explicit InMemorySource(const Dataset& data) : data_(data) {}  // borrows `data`
+  std::int64_t size() const override { return data_.size(); }  // the dataset's samples
   Shape sample_shape() const override { return data_.x.shape().without_batch(); }
   Shape target_shape() const override { return data_.y.shape().without_batch(); }
   std::string name() const override { return data_.name; }
@@ -72,9 +78,9 @@ class InMemorySource final : public DataSource {
 // A Dataset held by the source itself (for code that hands sources around by pointer).
 class OwnedInMemorySource final : public DataSource {
  public:
-  explicit OwnedInMemorySource(Dataset data) : data_(std::move(data)), view_(data_) {}
-  const Dataset& data() const { return data_; }
-  std::int64_t size() const override { return view_.size(); }
+  explicit OwnedInMemorySource(Dataset data) : data_(std::move(data)), view_(data_) {}  // takes `data`
+  const Dataset& data() const { return data_; }  // the dataset it holds
+  std::int64_t size() const override { return view_.size(); }  // the dataset's samples
   Shape sample_shape() const override { return view_.sample_shape(); }
   Shape target_shape() const override { return view_.target_shape(); }
   std::string name() const override { return view_.name(); }
@@ -100,8 +106,9 @@ class OwnedInMemorySource final : public DataSource {
 // validation split takes some of them; the source maps samples to rows).
 class WindowedOrder {
  public:
+  // `sizes`: the samples of each window, in stored order.
   WindowedOrder(std::vector<std::int64_t> sizes, const EpochOrder& order);
-  std::int64_t windows() const { return static_cast<std::int64_t>(visit_.size()); }
+  std::int64_t windows() const { return static_cast<std::int64_t>(visit_.size()); }  // = sizes.size()
   // The window visited k-th.
   std::int64_t window(std::int64_t k) const { return visit_[static_cast<std::size_t>(k)]; }
   // The order of window w's samples: a permutation of [0, sizes[w]).

@@ -9,12 +9,13 @@
 
 namespace weft {
 
+// Samples in memory (see the file comment); x and y must have the same first extent.
 struct Dataset {
-  Tensor x;
-  Tensor y;
+  Tensor x;  // features (n, feature...)
+  Tensor y;  // targets (n, target...); a class label is one float holding the index
   std::string name;  // for messages: "train", a file name
 
-  std::int64_t size() const { return x.shape().rank() ? x.shape()[0] : 0; }
+  std::int64_t size() const { return x.shape().rank() ? x.shape()[0] : 0; }  // samples (0 when empty)
 };
 
 // Copies the samples `indices` of `data` into `x` and `y` (resized to fit).

@@ -26,24 +26,29 @@
 
 namespace weft {
 
+// How an Executor cuts and runs its passes.
 struct ExecutorOptions {
-  std::int64_t shard_size = 32;
+  std::int64_t shard_size = 32;  // samples per shard (at least 1); the results depend on it
   int threads = 0;              // 0: all hardware threads
   bool input_gradient = false;  // also compute d(loss)/d(input) (gradient checks, saliency)
   Communicator* communicator = nullptr;  // the run's processes (must outlive the executor); null: one
   bool exact_reduction = true;           // false: gradients summed by the MPI library's own order
 };
 
+// Runs a Model's passes shard by shard on its own threads (see the file comment). One pass at a
+// time: its methods are called from one thread.
 class Executor {
  public:
+  // Makes the thread arena and the per-shard buffers for `model` (which must outlive it);
+  // throws Error for a shard size below 1 or a negative thread count.
   Executor(Model& model, ExecutorOptions options);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  int threads() const { return threads_; }
-  std::int64_t shard_size() const { return options_.shard_size; }
-  Model& model() { return model_; }
+  int threads() const { return threads_; }  // worker threads (the hardware's when 0 was asked)
+  std::int64_t shard_size() const { return options_.shard_size; }  // samples per shard
+  Model& model() { return model_; }  // the model it runs
 
   // For checkers of the Layer contract (weft/gradient_check.hpp), never for training: `fill` is
   // called on every buffer a pass must overwrite, just before the pass writes it (each shard's
@@ -68,7 +73,7 @@ class Executor {
   std::int64_t correct(ConstView targets);
   // Backward pass from the gradient loss() set, or from an explicit d(loss)/d(output).
   void backward();
-  void backward(ConstView output_gradient);
+  void backward(ConstView output_gradient);  // output_gradient: (n, output...) like the output
 
   // The mini-batch gradient of the last backward pass: shard gradients added in shard order.
   void reduce_gradients(std::span<float> out);

@@ -10,6 +10,7 @@ namespace weft {
 // comparison loop would not be, without -ffast-math, which in turn would drop the NaN checks).
 std::size_t first_non_finite(std::span<const float> values);
 
+// Whether no element is NaN or ±infinity.
 inline bool all_finite(std::span<const float> values) { return first_non_finite(values) == values.size(); }
 
 }  // namespace weft

@@ -14,9 +14,11 @@ namespace weft {
 template <class Signature>
 class FunctionRef;
 
+// A reference to a callable taking Args... and returning R (see the file comment).
 template <class R, class... Args>
 class FunctionRef<R(Args...)> {
  public:
+  // Refers to `f` (a lambda, a function object), which must outlive this FunctionRef.
   template <class F>
     requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> && std::is_object_v<std::remove_reference_t<F>> &&
              std::is_invocable_r_v<R, F&, Args...>)
@@ -26,7 +28,7 @@ class FunctionRef<R(Args...)> {
           return std::invoke(*static_cast<std::remove_reference_t<F>*>(callable), std::forward<Args>(args)...);
         }) {}
 
-  R operator()(Args... args) const { return call_(callable_, std::forward<Args>(args)...); }
+  R operator()(Args... args) const { return call_(callable_, std::forward<Args>(args)...); }  // calls it
 
  private:
   void* callable_;

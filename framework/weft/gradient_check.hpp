@@ -25,11 +25,13 @@
 
 namespace weft {
 
+// How hard check_layer_gradients() and check_loss_gradients() look; the defaults are the
+// project's standard for every module.
 struct GradientCheckOptions {
   std::int64_t batch = 5;        // samples in the batch
   std::int64_t shard_size = 2;   // several shards, the last one smaller
   bool training = true;          // training-mode pass (batch statistics, dropout)
-  std::uint64_t seed = 7;
+  std::uint64_t seed = 7;        // keys the inputs, parameters and the sampled coordinates
   // h. A power of two, so that x ± h and x ± h/2 are exact in float for |x| < 2^15 and the steps
   // taken are the steps asked for; large enough that float rounding of the outputs, divided by
   // h, stays far below the tolerance; small enough that the central difference's h²·f'''/6 does.
@@ -41,7 +43,7 @@ struct GradientCheckOptions {
   // scale (a layer's order 1, a loss's 0.01). Every built-in case passes with at most a quarter
   // of this tolerance used (layer_norm, in elements near zero, where float rounding dominates).
   double rel_tolerance = 4e-3;
-  double floor_tolerance = 1e-3;
+  double floor_tolerance = 1e-3;  // the `floor` of the rule above
   double max_skipped_fraction = 0.2;     // of the points tried: more would leave too little checked
   std::int64_t samples_per_tensor = 60;  // coordinates checked per input/parameter tensor
   double input_scale = 1.0;      // inputs ~ uniform(-scale, scale)
@@ -55,17 +57,18 @@ enum class GradientFault {
   first_layer,      // with dx empty, parameter gradients left unwritten or different from the dx pass
   too_many_kinks,   // more points skipped as kinks than max_skipped_fraction allows
 };
-std::string to_string(GradientFault fault);
+std::string to_string(GradientFault fault);  // the enumerator's name, e.g. "unwritten"
 
+// What a check found; ok is false when any fault was found.
 struct GradientCheckResult {
-  bool ok = true;
-  std::int64_t checked = 0;
+  bool ok = true;            // no fault
+  std::int64_t checked = 0;  // coordinates compared with their finite difference
   std::int64_t skipped = 0;  // kinks
   double worst_ratio = 0;    // largest |analytic − numeric| / tolerance over the checked points
   std::vector<GradientFault> faults;  // each fault found, once
   std::string report;        // the failures, one per line (at most 20)
 
-  bool has(GradientFault fault) const;
+  bool has(GradientFault fault) const;  // whether `fault` is among faults
 };
 
 // `layer` is a layer spec ({"type": "dense", "units": 3}); `input` the per-sample input shape.

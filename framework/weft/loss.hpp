@@ -9,6 +9,8 @@
 
 namespace weft {
 
+// A training objective; registered by name in Registries::losses. Called from many threads at
+// once (one per shard), so evaluate() must not modify the loss object.
 class Loss {
  public:
   virtual ~Loss() = default;

@@ -3,6 +3,7 @@
 // inference, the flat parameter and buffer storage, the loss and the optimizer configuration.
 //
 // Spec:
+//
 //   { "input": [1, 28, 28],
 //     "layers": [ {"type": "dense", "units": 128}, {"type": "relu"}, ... ],
 //     "loss": {"type": "cross_entropy"},
@@ -78,7 +79,7 @@ class Model {
   // cross_entropy, the output's own shape for mse).
   Shape target_shape() const;
 
-  std::size_t layer_count() const { return layers_.size(); }
+  std::size_t layer_count() const { return layers_.size(); }  // layers in the spec, in order
   const LayerSlot& layer(std::size_t i) const { return layers_[i]; }  // 0 <= i < layer_count()
 
   // All trainable parameters in one contiguous buffer, and the table of named views into it.

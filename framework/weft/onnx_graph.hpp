@@ -31,11 +31,14 @@ inline constexpr int onnx_opset = 13;
 
 // An attribute of a node: an integer, a float, a string, or lists of integers or floats.
 using OnnxAttributeValue = std::variant<std::int64_t, float, std::string, std::vector<std::int64_t>, std::vector<float>>;
+// One named attribute of a node, e.g. {"axis", std::int64_t{1}}.
 struct OnnxAttribute {
-  std::string name;
-  OnnxAttributeValue value;
+  std::string name;          // as the ONNX operator defines it
+  OnnxAttributeValue value;  // its type must be the one the operator expects
 };
 
+// The graph being exported, as a layer's to_onnx() sees it: it adds constants and nodes and
+// refers to values by name. Implemented by the exporter.
 class OnnxGraph {
  public:
   virtual ~OnnxGraph() = default;
@@ -49,8 +52,9 @@ class OnnxGraph {
                            const std::vector<OnnxAttribute>& attributes = {}) = 0;
 };
 
+// What Layer::to_onnx() gets: the graph to add to and the layer's input, shapes and tensors.
 struct OnnxLayerArgs {
-  OnnxGraph& graph;
+  OnnxGraph& graph;                    // add the layer's constants and nodes here
   std::string input;                   // the value holding the layer's input, (batch, input_shape...)
   const Shape& input_shape;            // per sample, as infer() saw it
   const Shape& output_shape;           // per sample, as infer() returned it

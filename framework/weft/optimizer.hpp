@@ -13,12 +13,17 @@
 
 namespace weft {
 
+// What Optimizer::update() knows about the step beyond the tensors.
 struct OptimizerStep {
   double lr = 0;       // learning rate for this parameter at this step (schedule × layer multiplier)
   std::int64_t t = 1;  // 1-based count of updates so far, this one included
+  // The range belongs to a bias (ParamDecl::is_bias), for an optimizer that treats biases apart
+  // (no built-in one does).
   bool is_bias = false;
 };
 
+// An update rule; registered by name in Registries::optimizers. update() runs on many threads at
+// once over disjoint ranges, so it must not modify the optimizer object.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;

@@ -20,8 +20,12 @@
 #include "weft/registry.hpp"
 #include "weft/version.hpp"
 
+// Makes a function visible in the plugin's shared object under its plain C name, so weft can
+// look it up with dlsym().
 #define WEFT_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 
+// Defines the plugin's entry points (see above); the braces that follow are the body of the
+// registration function, with `registries` the Registries to add the plugin's modules to.
 #define WEFT_PLUGIN(registries)                                                                    \
   static void weft_plugin_register_modules(::weft::Registries& registries);                        \
   WEFT_PLUGIN_EXPORT int weft_plugin_abi_version() { return WEFT_ABI_VERSION; }                    \

@@ -1,5 +1,5 @@
 #pragma once
-// Loading plugins at run time (the `weft` command does it for --plugin and WEFT_PLUGIN_PATH;
+// Loading plugins at run time (the `weft` command does it for `--plugin` and WEFT_PLUGIN_PATH;
 // a program that embeds weft calls these itself). See weft/plugin.hpp for writing one.
 #include <string>
 #include <string_view>

@@ -194,6 +194,7 @@ static_assert(sizeof(Registries) == Registries::kind_count * sizeof(Registry<Lay
               "a Registries member is missing from kind_count / for_each_kind");
 
 // Every registered module as JSON, kinds and modules in name order:
+//
 //   {"layer": [{"name": "dense", "summary": "...", "provider": "built-in",
 //               "settings": {"units": null, "bias": true, ...}}, ...], "loss": [...], ...}
 // What `weft list` prints; "settings" is ModuleInfo::defaults (null: required).

@@ -1,5 +1,6 @@
 #pragma once
 // The Regularizer interface, attached per layer in the spec:
+//
 //   {"type": "dense", "units": 64, "regularizer": {"type": "l2", "l2": 1e-4},
 //    "activity_regularizer": {"type": "kl_sparsity", "rho": 0.05, "beta": 3}}
 //
@@ -10,6 +11,7 @@
 // An activity penalty sees the layer's output over the whole mini-batch through one statistic per
 // output element: the batch mean m_j of moment(a_ij). The penalty is a function P(m) of those
 // means, so it does not depend on how the batch is sharded; the executor adds
+//
 //   dP/da_ij = dP/dm_j · moment'(a_ij) / batch
 // to the layer's output gradient. Activity penalties count in training passes only.
 #include <span>
@@ -18,10 +20,14 @@
 
 namespace weft {
 
+// A penalty added to the loss, either on a layer's weights or on its output (see the file
+// comment); registered by name in Registries::regularizers.
 class Regularizer {
  public:
   virtual ~Regularizer() = default;
 
+  // true: an activity penalty (the spec's "activity_regularizer"); false: a weight penalty
+  // ("regularizer"). The model refuses one given in the other's place.
   virtual bool is_activity() const = 0;
 
   // Weight penalties. Whether biases are penalised too.
@@ -31,7 +37,7 @@ class Regularizer {
 
   // Activity penalties. The per-element statistic averaged over the batch, and its derivative.
   virtual float moment(float /*a*/) const { return 0; }
-  virtual float moment_derivative(float /*a*/) const { return 0; }
+  virtual float moment_derivative(float /*a*/) const { return 0; }  // d moment(a) / da
   // Returns P(mean) and writes dP/dmean into `dmean` (same size).
   virtual double activity_penalty(std::span<const double> /*mean*/, std::span<double> /*dmean*/) const { return 0; }
 };

@@ -7,13 +7,17 @@
 
 namespace weft {
 
+// A stream of random numbers identified by its key; a value type, cheap to copy and safe to
+// read from any number of threads (every draw is const).
 class CounterRng {
  public:
+  // The root stream of `seed`; derive() branches off it.
   explicit CounterRng(std::uint64_t seed = 0) : key_(mix(seed ^ 0x6a09e667f3bcc909ULL)) {}
 
   // A new, statistically independent stream identified by `tag`.
   CounterRng derive(std::uint64_t tag) const { return CounterRng(key_, tag); }
 
+  // The stream's 64-bit key, e.g. to seed another function that takes a plain integer.
   std::uint64_t key() const { return key_; }
 
   // 64 random bits: the `counter`-th output of this stream.
@@ -47,12 +51,12 @@ class CounterRng {
 
 // Tags for the top-level streams, so two purposes never share numbers.
 namespace rng_stream {
-inline constexpr std::uint64_t init = 1;
-inline constexpr std::uint64_t shuffle = 2;
-inline constexpr std::uint64_t dropout = 3;
-inline constexpr std::uint64_t split = 4;
+inline constexpr std::uint64_t init = 1;     // parameter initialisation (Model::initialize)
+inline constexpr std::uint64_t shuffle = 2;  // the epoch order of the samples
+inline constexpr std::uint64_t dropout = 3;  // each layer's per-step stream (PassInfo::rng)
+inline constexpr std::uint64_t split = 4;    // which samples a validation split holds out
 inline constexpr std::uint64_t window = 5;  // the order of a streamed source's windows
-inline constexpr std::uint64_t user = 100;
+inline constexpr std::uint64_t user = 100;  // code outside the training loop (the gradient checker)
 }  // namespace rng_stream
 
 }  // namespace weft

@@ -13,6 +13,7 @@
 
 namespace weft {
 
+// A learning-rate schedule; registered by name in Registries::schedules (see the file comment).
 class Schedule {
  public:
   virtual ~Schedule() = default;
@@ -27,7 +28,7 @@ class Schedule {
 
   // Whatever end_epoch() changed; restore() takes what state() returned.
   virtual Json state() const { return Json::object(); }
-  virtual void restore(const Json& /*state*/) {}
+  virtual void restore(const Json& /*state*/) {}  // takes back what state() returned
 };
 
 }  // namespace weft

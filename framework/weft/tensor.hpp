@@ -69,7 +69,7 @@ class Tensor {
   Tensor(Tensor&&) noexcept = default;     // takes the storage; `other` is left without any
   Tensor& operator=(Tensor&&) noexcept = default;  // the same, freeing this tensor's storage
 
-  const Shape& shape() const { return shape_; }
+  const Shape& shape() const { return shape_; }  // the extents, outermost first
   std::size_t size() const { return static_cast<std::size_t>(shape_.numel()); }  // elements
   float* data() { return data_.get(); }                  // null when there is no storage
   const float* data() const { return data_.get(); }      // read-only

@@ -32,23 +32,27 @@
 
 namespace weft::io {
 
-inline constexpr const char* checkpoint_format = "weft-checkpoint";
+inline constexpr const char* checkpoint_format = "weft-checkpoint";  // the root's "format" attribute
+// The newest "format_version" this build writes and reads (it reads 1 up to this).
 inline constexpr int checkpoint_format_version = 1;
 
 // What a trainer reports as its state: a JSON object (step, epoch, position, rng, schedule,
-// history, ...) and the optimizer's slots as tensors named "<layer>/<param>/<slot>".
+// history, ...) and the optimizer's slots as tensors named `<layer>/<param>/<slot>`.
 struct TrainingState {
-  Json json = Json::object();
-  std::vector<std::pair<std::string, Tensor>> tensors;
+  Json json = Json::object();  // TrainerState::json
+  std::vector<std::pair<std::string, Tensor>> tensors;  // TrainerState::tensors (optimizer slots)
   std::optional<EarlyStoppingState> early_stopping;  // when the run uses early stopping
 };
 
+// Everything load_checkpoint() read back from one file.
 struct Checkpoint {
-  Model model;
-  TrainingState training;
-  DataState data;
+  Model model;             // rebuilt from the stored spec, with the stored parameters and buffers
+  TrainingState training;  // for Trainer::restore and EarlyStopping::restore
+  DataState data;          // how inputs were prepared (normalisation)
 };
 
+// Writes the model, the training state and the data state to `path` atomically (the layout
+// above); throws IoError naming the file when it cannot, leaving any old file at `path` intact.
 void save_checkpoint(const std::string& path, const Model& model, const TrainingState& training,
                      const DataState& data = {});
 

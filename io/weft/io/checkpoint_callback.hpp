@@ -1,5 +1,6 @@
 #pragma once
 // Periodic checkpoints during Trainer::fit, as a Callback:
+//
 //   every N optimizer steps and/or every M epochs, to "<dir>/step-<step, 8 digits>.h5";
 //   keep only the newest K of those (0: keep all);
 //   keep "<dir>/best.h5", the state at the epoch end where a monitored metric was best

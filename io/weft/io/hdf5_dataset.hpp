@@ -17,11 +17,13 @@ Dataset read_hdf5_dataset(const std::string& path, const std::string& features, 
 // disk (prediction reads `chunk` samples at a time).
 class Hdf5Rows {
  public:
+  // Opens `dataset` in the file at `path`, reading only its shape; throws IoError naming both
+  // when the file cannot be read, the dataset is missing or it is a scalar.
   Hdf5Rows(const std::string& path, const std::string& dataset);
   ~Hdf5Rows();
-  Hdf5Rows(Hdf5Rows&&) noexcept;
-  std::int64_t size() const { return shape_[0]; }
-  Shape sample_shape() const { return shape_.without_batch(); }
+  Hdf5Rows(Hdf5Rows&&) noexcept;  // takes over the open file
+  std::int64_t size() const { return shape_[0]; }  // samples (the first axis)
+  Shape sample_shape() const { return shape_.without_batch(); }  // one sample's shape
   // Samples [begin, begin + count) as a tensor (count, sample...).
   Tensor read(std::int64_t begin, std::int64_t count) const;
 

@@ -24,24 +24,27 @@
 
 namespace weft::io {
 
+// Which rows of the file a source serves when a validation part is held out (see above).
 struct RowSplit {
   double fraction = 0;    // 0: no split, every row belongs to the source
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0; // keys the draw; the same seed gives the same split in every run
   bool held_out = false;  // true: serve the validation rows; false: the training rows
-  bool keeps(std::int64_t row) const;
+  bool keeps(std::int64_t row) const;  // whether `row` belongs to the part this split serves
 };
 
+// What Hdf5Source reads and how.
 struct Hdf5SourceOptions {
   std::string features = "features";  // dataset of inputs (n, ...)
   std::string labels = "labels";      // dataset of targets (n) or (n, ...)
   std::int64_t window_rows = 1 << 16;  // rows per window (at least 1)
-  RowSplit split;
+  RowSplit split;                      // which rows to serve (default: all)
   Shape sample_shape;                  // serve features in this shape (same value count); empty: as stored
   std::string expected_by = "the model";  // names who wants sample_shape, for the error
   // Applied to each window's features (n, stored sample...) right after reading: normalisation.
   std::function<void(Tensor&)> prepare;
 };
 
+// A DataSource streamed window by window from an HDF5 file (see the file comment).
 class Hdf5Source final : public DataSource {
  public:
   // Opens the file and checks both datasets: present, numeric, the same row count, features of
@@ -56,10 +59,10 @@ class Hdf5Source final : public DataSource {
   std::unique_ptr<SampleReader> open(const EpochOrder& order, std::int64_t start) const override;
 
   std::int64_t rows() const;  // rows in the file (both parts of a split)
-  std::int64_t window_rows() const;
+  std::int64_t window_rows() const;  // as in the options
   // Rows held in window buffers by this source's readers, now and at most so far.
   std::int64_t resident_rows() const;
-  std::int64_t peak_resident_rows() const;
+  std::int64_t peak_resident_rows() const;  // the most resident_rows() has been
 
   struct State;  // shared with the readers (defined in hdf5_source.cpp)
 

@@ -11,8 +11,9 @@
 
 namespace weft::io {
 
+// A metrics CSV file as read back: the header's names and one row of values per epoch.
 struct MetricsTable {
-  std::vector<std::string> columns;
+  std::vector<std::string> columns;       // the header, in file order
   std::vector<std::vector<double>> rows;  // NaN where a field was empty
   // The column's values, or an empty vector when there is no such column.
   std::vector<double> column(const std::string& name) const;
@@ -27,7 +28,7 @@ MetricsTable read_metrics_csv(const std::string& path);
 // complete whenever training stops (and a resumed run's file holds every epoch).
 class CsvLog final : public Callback {
  public:
-  explicit CsvLog(std::string path) : path_(std::move(path)) {}
+  explicit CsvLog(std::string path) : path_(std::move(path)) {}  // the file to (re)write
   void on_epoch_end(Trainer& trainer, const EpochEvent& event) override;
 
  private:

@@ -18,16 +18,19 @@
 
 namespace weft::io {
 
-inline constexpr const char* file_format = "weft";
+inline constexpr const char* file_format = "weft";  // the root's "format" attribute
+// The newest "format_version" this build writes and reads (it reads 1 up to this).
 inline constexpr int file_format_version = 1;
 
 // The data pipeline's state: settings and named statistics (normalisation), kept with the model
 // so that prediction prepares inputs as training did.
 struct DataState {
-  Json settings = Json::object();
-  std::vector<std::pair<std::string, std::vector<double>>> tensors;
+  Json settings = Json::object();  // e.g. {"normalize": "standardize"}; stored as /data's attribute
+  std::vector<std::pair<std::string, std::vector<double>>> tensors;  // stored as `/data/<name>`
 };
 
+// Writes `model` (spec, parameters, buffers) and `data` to `path` atomically (the layout above);
+// throws IoError naming the file when it cannot, leaving any old file at `path` intact.
 void save_model(const Model& model, const std::string& path, const DataState& data = {});
 
 // Rebuilds the model from the stored spec (through the registry) and loads every tensor,
@@ -39,8 +42,10 @@ Model load_model(const std::string& path);
 // tensor of either side must have a counterpart of the same shape, or IoError names the first
 // that does not. Partial: copies the tensors that match in name and shape and lists the others.
 struct TransferReport {
-  std::vector<std::string> loaded, skipped;  // skipped: "<name>: why"
+  // The names of the tensors copied.
+  std::vector<std::string> loaded, skipped;  // skipped: `"<name>: why"`, one per tensor left out
 };
+// Copies the matching tensors of `path` into `model`; the rules are in TransferReport's comment.
 TransferReport load_matching_weights(Model& model, const std::string& path, bool partial);
 
 // The /data group of a model file or checkpoint (empty settings when it has none).

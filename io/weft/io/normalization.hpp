@@ -1,6 +1,7 @@
 #pragma once
 // Input normalisation, fitted on the training set and stored with the model (a checkpoint's or
 // model file's /data group) so that evaluation and prediction prepare inputs the same way.
+//
 //   none:         inputs as read;
 //   scale:        x · factor (e.g. 1/255 for bytes);
 //   standardize:  (x − mean) / std per feature, mean and std from the training set (a feature
@@ -20,15 +21,17 @@ class FeatureMoments {
  public:
   // Adds the samples of x (n, features...); throws ShapeError when the feature count changes.
   void add(const Tensor& x);
-  std::int64_t count() const { return count_; }
-  const std::vector<double>& mean() const { return mean_; }
-  const std::vector<double>& m2() const { return m2_; }
+  std::int64_t count() const { return count_; }  // samples added
+  const std::vector<double>& mean() const { return mean_; }  // per feature
+  const std::vector<double>& m2() const { return m2_; }  // per feature: the sum of squared deviations
 
  private:
   std::int64_t count_ = 0;
   std::vector<double> mean_, m2_;
 };
 
+// How inputs are prepared before the model sees them (see the file comment): the kind, its
+// fitted statistics, and their round trip through a DataState.
 class Normalization {
  public:
   // "none", "standardize", "scale:F"; throws Error naming the accepted forms otherwise.
@@ -46,7 +49,7 @@ class Normalization {
   // Adds the settings and statistics to `state`.
   void to_state(DataState& state) const;
 
-  const std::string& kind() const { return kind_; }
+  const std::string& kind() const { return kind_; }  // "none", "scale" or "standardize"
 
  private:
   std::string kind_ = "none";

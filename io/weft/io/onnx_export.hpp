@@ -1,5 +1,5 @@
 #pragma once
-// ONNX export: a trained model in inference form for any ONNX runtime (weft export --onnx).
+// ONNX export: a trained model in inference form for any ONNX runtime (`weft export --onnx`).
 //
 //   opset      13 of the default domain (weft::onnx_opset), IR version 7
 //   input      "input":  float32 (batch, per-sample input shape...), "batch" symbolic; raw
@@ -25,6 +25,9 @@ namespace weft::io {
 // Whether this build of weft can export ONNX (the Meson option `onnx`).
 bool onnx_export_available();
 
+// Writes `model` (with the input preparation in `data`) to `path` as described above; throws
+// Error naming the first layer without an ONNX equivalent, or when onnx_export_available() is
+// false.
 void export_onnx(const Model& model, const std::string& path, const DataState& data = {});
 
 }  // namespace weft::io
