@@ -56,7 +56,8 @@ void train(benchmark::State& state, Workload w, int threads) {
 
 void infer(benchmark::State& state, Workload w, int threads) {
   weft::Model model = example_model(w.model);
-  weft::Executor executor(model, {32, threads, false});
+  const std::int64_t shard = weft::inference_shard_size(model);  // as Trainer::predict
+  weft::Executor executor(model, {shard, threads, false});
   const weft::Tensor x = batch_of(model, w.batch).first;
   weft::Tensor out(model.output_shape().with_batch(w.batch));
   const auto pass = [&] {
@@ -66,7 +67,7 @@ void infer(benchmark::State& state, Workload w, int threads) {
   for (int i = 0; i < warm_up_steps; ++i) pass();
   for (auto _ : state) pass();
   benchmark::DoNotOptimize(out.data());
-  weft::bench::report_gflops(state, weft::bench::model_work(model, 32).forward_flops * double(w.batch));
+  weft::bench::report_gflops(state, weft::bench::model_work(model, shard).forward_flops * double(w.batch));
   weft::bench::report_samples(state, double(w.batch));
 }
 

@@ -43,6 +43,14 @@ std::int64_t default_shard_size(std::int64_t batch_size) {
   return std::clamp(batch_size / cores, smallest, largest);
 }
 
+std::int64_t inference_shard_size(const Model& model) {
+  constexpr std::int64_t smallest = 32, largest = 256, budget_bytes = std::int64_t{64} << 20;
+  std::int64_t activation_bytes = 0;
+  for (std::size_t i = 0; i < model.layer_count(); ++i)
+    activation_bytes += model.layer(i).output.numel() * static_cast<std::int64_t>(sizeof(float));
+  return std::clamp(budget_bytes / std::max<std::int64_t>(activation_bytes, 1), smallest, largest);
+}
+
 Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(std::move(options)) {
   if (options_.batch_size < 0)
     throw Error("batch size must be at least 1 (or 0 for the full batch), got " + std::to_string(options_.batch_size));
@@ -77,6 +85,11 @@ Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(s
 }
 
 Trainer::~Trainer() = default;
+
+Executor& Trainer::inference_executor() {
+  if (!inference_executor_) inference_executor_ = make_executor(inference_shard_size(model_));
+  return *inference_executor_;
+}
 
 std::unique_ptr<Executor> Trainer::make_executor(std::int64_t shard_size) const {
   return std::make_unique<Executor>(
@@ -336,11 +349,12 @@ Evaluation Trainer::evaluate(const DataSource& data, std::int64_t batch_size) {
     if (reader->read(n, x, y) != n)
       throw Error("'" + data.name() + "' ended after " + std::to_string(begin) + " of its " +
                   std::to_string(data.size()) + " samples during evaluation");
-    executor_->forward(x, false, step_, options_.seed);
-    loss_sum += executor_->loss(y, false) * static_cast<double>(n);
+    Executor& executor = inference_executor();
+    executor.forward(x, false, step_, options_.seed);
+    loss_sum += executor.loss(y, false) * static_cast<double>(n);
     const Shape out_shape = model_.output_shape().with_batch(n);
     if (!(outputs.shape() == out_shape)) outputs.resize(out_shape);
-    executor_->copy_output(outputs.view());
+    executor.copy_output(outputs.view());
     metrics.add(outputs, y);
   }
   e.loss = loss_sum / static_cast<double>(data.size());
@@ -364,8 +378,8 @@ Tensor Trainer::predict(ConstView x, std::int64_t batch_size) {
   const std::int64_t per = model_.output_shape().numel();
   for (std::int64_t begin = 0; begin < total; begin += batch_size) {
     const std::int64_t n = std::min(batch_size, total - begin);
-    executor_->forward(x.slice(begin, n), false, step_, options_.seed);
-    executor_->copy_output(View(out.data() + begin * per, model_.output_shape().with_batch(n)));
+    inference_executor().forward(x.slice(begin, n), false, step_, options_.seed);
+    inference_executor().copy_output(View(out.data() + begin * per, model_.output_shape().with_batch(n)));
   }
   return out;
 }
