@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <thread>
+#include <tuple>
 
 #include "weft/blas.hpp"
 
@@ -90,6 +91,19 @@ Executor::Shard& Executor::shard(std::size_t i) {
   return *shards_[i];
 }
 
+std::pair<std::size_t, std::size_t> Executor::own_shards(std::int64_t batch) const {
+  // Contiguous blocks of whole shards, as even as they can be.
+  const auto active = static_cast<std::size_t>((batch + options_.shard_size - 1) / options_.shard_size);
+  const auto ranks = static_cast<std::size_t>(comm_->size()), rank = static_cast<std::size_t>(comm_->rank());
+  return {active * rank / ranks, active * (rank + 1) / ranks};
+}
+
+std::pair<std::int64_t, std::int64_t> Executor::own_samples(std::int64_t batch) const {
+  const auto [begin, end] = own_shards(batch);
+  return {std::min(batch, static_cast<std::int64_t>(begin) * options_.shard_size),
+          std::min(batch, static_cast<std::int64_t>(end) * options_.shard_size)};
+}
+
 void Executor::for_each_shard(FunctionRef<void(Shard&)> body) {
   if (own_end_ == own_begin_) return;  // more ranks than shards in this batch
   if (own_end_ - own_begin_ == 1) {  // no task overhead for a single shard
@@ -151,10 +165,7 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
   batch_ = x.shape()[0];
   if (batch_ == 0) throw ShapeError("cannot run a pass over an empty batch");
   active_ = static_cast<std::size_t>((batch_ + options_.shard_size - 1) / options_.shard_size);
-  // Contiguous blocks of whole shards, as even as they can be.
-  const auto ranks = static_cast<std::size_t>(comm_->size()), rank = static_cast<std::size_t>(comm_->rank());
-  own_begin_ = active_ * rank / ranks;
-  own_end_ = active_ * (rank + 1) / ranks;
+  std::tie(own_begin_, own_end_) = own_shards(batch_);
   for (std::size_t s = own_begin_; s < own_end_; ++s) {
     Shard& sh = shard(s);
     sh.first = static_cast<std::int64_t>(s) * options_.shard_size;

@@ -258,7 +258,8 @@ EpochResult Trainer::train_epoch(const DataSource& data, std::span<Callback* con
     std::int64_t correct = 0;
     for (std::int64_t at = begin; at < end; at += b) {
       const std::int64_t count = std::min(b, end - at);
-      if (reader->read(count, batch_x_, batch_y_) != count)
+      const auto [first, end_of_part] = executor_->own_samples(count);
+      if (reader->read_part(count, first, end_of_part, batch_x_, batch_y_) != count)
         throw Error("'" + data.name() + "' ended after " + std::to_string(at) + " of its " + std::to_string(n) +
                     " samples in epoch " + std::to_string(epoch_ + 1));
       accumulate_batch(batch_x_, batch_y_, group == 1 ? 1.0 : double(count) / double(end - begin), at == begin, loss);
@@ -346,7 +347,8 @@ Evaluation Trainer::evaluate(const DataSource& data, std::int64_t batch_size) {
   const auto reader = data.open({}, 0);
   for (std::int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const std::int64_t n = std::min(batch_size, data.size() - begin);
-    if (reader->read(n, x, y) != n)
+    const auto [first, end_of_part] = executor_->own_samples(n);
+    if (reader->read_part(n, first, end_of_part, x, y) != n)
       throw Error("'" + data.name() + "' ended after " + std::to_string(begin) + " of its " +
                   std::to_string(data.size()) + " samples during evaluation");
     Executor& executor = inference_executor();

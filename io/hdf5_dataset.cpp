@@ -25,6 +25,17 @@ Tensor Hdf5Rows::read(std::int64_t begin, std::int64_t count) const {
   return out;
 }
 
+Tensor Hdf5Rows::read(const std::vector<std::int64_t>& rows) const {
+  std::vector<std::pair<std::int64_t, std::int64_t>> runs;
+  for (const std::int64_t row : rows) {
+    if (!runs.empty() && runs.back().first + runs.back().second == row) ++runs.back().second;
+    else runs.emplace_back(row, 1);
+  }
+  Tensor out(sample_shape().with_batch(static_cast<std::int64_t>(rows.size())));
+  file_->h5.read_row_runs(dataset_, runs, out.data());
+  return out;
+}
+
 Dataset read_hdf5_dataset(const std::string& path, const std::string& features, const std::string& labels) {
   const Hdf5Rows x(path, features), y(path, labels);
   if (x.size() != y.size())

@@ -215,28 +215,50 @@ std::vector<double> H5File::read_doubles(const std::string& name) const {
 }
 
 void H5File::read_rows(const std::string& name, std::int64_t begin, std::int64_t count, float* out) const {
-  const std::string rows = "rows [" + std::to_string(begin) + ", " + std::to_string(begin + count) + ") of dataset '" + name + "'";
+  read_row_runs(name, {{begin, count}}, out);
+}
+
+void H5File::read_row_runs(const std::string& name, const std::vector<std::pair<std::int64_t, std::int64_t>>& runs,
+                           float* out) const {
+  if (runs.empty()) return;
+  const std::int64_t first = runs.front().first, last = runs.back().first + runs.back().second;
+  const std::string rows = runs.size() == 1
+                               ? "rows [" + std::to_string(first) + ", " + std::to_string(last) + ") of dataset '" + name + "'"
+                               : std::to_string(runs.size()) + " runs of rows in [" + std::to_string(first) + ", " +
+                                     std::to_string(last) + ") of dataset '" + name + "'";
   std::error_code ec;
   const auto size_now = std::filesystem::file_size(path_, ec);
   if (ec || size_now < opened_size_)
     fail("cannot read " + rows + ": the file shrank from " + std::to_string(opened_size_) + " to " +
          (ec ? std::string("nothing") : std::to_string(size_now)) + " bytes since it was opened (truncated)");
   const Shape shape = dataset_shape(name);
-  if (shape.rank() == 0 || begin < 0 || count < 0 || begin + count > shape[0])
-    fail("dataset '" + name + "' of shape " + shape.str() + " has no rows [" + std::to_string(begin) + ", " +
-         std::to_string(begin + count) + ")");
+  std::int64_t total = 0, end = 0;
+  for (const auto& [begin, count] : runs) {
+    if (shape.rank() == 0 || begin < end || count < 0 || begin + count > shape[0])
+      fail("dataset '" + name + "' of shape " + shape.str() + " has no rows [" + std::to_string(begin) + ", " +
+           std::to_string(begin + count) + ")" + (begin < end ? " after the rows before (runs must ascend)" : ""));
+    end = begin + count;
+    total += count;
+  }
   Hid ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
   Hid type(H5Dget_type(ds.get()), H5Tclose);
   const auto kind = H5Tget_class(type.get());
   if (kind != H5T_FLOAT && kind != H5T_INTEGER) fail("dataset '" + name + "' does not hold numbers");
-  if (count == 0) return;
+  if (total == 0) return;
   Hid space(H5Dget_space(ds.get()), H5Sclose);
   std::vector<hsize_t> start(shape.rank(), 0), extent(shape.dims().begin(), shape.dims().end());
-  start[0] = static_cast<hsize_t>(begin);
-  extent[0] = static_cast<hsize_t>(count);
+  bool selected = true, any = false;
+  for (const auto& [begin, count] : runs) {
+    if (count == 0) continue;
+    start[0] = static_cast<hsize_t>(begin);
+    extent[0] = static_cast<hsize_t>(count);
+    selected = selected && H5Sselect_hyperslab(space.get(), any ? H5S_SELECT_OR : H5S_SELECT_SET, start.data(), nullptr,
+                                               extent.data(), nullptr) >= 0;
+    any = true;
+  }
+  extent[0] = static_cast<hsize_t>(total);
   Hid memory(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), H5Sclose);
-  if (H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr) < 0 ||
-      H5Dread(ds.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, out) < 0)
+  if (!selected || H5Dread(ds.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, out) < 0)
     fail("cannot read " + rows + " (the file is truncated or corrupt)");
 }
 

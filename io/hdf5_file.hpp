@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "weft/tensor.hpp"
@@ -60,6 +61,11 @@ class H5File {
   // Throws IoError naming the dataset and the rows when the read fails or the file has shrunk
   // since it was opened (HDF5 would read the missing bytes of a truncated file as zeros).
   void read_rows(const std::string& name, std::int64_t begin, std::int64_t count, float* out) const;
+  // Several runs of rows, each {begin, count}, ascending and disjoint, in one selection (HDF5
+  // reads only them, in as few disk accesses as it can): stored one after another in out.
+  // Checked and reported like read_rows.
+  void read_row_runs(const std::string& name, const std::vector<std::pair<std::int64_t, std::int64_t>>& runs,
+                     float* out) const;
 
   void set_string_attribute(const std::string& object, const std::string& key, const std::string& value);
   void set_int_attribute(const std::string& object, const std::string& key, std::int64_t value);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "weft/callbacks.hpp"
 #include "weft/io/checkpoint.hpp"
 #include "weft/io/checkpoint_callback.hpp"
+#include "weft/io/hdf5_source.hpp"
 #include "weft/io/metrics_csv.hpp"
 #include "weft/io/model_file.hpp"
 #include "weft/trainer.hpp"
@@ -139,6 +141,20 @@ void resume(const std::string& path, Model& model, Trainer& trainer, const io::D
               static_cast<long long>(trainer.position()));
 }
 
+// Each rank reads the features of its own shards only (SampleReader::read_part): the rows each
+// read from the file, on rank 0 in rank order.
+void report_rows_read(const io::Hdf5Source& train, Communicator& comm) {
+  const std::int64_t mine = train.feature_rows_read();
+  const auto all = comm.all_gather(std::as_bytes(std::span<const std::int64_t>(&mine, 1)));
+  std::string rows;
+  for (std::size_t r = 0; r < all.size(); r += sizeof mine) {
+    std::int64_t v;
+    std::memcpy(&v, all.data() + r, sizeof v);
+    rows += (rows.empty() ? "" : ", ") + std::to_string(v);
+  }
+  std::printf("features read from %s per rank: %s rows\n", train.name().c_str(), rows.c_str());
+}
+
 int train(const TrainArgs& a, Communicator& comm) {
   const bool lead = comm.rank() == 0;
   Model model(spec_with_overrides(a));
@@ -199,6 +215,8 @@ int train(const TrainArgs& a, Communicator& comm) {
   if (comm.size() > 1 && trainer.step() > first_step)
     std::printf("gradient exchange: %.3f ms a step on rank 0 (waits for slower ranks included)\n",
                 1e3 * trainer.executor().exchange_seconds() / static_cast<double>(trainer.step() - first_step));
+  if (const auto* streamed = dynamic_cast<const io::Hdf5Source*>(&train); streamed && comm.size() > 1)
+    report_rows_read(*streamed, comm);
   if (early && early->stopped())
     std::printf("early stopping after epoch %lld: best %s %.4g at epoch %lld%s\n", static_cast<long long>(early->stopped_epoch()),
                 training["early_stopping"]["monitor"].get<std::string>().c_str(), early->best(),
@@ -248,8 +266,9 @@ Command add_train(CLI::App& app) {
       "Data-parallel across processes and hosts (a build with Open MPI): mpirun -np K weft train ... on one host, "
       "mpirun --hostfile HOSTS -np K weft train ... across hosts. Each process trains whole shards of every global "
       "mini-batch with its --threads cores; the result is the same bits as one process at the same --batch and --shard, "
-      "whatever K and --threads (not with --fast-allreduce). Rank 0 prints and writes checkpoints and --out; any K can "
-      "--resume any checkpoint.");
+      "whatever K and --threads (not with --fast-allreduce). Streaming an HDF5 file (--stream), each process reads only "
+      "its own samples. Rank 0 prints and writes checkpoints and --out; any K can --resume any checkpoint. A process "
+      "that dies is named in one line (with mpirun --quiet, the only line; docs/distributed.md).");
   t->add_option("spec", args->spec, "model spec (JSON)")->required();
   add_data_options(*t, args->data);
   t->add_option("--epochs", args->epochs, "passes over the training set (spec default 1)")->check(CLI::PositiveNumber);

@@ -45,6 +45,15 @@ class SampleReader {
   // Copies the next min(count, remaining) samples into x (k, sample...) and y (k, target...),
   // resizing them when their shape differs, and returns k (0 at the end of the epoch).
   virtual std::int64_t read(std::int64_t count, Tensor& x, Tensor& y) = 0;
+  // The same, for a process that runs only samples [first, end) of these k (one rank of a
+  // data-parallel run, weft/executor.hpp): x's other rows may be left zero, so a source on disk
+  // reads only this rank's features. y is always whole (a weighted loss's denominator and the
+  // metrics span the batch). By default the whole batch is read.
+  virtual std::int64_t read_part(std::int64_t count, std::int64_t first, std::int64_t end, Tensor& x, Tensor& y) {
+    (void)first;
+    (void)end;
+    return read(count, x, y);
+  }
 };
 
 // Where the Trainer takes its samples from (see the file comment for the promises every source

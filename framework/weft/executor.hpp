@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "weft/communicator.hpp"
@@ -62,6 +63,10 @@ class Executor {
   // Calls body(begin, end) over [0, n) in parallel chunks of at least `grain` (on the arena).
   void parallel_ranges(std::size_t n, std::size_t grain, FunctionRef<void(std::size_t, std::size_t)> body);
 
+  // The samples [first, end) of a mini-batch of `batch` that this process runs (its block of
+  // whole shards; all of them in a single process): only their rows of x are read.
+  std::pair<std::int64_t, std::int64_t> own_samples(std::int64_t batch) const;
+
   // Forward pass over x, shape (n, input...). `x` must stay alive until backward() returns.
   // In training mode layers use batch statistics and dropout, and update their buffers.
   void forward(ConstView x, bool training, std::int64_t step, std::uint64_t seed);
@@ -100,6 +105,7 @@ class Executor {
   void activity_forward(std::size_t layer);
   void activity_backward(std::size_t layer);
   Shard& shard(std::size_t i);
+  std::pair<std::size_t, std::size_t> own_shards(std::int64_t batch) const;  // shard indices [begin, end)
   // Folds the shards' values into `total` in global shard order across ranks (see the top):
   // fold_own(started) folds this rank's shards onto total (when !started, total holds nothing
   // yet) and returns whether total holds anything now.

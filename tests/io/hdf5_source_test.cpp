@@ -150,6 +150,43 @@ BOOST_AUTO_TEST_CASE(a_seeded_split_divides_the_rows_without_reading_them) {
   BOOST_CHECK(shuffled == t);
 }
 
+// One rank of a data-parallel run reads only its part of each batch (SampleReader::read_part):
+// its rows' features, the same values a whole read gives, zeros elsewhere, every target; the
+// source counts exactly the feature rows read. With a split and a preparation applied to them.
+BOOST_AUTO_TEST_CASE(a_part_of_each_batch_reads_only_its_rows_features) {
+  weft::testing::TempDir dir;
+  const auto path = write_rows(dir, 103);
+  auto o = windows_of(20);  // batches of 16 cross windows
+  o.split = {0.2, 4, false};
+  o.prepare = [](Tensor& x) {
+    for (auto& v : x.span()) v = 2 * v + 1;
+  };
+  const weft::io::Hdf5Source whole(path, o), part(path, o);
+  const auto all = whole.open({true, 2, 1}, 0), mine = part.open({true, 2, 1}, 0);
+  Tensor wx, wy, px, py;
+  std::int64_t expected_rows = 0, batches = 0;
+  for (;; ++batches) {
+    const std::int64_t first = 5 * (batches % 3), end = first + 6;  // the front, middle and back of a batch
+    const auto k = all->read(16, wx, wy);
+    BOOST_REQUIRE_EQUAL(mine->read_part(16, first, end, px, py), k);
+    if (k == 0) break;
+    BOOST_REQUIRE(px.shape() == wx.shape() && py.shape() == wy.shape());
+    BOOST_CHECK(std::equal(py.span().begin(), py.span().end(), wy.span().begin()));  // every target
+    for (std::int64_t i = 0; i < k; ++i)
+      for (std::int64_t f = 0; f < 3; ++f) {
+        const auto at = static_cast<std::size_t>(i * 3 + f);
+        const bool in_part = i >= first && i < std::min(end, k);
+        BOOST_CHECK_EQUAL(px[at], in_part ? 2 * (wy[static_cast<std::size_t>(i)] + float(f) / 10) + 1 : 0.0f);
+        BOOST_CHECK_EQUAL(px[at], in_part ? wx[at] : 0.0f);
+      }
+    expected_rows += std::max<std::int64_t>(0, std::min(end, k) - first);
+  }
+  BOOST_CHECK_EQUAL(batches, (whole.size() + 15) / 16);
+  BOOST_CHECK_EQUAL(part.feature_rows_read(), expected_rows);
+  BOOST_CHECK_EQUAL(whole.feature_rows_read(), 103);  // whole windows, split rows included
+  BOOST_CHECK_LT(expected_rows, whole.size() / 2);
+}
+
 BOOST_AUTO_TEST_CASE(streamed_standardisation_statistics_equal_the_in_memory_ones) {
   // Values far from zero (mean 1000, spread 3) make a naive one-pass variance lose digits.
   const std::int64_t n = 1000, width = 5;

@@ -6,7 +6,9 @@ one-process `weft train` run as the reference:
      a batch that leaves some ranks without a shard in the last step: the same bits at K = 1, 2, 4;
   3. --resume with K = 2 from a checkpoint written with K = 4 ends with the same bits as the
      uninterrupted run;
-  4. --fast-allreduce trains (close to, not necessarily equal to, the exact result).
+  4. --fast-allreduce trains (close to, not necessarily equal to, the exact result);
+  5. streaming the HDF5 file, each rank reads the features of its own shards only (the rows
+     counts rank 0 reports, derived by hand) and the bits stay the one-process ones.
 The killed-rank check is rank_failure_test.py.
 Usage: data_parallel_test.py WEFT SOURCE_DIR MPIRUN"""
 import os
@@ -90,4 +92,17 @@ for name in reference:
     import numpy as np
     x, y = np.frombuffer(a, dtype=np.float32), np.frombuffer(b, dtype=np.float32)
     check(np.allclose(x, y, rtol=1e-3, atol=1e-4), f"--fast-allreduce: '{name}' is far from the exact run")
-print("data-parallel: K = 1, 2, 4 give the one-process bits; K = 2 resumes K = 4's checkpoint bit for bit")
+# Streamed HDF5 (windows of 33 rows, so batches cross windows): every rank reads only its own
+# shards' features. Batch 80, shard 16: 5 shards a step; K = 2 runs 2 and 3 of them (32 and 48
+# rows a step), K = 4 runs 1, 1, 1 and 2; 4 steps an epoch, 2 epochs. One process reads all 640.
+stream_flags = ["--data", "data.h5", "--stream", "--memory-budget", "0.1", "--batch", "80", "--shard", "16",
+                "--epochs", "2", "--seed", "7", "--threads", "1", "--progress", "plain"]
+out = run([weft, "train", mlp, *stream_flags, "--out", "stream_1.h5"])
+check("streaming data.h5 from disk in windows of 33 rows" in out, f"the one-process run did not stream:\n{out}")
+reference = parameters("stream_1.h5")
+for k, rows in ((2, "256, 384"), (4, "128, 128, 128, 256")):
+    out = mpirun(mpirun_path, k, [weft, "train", mlp, *stream_flags, "--out", f"stream_{k}p.h5"])
+    check(f"features read from data.h5 per rank: {rows} rows" in out, f"streamed, K = {k}: expected {rows} rows read:\n{out}")
+    check(parameters(f"stream_{k}p.h5") == reference, f"streamed, K = {k}: the parameters differ from the one-process run")
+print("data-parallel: K = 1, 2, 4 give the one-process bits; K = 2 resumes K = 4's checkpoint bit for bit; "
+      "streamed, each rank reads its own rows")

@@ -4,6 +4,7 @@
 // type is read as float32.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "weft/dataset.hpp"
 
@@ -26,6 +27,9 @@ class Hdf5Rows {
   Shape sample_shape() const { return shape_.without_batch(); }  // one sample's shape
   // Samples [begin, begin + count) as a tensor (count, sample...).
   Tensor read(std::int64_t begin, std::int64_t count) const;
+  // The samples at `rows` (ascending, distinct) as a tensor (rows.size(), sample...): only they
+  // are read from disk, consecutive ones as one run.
+  Tensor read(const std::vector<std::int64_t>& rows) const;
 
  private:
   struct File;

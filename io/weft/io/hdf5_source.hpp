@@ -63,6 +63,9 @@ class Hdf5Source final : public DataSource {
   // Rows held in window buffers by this source's readers, now and at most so far.
   std::int64_t resident_rows() const;
   std::int64_t peak_resident_rows() const;  // the most resident_rows() has been
+  // Rows whose features this source's readers have read from the file so far: whole windows
+  // when whole batches are read, only the rows asked for by SampleReader::read_part.
+  std::int64_t feature_rows_read() const;
 
   struct State;  // shared with the readers (defined in hdf5_source.cpp)
 
