@@ -8,7 +8,11 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+#include <vector>
 
+#include "peer_watch.hpp"
 #include "weft/communicator.hpp"
 #include "weft/error.hpp"
 
@@ -42,6 +46,7 @@ class MpiWorld final : public Communicator {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    watch_peers();
   }
   ~MpiWorld() override { MPI_Finalize(); }
   int rank() const override { return rank_; }
@@ -78,11 +83,27 @@ class MpiWorld final : public Communicator {
   [[noreturn]] void abort(const std::string& message) override {
     std::fprintf(stderr, "%s\n", message.c_str());
     std::fflush(stderr);
+    detail::tell_local_peers_this_rank_aborts();  // this line says why; no "rank R died" after it
     MPI_Abort(MPI_COMM_WORLD, 1);
     std::exit(1);  // MPI_Abort does not return; this only satisfies [[noreturn]]
   }
 
  private:
+  // Every rank's host and pid, so that a rank that dies is named in one line (peer_watch.hpp).
+  void watch_peers() {
+    struct Where {
+      char host[64];
+      int pid;
+    } mine{};
+    gethostname(mine.host, sizeof mine.host - 1);
+    mine.pid = static_cast<int>(getpid());
+    std::vector<Where> all(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, MPI_COMM_WORLD), "allgather");
+    std::vector<detail::Peer> peers;
+    for (const auto& w : all) peers.push_back({std::string(w.host, strnlen(w.host, sizeof w.host)), w.pid});
+    detail::watch_local_peers(rank_, peers);
+  }
+
   static constexpr int tag = 7;
   int rank_ = 0, size_ = 1;
 };

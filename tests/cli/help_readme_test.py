@@ -27,6 +27,8 @@ OTHER_PROGRAMS = {
     "--benchmark": "Google Benchmark's own --benchmark_* options of benchmarks/*_bench",
     "--oversubscribe": "mpirun (Open MPI)",
     "--hostfile": "mpirun (Open MPI)",
+    "--quiet": "mpirun (Open MPI)",
+    "--bind-to": "mpirun (Open MPI)",
 }
 
 

@@ -28,10 +28,10 @@ def run(command, env=None, timeout=300):
     return result.stdout
 
 
-def mpirun_command(mpirun_path, k, command):
+def mpirun_command(mpirun_path, k, command, quiet=False):
     # --oversubscribe: K ranks may exceed the cores; --bind-to none: ranks sharing cores would
-    # otherwise be pinned to the same one.
-    return [mpirun_path, "--oversubscribe", "--bind-to", "none", "-np", str(k), *command]
+    # otherwise be pinned to the same one; --quiet: none of Open MPI's own banners.
+    return [mpirun_path, *(["--quiet"] if quiet else []), "--oversubscribe", "--bind-to", "none", "-np", str(k), *command]
 
 
 def mpi_env():

@@ -1,0 +1,110 @@
+#include "peer_watch.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+
+namespace weft::detail {
+namespace {
+
+// Everything the handler reads is fixed before it is installed: it may only make
+// async-signal-safe calls (open, read, write, kill, nanosleep), so no allocation or stdio.
+constexpr int max_local = 256;
+struct Local {
+  int rank;
+  pid_t pid;
+};
+Local local[max_local];
+int local_count = 0;
+int own_rank = 0, world = 1;
+char host[64] = "";
+volatile sig_atomic_t peer_aborts = 0;  // a local peer is ending the job itself (SIGUSR1)
+
+// Whether process `pid` has ended (gone, or a zombie not yet reaped by mpirun).
+bool ended(pid_t pid) {
+  char path[32] = "/proc/";
+  char digits[16];
+  int n = 0;
+  for (unsigned v = static_cast<unsigned>(pid); n == 0 || v; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+  int at = 6;
+  while (n) path[at++] = digits[--n];
+  std::memcpy(path + at, "/stat", 6);
+  const int fd = open(path, O_RDONLY);
+  if (fd < 0) return true;
+  char stat[512];
+  const ssize_t got = read(fd, stat, sizeof stat - 1);
+  close(fd);
+  if (got <= 0) return true;
+  stat[got] = 0;
+  const char* close_paren = std::strrchr(stat, ')');  // the command name may hold spaces or parentheses
+  return !close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z' || close_paren[2] == 'X';
+}
+
+void append(char*& out, const char* text) {
+  while (*text) *out++ = *text++;
+}
+
+void append(char*& out, long value) {
+  char digits[24];
+  int n = 0;
+  for (unsigned long v = static_cast<unsigned long>(value); n == 0 || v; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+  while (n) *out++ = digits[--n];
+}
+
+void on_sigterm(int) {
+  const Local* dead = nullptr;
+  int lowest_alive = -1;
+  for (int i = 0; i < local_count; ++i) {
+    const bool gone = local[i].rank != own_rank && ended(local[i].pid);
+    if (gone && !dead) dead = &local[i];
+    if (!gone && lowest_alive < 0) lowest_alive = local[i].rank;  // local[] ascends by rank
+  }
+  if (dead && !peer_aborts && lowest_alive == own_rank) {
+    char line[256];
+    char* out = line;
+    append(out, "weft: rank ");
+    append(out, static_cast<long>(dead->rank));
+    append(out, " of ");
+    append(out, static_cast<long>(world));
+    append(out, " (pid ");
+    append(out, static_cast<long>(dead->pid));
+    append(out, " on ");
+    append(out, host);
+    append(out, ") died; the other ranks stop (--resume continues from the last checkpoint)\n");
+    [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, line, static_cast<std::size_t>(out - line));
+  }
+  // The local peers look at this process too: stay alive a moment so none takes it for dead.
+  const timespec pause{0, 200'000'000};
+  nanosleep(&pause, nullptr);
+  signal(SIGTERM, SIG_DFL);
+  raise(SIGTERM);
+}
+
+void on_sigusr1(int) { peer_aborts = 1; }
+
+}  // namespace
+
+void watch_local_peers(int rank, const std::vector<Peer>& peers) {
+  own_rank = rank;
+  world = static_cast<int>(peers.size());
+  const std::string& mine = peers[static_cast<std::size_t>(rank)].host;
+  std::strncpy(host, mine.c_str(), sizeof host - 1);
+  for (std::size_t r = 0; r < peers.size() && local_count < max_local; ++r)
+    if (peers[r].host == mine) local[local_count++] = {static_cast<int>(r), static_cast<pid_t>(peers[r].pid)};
+  struct sigaction action {};
+  action.sa_handler = on_sigusr1;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGUSR1, &action, nullptr);
+  action.sa_handler = on_sigterm;
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+void tell_local_peers_this_rank_aborts() {
+  for (int i = 0; i < local_count; ++i)
+    if (local[i].rank != own_rank) kill(local[i].pid, SIGUSR1);
+}
+
+}  // namespace weft::detail
