@@ -415,9 +415,12 @@ void Executor::exchange_gradients_in_order(std::span<float> out,
                                            FunctionRef<void(bool, std::size_t, std::size_t)> fold_own) {
   // The hand-off of fold_in_shard_order() in chunks: rank r + 1 folds chunk i while rank r folds
   // chunk i + 1, so the chain costs about one gradient's transfer plus K chunk hops rather than
-  // K transfers; then the last rank broadcasts the total (docs/distributed.md).
-  constexpr std::size_t chunk = std::size_t{1} << 18;  // floats: 1 MiB messages
+  // K transfers; then the last rank broadcasts the total. At least K chunks (within 16 KiB to
+  // 1 MiB) keep the K hops that fill the pipeline to about one gradient's transfer on many ranks
+  // (the cost model of docs/distributed.md). The chunking never changes the sums.
   const int rank = comm_->rank(), size = comm_->size();
+  const std::size_t chunk = std::clamp<std::size_t>((out.size() + static_cast<std::size_t>(size) - 1) / static_cast<std::size_t>(size),
+                                                    std::size_t{1} << 12, std::size_t{1} << 18);  // floats
   const bool own = own_begin_ < own_end_;
   // Whether an earlier rank had shards (a batch of fewer shards than ranks leaves some idle).
   std::byte flag{0};
