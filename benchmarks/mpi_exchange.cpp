@@ -110,8 +110,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool lead = comm->rank() == 0;
-  for (std::size_t bytes : {std::size_t{8}, std::size_t{1} << 16, std::size_t{1} << 20, std::size_t{1} << 22,
-                            std::size_t{1} << 24}) {
+  for (std::size_t bytes : {std::size_t{8}, std::size_t{1} << 16, std::size_t{1} << 18, std::size_t{1} << 20,
+                            std::size_t{1} << 22, std::size_t{1} << 23, std::size_t{1} << 24, std::size_t{1} << 25}) {
     const double seconds = pingpong(comm->rank(), bytes, bytes > (1 << 20) ? reps : 4 * reps);
     if (lead) std::printf("pingpong bytes=%zu us=%.3f\n", bytes, 1e6 * seconds);
   }
