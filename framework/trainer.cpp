@@ -347,11 +347,11 @@ Evaluation Trainer::evaluate(const DataSource& data, std::int64_t batch_size) {
   const auto reader = data.open({}, 0);
   for (std::int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const std::int64_t n = std::min(batch_size, data.size() - begin);
-    const auto [first, end_of_part] = executor_->own_samples(n);
+    Executor& executor = inference_executor();
+    const auto [first, end_of_part] = executor.own_samples(n);  // its shards, not training's
     if (reader->read_part(n, first, end_of_part, x, y) != n)
       throw Error("'" + data.name() + "' ended after " + std::to_string(begin) + " of its " +
                   std::to_string(data.size()) + " samples during evaluation");
-    Executor& executor = inference_executor();
     executor.forward(x, false, step_, options_.seed);
     loss_sum += executor.loss(y, false) * static_cast<double>(n);
     const Shape out_shape = model_.output_shape().with_batch(n);

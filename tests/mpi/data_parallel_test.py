@@ -104,5 +104,12 @@ for k, rows in ((2, "256, 384"), (4, "128, 128, 128, 256")):
     out = mpirun(mpirun_path, k, [weft, "train", mlp, *stream_flags, "--out", f"stream_{k}p.h5"])
     check(f"features read from data.h5 per rank: {rows} rows" in out, f"streamed, K = {k}: expected {rows} rows read:\n{out}")
     check(parameters(f"stream_{k}p.h5") == reference, f"streamed, K = {k}: the parameters differ from the one-process run")
+# A streamed validation part too: evaluation runs on its own (inference) shards, and each rank
+# reads only those; the per-epoch validation metrics must still be the one-process ones.
+val_flags = [*stream_flags, "--validation-split", "0.2"]
+run([weft, "train", mlp, *val_flags, "--out", "stream_val_1.h5", "--log", "stream_val_1.csv"])
+mpirun(mpirun_path, 2, [weft, "train", mlp, *val_flags, "--out", "stream_val_2p.h5", "--log", "stream_val_2p.csv"])
+check(metrics("stream_val_2p.csv") == metrics("stream_val_1.csv"), "streamed with validation, K = 2: the metrics log differs")
+check(parameters("stream_val_2p.h5") == parameters("stream_val_1.h5"), "streamed with validation, K = 2: the parameters differ")
 print("data-parallel: K = 1, 2, 4 give the one-process bits; K = 2 resumes K = 4's checkpoint bit for bit; "
       "streamed, each rank reads its own rows")
