@@ -131,38 +131,52 @@ BOOST_AUTO_TEST_CASE(two_by_two_max_pool_keeps_the_tie_and_nan_rules) {
   check_values(dx, {10, 0, 0, 0, 0, 0, 20, 0, 30, 0, 40, 0, 0, 0, 0, 0});
 }
 
-BOOST_AUTO_TEST_CASE(two_by_two_max_pool_matches_a_reference_on_wide_rows) {
-  // Rows of 18 windows (vector blocks of 8 and a tail) with many ties (values from {0, 1, 2})
-  // and one NaN in the middle row: the index each window routes its gradient to, against the
-  // rule written out plainly (first largest in slot order, else the first NaN).
-  constexpr std::int64_t height = 6, width = 36, out_w = width / 2;
-  weft::Model m({{"input", {1, height, width}}, {"layers", Json::array({{{"type", "max_pool2d"}, {"kernel", 2}}})},
-                 {"loss", "mse"}});
-  weft::Executor exec(m, {32, 1, true});
-  Tensor x(Shape{1, 1, height, width}), dy(m.output_shape().with_batch(1)), dx(x.shape());
-  const weft::CounterRng rng(11);
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.below(i, 3));
-  x[static_cast<std::size_t>(2 * width + 13)] = std::nanf("");  // window (1, 6), its second slot
-  for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = float(i + 1);
-  exec.forward(x, true, 0, 0);
-  exec.backward(dy);
-  exec.copy_input_gradient(dx);
-  std::vector<float> expected(x.size(), 0.0f);
-  for (std::int64_t oy = 0; oy < height / 2; ++oy)
-    for (std::int64_t ox = 0; ox < out_w; ++ox) {
-      const std::int64_t slots[4] = {2 * oy * width + 2 * ox, 2 * oy * width + 2 * ox + 1, (2 * oy + 1) * width + 2 * ox,
-                                     (2 * oy + 1) * width + 2 * ox + 1};
-      std::int64_t pick = -1;
-      for (std::int64_t s : slots)
-        if (pick < 0 && std::isnan(x[static_cast<std::size_t>(s)])) pick = s;
-      if (pick < 0) {
-        pick = slots[0];
-        for (std::int64_t s : slots)
-          if (x[static_cast<std::size_t>(s)] > x[static_cast<std::size_t>(pick)]) pick = s;
-      }
-      expected[static_cast<std::size_t>(pick)] += dy[static_cast<std::size_t>(oy * out_w + ox)];
-    }
-  for (std::size_t i = 0; i < x.size(); ++i) BOOST_CHECK_EQUAL(dx[i], expected[i]);
+BOOST_AUTO_TEST_CASE(two_by_two_max_pool_matches_a_reference_on_every_row_width) {
+  // Rows of 1 to 18 windows (whole vector blocks of 8, an overlapping last block, rows shorter
+  // than a vector), odd widths and heights (a last column and row no window reads), many ties
+  // (values from {0, 1, 2}), one NaN, and several planes side by side, so a short row's masked
+  // reads and writes would show up in its neighbours: each output and the index each window
+  // routes its gradient to, against the rule written out plainly (first largest in slot order,
+  // else the first NaN).
+  for (const std::int64_t width : {36, 35, 26, 17, 16, 13, 11, 5, 2}) {
+    constexpr std::int64_t height = 7, planes = 3;
+    const std::int64_t out_h = height / 2, out_w = width / 2;
+    weft::Model m({{"input", {planes, height, width}}, {"layers", Json::array({{{"type", "max_pool2d"}, {"kernel", 2}}})},
+                   {"loss", "mse"}});
+    weft::Executor exec(m, {32, 1, true});
+    Tensor x(Shape{1, planes, height, width}), dy(m.output_shape().with_batch(1)), dx(x.shape()), y(dy.shape());
+    const weft::CounterRng rng(11);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.below(i, 3));
+    x[static_cast<std::size_t>(height * width + 2 * width + 1)] = std::nanf("");  // plane 1, window (1, 0), slot 1
+    for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = float(i + 1);
+    exec.forward(x, true, 0, 0);
+    exec.copy_output(y);
+    exec.backward(dy);
+    exec.copy_input_gradient(dx);
+    std::vector<float> expected_dx(x.size(), 0.0f);
+    for (std::int64_t p = 0; p < planes; ++p)
+      for (std::int64_t oy = 0; oy < out_h; ++oy)
+        for (std::int64_t ox = 0; ox < out_w; ++ox) {
+          const std::int64_t top = p * height * width + 2 * oy * width + 2 * ox;
+          const std::int64_t slots[4] = {top, top + 1, top + width, top + width + 1};
+          std::int64_t pick = -1;
+          for (std::int64_t s : slots)
+            if (pick < 0 && std::isnan(x[static_cast<std::size_t>(s)])) pick = s;
+          if (pick < 0) {
+            pick = slots[0];
+            for (std::int64_t s : slots)
+              if (x[static_cast<std::size_t>(s)] > x[static_cast<std::size_t>(pick)]) pick = s;
+          }
+          const auto out = static_cast<std::size_t>((p * out_h + oy) * out_w + ox);
+          const float want = x[static_cast<std::size_t>(pick)];
+          BOOST_CHECK_MESSAGE(std::isnan(want) ? std::isnan(y[out]) : y[out] == want,
+                              "width " << width << ": output " << out << " is " << y[out] << ", expected " << want);
+          expected_dx[static_cast<std::size_t>(pick)] += dy[out];
+        }
+    for (std::size_t i = 0; i < x.size(); ++i)
+      BOOST_CHECK_MESSAGE(dx[i] == expected_dx[i],
+                          "width " << width << ": dx[" << i << "] is " << dx[i] << ", expected " << expected_dx[i]);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(pooling_shape_errors_name_the_layer_and_the_need) {
