@@ -30,6 +30,8 @@ with h5py.File(path, "r") as f:
                     getattr(module, tensor).data = torch.from_numpy(values[()]).reshape(getattr(module, tensor).shape)
     model.eval()
 
+if "input" not in spec:
+    sys.exit(f"{path}: a model with several inputs; this script feeds Fashion-MNIST images to one")
 x, y = (torch.from_numpy(a) for a in images_and_labels(data, "t10k", spec["input"]))
 with torch.no_grad():
     accuracy = (model(x).argmax(1) == y).float().mean().item()

@@ -3,10 +3,13 @@ resolved spec stored in a model file): the same layers with weft's defaults for 
 initialised by the same rules (he_normal, glorot_uniform, ...; biases zero), so that training
 the two starts from the same distribution. Shared by benchmarks/compare (through
 pytorch_workload.py) and weft_model_in_pytorch.py.
-Handles conv1d/2d/3d, dense, batch_norm, layer_norm, max/avg pooling, flatten, dropout and the
-elementwise activations; anything else stops with a message naming the layer.
+Handles conv1d/2d/3d, dense, batch_norm, layer_norm, max/avg and global pooling, flatten, dropout,
+the elementwise activations and the merge layers (add, subtract, multiply, concat) of graph specs;
+anything else stops with a message naming the layer.
 """
+import functools
 import math
+import operator
 
 import torch
 
@@ -72,23 +75,81 @@ def module_for(layer, in_shape):
                            padding=layer.get("padding", 0))
     if kind == "flatten":
         return nn.Flatten()
+    if kind in MERGES:
+        return Merge(kind, layer.get("axis", 0))
+    if kind in ("global_avg_pool", "global_max_pool"):
+        return GlobalPool(kind == "global_max_pool")
     if kind == "dropout":
         return nn.Dropout(layer.get("rate", 0.5))
     raise SystemExit(f"{kind}: no PyTorch counterpart in weft_spec_in_pytorch.py")
 
 
+MERGES = ("add", "subtract", "multiply", "concat")
+
+
+class Merge(nn.Module):
+    """weft's merge layers; add/subtract/multiply broadcast as PyTorch does, which is weft's rule."""
+
+    def __init__(self, kind, axis):
+        super().__init__()
+        self.kind, self.axis = kind, axis
+
+    def forward(self, *xs):
+        if self.kind == "concat":
+            return torch.cat(xs, dim=self.axis + 1 if self.axis >= 0 else self.axis)  # after the batch axis
+        op = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul}[self.kind]
+        return functools.reduce(op, xs)  # left to right, weft's order
+
+
+class GlobalPool(nn.Module):
+    def __init__(self, is_max):
+        super().__init__()
+        self.is_max = is_max
+
+    def forward(self, x):
+        x = x.flatten(2)
+        return x.amax(2) if self.is_max else x.mean(2)
+
+
+class Graph(nn.Module):
+    """A weft model as a graph: every layer reads the named tensors of its "inputs" (default: the
+    previous layer's output; the first layer: the model input), the output is spec["output"] or
+    the last layer. Called with one tensor per model input, in weft's order (by name)."""
+
+    def __init__(self, input_names, steps, output):
+        super().__init__()
+        self.input_names, self.output = input_names, output
+        self.names = [name for name, _, _ in steps]
+        self.reads = [reads for _, reads, _ in steps]
+        self.steps = nn.ModuleList(step for _, _, step in steps)
+
+    def forward(self, *inputs):
+        values = dict(zip(self.input_names, inputs))
+        for name, reads, step in zip(self.names, self.reads, self.steps):
+            values[name] = step(*(values[r] for r in reads))
+        return values[self.output]
+
+
+def input_shapes(spec):
+    """{name: per-sample shape} of a spec's model inputs, in weft's order."""
+    return {"input": list(spec["input"])} if "input" in spec else dict(sorted(spec["inputs"].items()))
+
+
 def network(spec):
-    """nn.Sequential for spec["layers"] on input spec["input"]; returns (network, modules by layer).
-    conv's and dense's "activation": "relu" (weft fuses it) becomes a ReLU module after the layer's
-    own, which stays the one returned for that layer (its weights are loaded into it)."""
-    shape = list(spec["input"])
-    modules, sequence = [], []
-    for layer in spec["layers"]:
-        module = module_for(layer, shape)
+    """The PyTorch network for spec["layers"] (a Graph; a chain is a graph); returns (network,
+    modules by layer). conv's and dense's "activation": "relu" (weft fuses it) becomes a ReLU module
+    after the layer's own, which stays the one returned for that layer (its weights are loaded into it)."""
+    shapes = input_shapes(spec)
+    previous = next(iter(shapes))
+    modules, steps = [], []
+    for index, layer in enumerate(spec["layers"]):
+        name = layer.get("name", f"{layer['type']}_{index}")
+        reads = layer.get("inputs", [previous])
+        module = module_for(layer, shapes[reads[0]])
         with torch.no_grad():
-            shape = list(module.eval()(torch.zeros([2] + shape)).shape[1:])
+            shapes[name] = list(module.eval()(*(torch.zeros([2] + shapes[r]) for r in reads)).shape[1:])
         modules.append(module)
-        sequence.append(module)
-        if layer.get("activation", "none") == "relu":
-            sequence.append(nn.ReLU())
-    return nn.Sequential(*sequence).train(), modules
+        step = nn.Sequential(module, nn.ReLU()) if layer.get("activation", "none") == "relu" else module
+        steps.append((name, reads, step))
+        previous = name
+    return Graph(list(input_shapes(spec)), steps, spec.get("output", previous)).train(), modules

@@ -25,9 +25,10 @@ struct Executor::Shard {
   std::int64_t count = 0;  // samples in the current pass
   std::int64_t first = 0;  // index of the first of them in the mini-batch
   std::vector<Tensor> outputs;  // per layer: (shard_size, output...)
-  Tensor grad_a, grad_b;        // ping-pong d(loss)/d(activation)
-  Tensor* output_grad = nullptr;  // holds d(loss)/d(last output) after loss()
-  Tensor* input_grad = nullptr;   // holds d(loss)/d(input) after backward()
+  std::vector<Tensor> grad_slots;  // d(loss)/d(tensor) buffers (Executor::plan_gradient_buffers)
+  std::vector<Tensor> scratch;     // per input position: a later reader's share of a sum
+  bool has_output_grad = false;    // d(loss)/d(output) is set (loss() or backward(dy))
+  bool has_input_grad = false;     // d(loss)/d(inputs) of the last backward()
   std::vector<Workspace> workspaces;
   Tensor grads;  // flat, like Model::parameters()
   std::vector<std::vector<View>> grad_views;
@@ -48,19 +49,80 @@ Executor::Executor(Model& model, ExecutorOptions options)
   arena_ = std::make_unique<Arena>(threads_);
   use_single_threaded_blas();
   const std::size_t layers = model_.layer_count();
-  max_activation_ = model_.input_shape().numel();
   for (std::size_t l = 0; l < layers; ++l) {
     auto p = model_.param_views(l, model_.parameters().data());
     auto b = model_.buffer_views(l, model_.buffers().data());
     params_.emplace_back(p.begin(), p.end());
     buffers_.emplace_back(b.begin(), b.end());
     writable_buffers_.push_back(std::move(b));
-    max_activation_ = std::max(max_activation_, model_.layer(l).output.numel());
   }
   forward_stats_.resize(layers);
   backward_stats_.resize(layers);
   activity_mean_.resize(layers);
   activity_dmean_.resize(layers);
+  plan_gradient_buffers();
+}
+
+void Executor::plan_gradient_buffers() {
+  // Backward runs layer L-1 first; call that time 0 and layer l's backward time L-1-l, the loss
+  // (which writes the output's gradient) time -1. A tensor's gradient lives from its latest
+  // reader's backward to its producer's; a model input's, when wanted, to the end of the pass.
+  const std::size_t inputs = model_.input_count(), layers = model_.layer_count(), values = model_.value_count();
+  const auto time_of = [&](std::size_t l) { return static_cast<std::int64_t>(layers - 1 - l); };
+  std::vector<std::int64_t> start(values, -2), end(values, -2);  // -2: no gradient
+  edges_.assign(layers, {});
+  for (std::size_t l = layers; l-- > 0;) {
+    const auto& sources = model_.layer(l).sources;
+    max_inputs_ = std::max(max_inputs_, sources.size());
+    for (const auto v : sources) {
+      Edge e{v, v >= inputs || options_.input_gradient, false};
+      if (e.needs_gradient && start[v] == -2) {
+        e.first = true;
+        start[v] = time_of(l);
+        end[v] = v < inputs ? static_cast<std::int64_t>(layers) : time_of(v - inputs);
+      } else if (e.needs_gradient) {
+        scratch_floats_ = std::max(scratch_floats_, model_.value_shape(v).numel());
+      }
+      edges_[l].push_back(e);
+    }
+  }
+  const std::size_t out = inputs + model_.output_layer();
+  start[out] = -1;
+  end[out] = time_of(model_.output_layer());
+  // Greedy interval colouring in order of start time: a buffer is reused once its last tensor's
+  // life has ended. Deterministic, and a chain gets two buffers.
+  std::vector<std::size_t> order;
+  for (std::size_t v = 0; v < values; ++v)
+    if (start[v] != -2) order.push_back(v);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return start[a] < start[b]; });
+  grad_slot_.assign(values, static_cast<std::size_t>(-1));
+  std::vector<std::int64_t> busy_until;
+  for (const auto v : order) {
+    std::size_t slot = 0;
+    while (slot < busy_until.size() && busy_until[slot] >= start[v]) ++slot;
+    if (slot == busy_until.size()) {
+      busy_until.push_back(0);
+      slot_floats_.push_back(0);
+    }
+    busy_until[slot] = end[v];
+    slot_floats_[slot] = std::max(slot_floats_[slot], model_.value_shape(v).numel());
+    grad_slot_[v] = slot;
+  }
+}
+
+std::int64_t Executor::gradient_floats_per_sample() const {
+  std::int64_t total = scratch_floats_ * static_cast<std::int64_t>(max_inputs_);
+  for (auto f : slot_floats_) total += f;
+  return total;
+}
+
+ConstView Executor::value_view(const Shard& sh, std::size_t value) const {
+  if (value < inputs_.size()) return inputs_[value].slice(sh.first, sh.count);
+  return ConstView(sh.outputs[value - inputs_.size()].data(), model_.value_shape(value).with_batch(sh.count));
+}
+
+View Executor::gradient_view(Shard& sh, std::size_t value) const {
+  return View(sh.grad_slots[grad_slot_[value]].data(), model_.value_shape(value).with_batch(sh.count));
 }
 
 Executor::~Executor() = default;
@@ -81,8 +143,9 @@ Executor::Shard& Executor::shard(std::size_t i) {
     auto s = std::make_unique<Shard>();
     const std::int64_t n = options_.shard_size;
     for (std::size_t l = 0; l < model_.layer_count(); ++l) s->outputs.emplace_back(model_.layer(l).output.with_batch(n));
-    s->grad_a = Tensor(Shape{n * max_activation_});
-    s->grad_b = Tensor(Shape{n * max_activation_});
+    for (const auto floats : slot_floats_) s->grad_slots.emplace_back(Shape{n * floats});
+    if (scratch_floats_ > 0)
+      for (std::size_t k = 0; k < max_inputs_; ++k) s->scratch.emplace_back(Shape{n * scratch_floats_});
     s->workspaces.resize(model_.layer_count());
     s->grads = Tensor(Shape{static_cast<std::int64_t>(model_.parameter_count())});
     for (std::size_t l = 0; l < model_.layer_count(); ++l) s->grad_views.push_back(model_.param_views(l, s->grads.data()));
@@ -157,12 +220,26 @@ void Executor::combine_stats(const Layer& layer, std::size_t index, bool backwar
 }
 
 void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint64_t seed) {
-  const Shape expected = model_.input_shape().with_batch(x.shape().rank() ? x.shape()[0] : 0);
-  if (!(x.shape() == expected))
-    throw ShapeError("model input must have shape " + expected.str() + " (batch, " +
-                     model_.input_shape().str().substr(1) + ", got " + x.shape().str());
-  input_ = x;
-  batch_ = x.shape()[0];
+  forward(std::span<const ConstView>(&x, 1), training, step, seed);
+}
+
+void Executor::forward(std::span<const ConstView> inputs, bool training, std::int64_t step, std::uint64_t seed) {
+  if (inputs.size() != model_.input_count())
+    throw ShapeError("the model has " + std::to_string(model_.input_count()) + " inputs, the pass was given " +
+                     std::to_string(inputs.size()));
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const ConstView& x = inputs[k];
+    const Shape expected = model_.input_shape(k).with_batch(x.shape().rank() ? x.shape()[0] : 0);
+    const std::string which = inputs.size() > 1 ? "model input '" + model_.input_name(k) + "'" : "model input";
+    if (!(x.shape() == expected))
+      throw ShapeError(which + " must have shape " + expected.str() + " (batch, " +
+                       model_.input_shape(k).str().substr(1) + ", got " + x.shape().str());
+    if (x.shape()[0] != inputs[0].shape()[0])
+      throw ShapeError(which + " has " + std::to_string(x.shape()[0]) + " samples, model input '" +
+                       model_.input_name(0) + "' " + std::to_string(inputs[0].shape()[0]));
+  }
+  inputs_.assign(inputs.begin(), inputs.end());
+  batch_ = inputs[0].shape()[0];
   if (batch_ == 0) throw ShapeError("cannot run a pass over an empty batch");
   active_ = static_cast<std::size_t>((batch_ + options_.shard_size - 1) / options_.shard_size);
   std::tie(own_begin_, own_end_) = own_shards(batch_);
@@ -181,15 +258,12 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
   for (std::size_t l = 0; l < model_.layer_count(); ++l) {
     const Layer& layer = *model_.layer(l).layer;
     const CounterRng layer_rng = CounterRng(seed).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(step));
-    auto args_for = [&](Shard& sh, const PassInfo& pass) {
-      ConstView in = l == 0 ? input_.slice(sh.first, sh.count) : ConstView(sh.outputs[l - 1].view()).slice(0, sh.count);
-      return ForwardArgs{in,
-                         sh.outputs[l].view().slice(0, sh.count),
-                         params_[l],
-                         buffers_[l],
-                         forward_stats_[l],
-                         sh.workspaces[l],
-                         pass};
+    const auto& sources = model_.layer(l).sources;
+    auto with_args = [&](Shard& sh, const PassInfo& pass, auto&& body) {
+      std::vector<ConstView> xs;
+      for (const auto v : sources) xs.push_back(value_view(sh, v));
+      body(ForwardArgs{xs[0], sh.outputs[l].view().slice(0, sh.count), params_[l], buffers_[l], forward_stats_[l],
+                       sh.workspaces[l], pass, xs});
     };
     const std::size_t stats = layer.forward_stats_size(training);
     forward_stats_[l].assign(stats, 0.0);
@@ -197,14 +271,14 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
       for_each_shard([&](Shard& sh) {
         PassInfo pass{training, step, batch_, sh.first, layer_rng};
         sh.partial.assign(stats, 0.0);
-        layer.forward_partial_stats(args_for(sh, pass), sh.partial);
+        with_args(sh, pass, [&](const ForwardArgs& args) { layer.forward_partial_stats(args, sh.partial); });
       });
       combine_stats(layer, l, false);
       if (training) layer.update_buffers(writable_buffers_[l], forward_stats_[l], batch_);
     }
     for_each_shard([&](Shard& sh) {
       PassInfo pass{training, step, batch_, sh.first, layer_rng};
-      layer.forward(args_for(sh, pass));
+      with_args(sh, pass, [&](const ForwardArgs& args) { layer.forward(args); });
     });
     if (training && model_.layer(l).activity_regularizer) activity_forward(l);
   }
@@ -237,7 +311,7 @@ void Executor::activity_backward(std::size_t l) {
   const auto& dmean = activity_dmean_[l];
   const double inv_batch = 1.0 / static_cast<double>(batch_);
   for_each_shard([&](Shard& sh) {
-    float* dy = sh.output_grad->data();
+    float* dy = gradient_view(sh, model_.input_count() + l).data();
     const float* a = sh.outputs[l].data();
     for (std::int64_t i = 0; i < sh.count; ++i)
       for (std::size_t j = 0; j < per; ++j) {
@@ -260,7 +334,7 @@ double Executor::loss(ConstView targets, bool with_gradient) {
                                       : ""));
   }
   const Loss& loss = model_.loss();
-  const std::size_t last = model_.layer_count() - 1;
+  const std::size_t last = model_.output_layer();
   const double weight = loss.batch_weight(targets);
   if (!(weight > 0))
     throw Error("the loss's total weight over this batch's targets is " + std::to_string(weight) +
@@ -269,8 +343,8 @@ double Executor::loss(ConstView targets, bool with_gradient) {
     ConstView pred = ConstView(sh.outputs[last].view()).slice(0, sh.count);
     View dpred;
     if (with_gradient) {
-      dpred = View(sh.grad_a.data(), pred.shape());
-      sh.output_grad = &sh.grad_a;
+      dpred = gradient_view(sh, model_.input_count() + last);
+      sh.has_output_grad = true;
     }
     sh.loss_sum = loss.evaluate(pred, targets.slice(sh.first, sh.count), dpred, weight);
   });
@@ -283,7 +357,7 @@ double Executor::loss(ConstView targets, bool with_gradient) {
 }
 
 std::int64_t Executor::correct(ConstView targets) {
-  const std::size_t last = model_.layer_count() - 1;
+  const std::size_t last = model_.output_layer();
   const std::int64_t classes = model_.output_shape().numel();
   const bool one_hot = targets.shape().rank() > 1;
   std::int64_t hits = 0;
@@ -314,16 +388,16 @@ void Executor::backward(ConstView output_gradient) {
   for (std::size_t s = own_begin_; s < own_end_; ++s) {
     Shard& sh = *shards_[s];
     const auto src = output_gradient.slice(sh.first, sh.count);
-    std::copy_n(src.data(), src.size(), sh.grad_a.data());
-    sh.output_grad = &sh.grad_a;
+    std::copy_n(src.data(), src.size(), gradient_view(sh, model_.input_count() + model_.output_layer()).data());
+    sh.has_output_grad = true;
   }
   backward();
 }
 
 void Executor::backward() {
-  const std::size_t layers = model_.layer_count();
+  const std::size_t layers = model_.layer_count(), inputs = model_.input_count();
   for (std::size_t s = own_begin_; s < own_end_; ++s)
-    if (!shards_[s]->output_grad) throw Error("backward() needs loss(targets, true) or an output gradient first");
+    if (!shards_[s]->has_output_grad) throw Error("backward() needs loss(targets, true) or an output gradient first");
   if (scribble_)
     for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_(shards_[s]->grads.span());
   for (std::size_t l = layers; l-- > 0;) {
@@ -331,30 +405,29 @@ void Executor::backward() {
     const bool training = pass_template_.training;
     const CounterRng layer_rng =
         CounterRng(seed_).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(pass_template_.step));
-    const bool needs_dx = l > 0 || options_.input_gradient;
+    const auto& edges = edges_[l];
     if (training && model_.layer(l).activity_regularizer) activity_backward(l);
-    if (scribble_ && needs_dx)
-      for (std::size_t s = own_begin_; s < own_end_; ++s) {
-        Shard& sh = *shards_[s];
-        scribble_((sh.output_grad == &sh.grad_a ? sh.grad_b : sh.grad_a).span());
+    // Where input k's gradient is written: the tensor's sum buffer for its first reader, the
+    // scratch of position k for a later one (added to the sum after the layer's backward).
+    auto dx_view = [&](Shard& sh, std::size_t k) {
+      const Edge& e = edges[k];
+      if (!e.needs_gradient) return View();
+      if (e.first) return gradient_view(sh, e.value);
+      return View(sh.scratch[k].data(), model_.value_shape(e.value).with_batch(sh.count));
+    };
+    if (scribble_)
+      for (std::size_t s = own_begin_; s < own_end_; ++s)
+        for (std::size_t k = 0; k < edges.size(); ++k)
+          if (edges[k].needs_gradient) scribble_(dx_view(*shards_[s], k).span());
+    auto with_args = [&](Shard& sh, const PassInfo& pass, auto&& body) {
+      std::vector<ConstView> xs;
+      std::vector<View> dxs;
+      for (std::size_t k = 0; k < edges.size(); ++k) {
+        xs.push_back(value_view(sh, edges[k].value));
+        dxs.push_back(dx_view(sh, k));
       }
-    auto args_for = [&](Shard& sh, const PassInfo& pass) {
-      Tensor* dy_buf = sh.output_grad;
-      Tensor* dx_buf = dy_buf == &sh.grad_a ? &sh.grad_b : &sh.grad_a;
-      const Shape in_shape = model_.layer(l).input.with_batch(sh.count);
-      const Shape out_shape = model_.layer(l).output.with_batch(sh.count);
-      ConstView in = l == 0 ? input_.slice(sh.first, sh.count) : ConstView(sh.outputs[l - 1].view()).slice(0, sh.count);
-      return BackwardArgs{in,
-                          ConstView(sh.outputs[l].view()).slice(0, sh.count),
-                          ConstView(dy_buf->data(), out_shape),
-                          needs_dx ? View(dx_buf->data(), in_shape) : View(),
-                          params_[l],
-                          buffers_[l],
-                          sh.grad_views[l],
-                          forward_stats_[l],
-                          backward_stats_[l],
-                          sh.workspaces[l],
-                          pass};
+      body(BackwardArgs{xs[0], value_view(sh, inputs + l), gradient_view(sh, inputs + l), dxs[0], params_[l], buffers_[l],
+                        sh.grad_views[l], forward_stats_[l], backward_stats_[l], sh.workspaces[l], pass, xs, dxs});
     };
     const std::size_t stats = layer.backward_stats_size(training);
     backward_stats_[l].assign(stats, 0.0);
@@ -362,20 +435,23 @@ void Executor::backward() {
       for_each_shard([&](Shard& sh) {
         PassInfo pass{training, pass_template_.step, batch_, sh.first, layer_rng};
         sh.partial.assign(stats, 0.0);
-        layer.backward_partial_stats(args_for(sh, pass), sh.partial);
+        with_args(sh, pass, [&](const BackwardArgs& args) { layer.backward_partial_stats(args, sh.partial); });
       });
       combine_stats(layer, l, true);
     }
     for_each_shard([&](Shard& sh) {
       PassInfo pass{training, pass_template_.step, batch_, sh.first, layer_rng};
-      layer.backward(args_for(sh, pass));
-      Tensor* dx_buf = sh.output_grad == &sh.grad_a ? &sh.grad_b : &sh.grad_a;
-      sh.output_grad = dx_buf;  // becomes the next (earlier) layer's dy
+      with_args(sh, pass, [&](const BackwardArgs& args) { layer.backward(args); });
+      for (std::size_t k = 0; k < edges.size(); ++k) {  // later readers' shares, in input order
+        if (!edges[k].needs_gradient || edges[k].first) continue;
+        const View share = dx_view(sh, k), sum = gradient_view(sh, edges[k].value);
+        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += share[i];
+      }
     });
   }
   for (std::size_t s = own_begin_; s < own_end_; ++s) {
-    shards_[s]->input_grad = shards_[s]->output_grad;
-    shards_[s]->output_grad = nullptr;
+    shards_[s]->has_input_grad = true;
+    shards_[s]->has_output_grad = false;
   }
 }
 
@@ -459,17 +535,23 @@ void Executor::gather_rows(View out, std::int64_t per, FunctionRef<const float*(
 }
 
 void Executor::copy_output(View out) {
-  const std::size_t last = model_.layer_count() - 1;
+  const std::size_t last = model_.output_layer();
   const Shape expected = model_.output_shape().with_batch(batch_);
   if (!(out.shape() == expected)) throw ShapeError("output buffer must have shape " + expected.str());
   gather_rows(out, model_.output_shape().numel(), [&](const Shard& sh) -> const float* { return sh.outputs[last].data(); });
 }
 
-void Executor::copy_input_gradient(View out) {
+void Executor::copy_input_gradient(View out) { copy_input_gradient(0, out); }
+
+void Executor::copy_input_gradient(std::size_t input, View out) {
   if (!options_.input_gradient) throw Error("the executor was not asked for input gradients");
+  if (input >= model_.input_count()) throw Error("the model has no input " + std::to_string(input));
   for (std::size_t s = own_begin_; s < own_end_; ++s)
-    if (!shards_[s]->input_grad) throw Error("copy_input_gradient() needs a backward pass first");
-  gather_rows(out, model_.input_shape().numel(), [&](const Shard& sh) -> const float* { return sh.input_grad->data(); });
+    if (!shards_[s]->has_input_grad) throw Error("copy_input_gradient() needs a backward pass first");
+  const Shape expected = model_.input_shape(input).with_batch(batch_);
+  if (static_cast<std::int64_t>(out.size()) != expected.numel()) throw ShapeError("input gradient buffer must have shape " + expected.str());
+  gather_rows(out, model_.input_shape(input).numel(),
+              [&](const Shard& sh) -> const float* { return sh.grad_slots[grad_slot_[input]].data(); });
 }
 
 std::int64_t Executor::first_non_finite_layer() {

@@ -62,8 +62,10 @@ bool same_bits(std::span<const float> a, std::span<const float> b) {
 
 }  // namespace
 
-GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input, const GradientCheckOptions& o) {
-  Json spec = {{"input", input.to_vector()}, {"layers", Json::array({layer})}, {"loss", "mse"}};
+namespace {
+
+// The check of check_layer_gradients() over a whole model: `label` names it in the report.
+GradientCheckResult check_graph(const Json& spec, const std::string& label, const GradientCheckOptions& o) {
   Model model(spec);
   model.initialize(o.seed);
   const CounterRng rng = CounterRng(o.seed).derive(rng_stream::user);
@@ -75,33 +77,46 @@ GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input,
   auto scribble = [&dirt](std::span<float> buffer) { dirty(buffer, dirt); };
   Executor exec(model, {o.shard_size, 1, true});
   exec.set_scribble(scribble);
-  Tensor x(input.with_batch(o.batch));
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(o.input_scale * (2 * rng.derive(2).uniform_double(i) - 1));
+  const std::size_t inputs = model.input_count();
+  std::vector<Tensor> xs;
+  std::vector<ConstView> x_views;
+  for (std::size_t k = 0; k < inputs; ++k) {
+    xs.emplace_back(model.input_shape(k).with_batch(o.batch));
+    Tensor& x = xs.back();
+    for (std::size_t i = 0; i < x.size(); ++i)
+      x[i] = static_cast<float>(o.input_scale * (2 * rng.derive(2).derive(k).uniform_double(i) - 1));
+    x_views.push_back(x);
+  }
   Tensor r(model.output_shape().with_batch(o.batch));
   for (std::size_t i = 0; i < r.size(); ++i) r[i] = static_cast<float>(rng.derive(3).normal(i));
   Tensor y(r.shape());
 
   auto objective = [&] {
-    exec.forward(x, o.training, 0, o.seed);
+    exec.forward(x_views, o.training, 0, o.seed);
     exec.copy_output(y);
     double sum = 0;
     for (std::size_t i = 0; i < y.size(); ++i) sum += double(r[i]) * double(y[i]);
     return sum;
   };
   const auto table = model.parameter_table();
-  const std::string type = layer.is_object() ? layer.value("type", "?") : layer.dump();
-  auto param_name = [&](const auto& t) { return type + " d/d" + t.param; };
+  // One layer: "dense d/dweight"; a graph: "model d/ddense_0/weight".
+  auto param_name = [&](const auto& t) { return label + " d/d" + (model.layer_count() == 1 ? t.param : t.name); };
+  auto input_name = [&](std::size_t k) { return label + " d/d" + (inputs > 1 ? model.input_name(k) : std::string("input")); };
   auto grads_of = [](Tensor& grads, const auto& t) { return grads.span().subspan(t.offset, t.size()); };
   GradientCheckResult result;
 
   // Analytic gradients, every buffer the passes write poisoned first.
   const double f0 = objective();
-  check_written(result, GradientFault::unwritten, y.span(), type + " output");
-  Tensor dx(x.shape()), grads(Shape{static_cast<std::int64_t>(model.parameter_count())});
+  check_written(result, GradientFault::unwritten, y.span(), label + " output");
+  std::vector<Tensor> dxs, dxs_again;
+  Tensor grads(Shape{static_cast<std::int64_t>(model.parameter_count())});
   exec.backward(r);
-  exec.copy_input_gradient(dx);
+  for (std::size_t k = 0; k < inputs; ++k) {
+    dxs.emplace_back(xs[k].shape());
+    exec.copy_input_gradient(k, dxs.back());
+    check_written(result, GradientFault::unwritten, dxs.back().span(), input_name(k));
+  }
   exec.reduce_gradients(grads.span());
-  check_written(result, GradientFault::unwritten, dx.span(), type + " d/dinput");
   for (const auto& t : table) check_written(result, GradientFault::unwritten, grads_of(grads, t), param_name(t));
 
   // The same pass over garbage instead of NaN: a layer that adds into its gradients (or reads
@@ -110,12 +125,16 @@ GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input,
   (void)objective();
   exec.backward(r);
   dirt = Dirt::poison;
-  Tensor dx_again(x.shape()), grads_again(grads.shape());
-  exec.copy_input_gradient(dx_again);
+  Tensor grads_again(grads.shape());
+  for (std::size_t k = 0; k < inputs; ++k) {
+    dxs_again.emplace_back(xs[k].shape());
+    exec.copy_input_gradient(k, dxs_again.back());
+  }
   exec.reduce_gradients(grads_again.span());
   const std::string depends = " depends on what its buffer held before backward (added into, or read before written)";
-  if (!same_bits(dx.span(), dx_again.span()))
-    record_fault(result, GradientFault::state_dependent, type + " d/dinput" + depends);
+  for (std::size_t k = 0; k < inputs; ++k)
+    if (!same_bits(dxs[k].span(), dxs_again[k].span()))
+      record_fault(result, GradientFault::state_dependent, input_name(k) + depends);
   for (const auto& t : table)
     if (!same_bits(grads_of(grads, t), grads_of(grads_again, t)))
       record_fault(result, GradientFault::state_dependent, param_name(t) + depends);
@@ -125,7 +144,7 @@ GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input,
   // same parameter gradients.
   Executor first(model, {o.shard_size, 1, false});
   first.set_scribble(scribble);
-  first.forward(x, o.training, 0, o.seed);
+  first.forward(x_views, o.training, 0, o.seed);
   first.backward(r);
   Tensor first_grads(grads.shape());
   first.reduce_gradients(first_grads.span());
@@ -135,12 +154,43 @@ GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input,
       record_fault(result, GradientFault::first_layer, param_name(t) + " differs when dx is empty (the first layer)");
   }
 
-  detail::check_tensor(result, o, x.data(), dx.data(), x.size(), rng.derive(4), type + " d/dinput", f0, objective);
+  for (std::size_t k = 0; k < inputs; ++k)
+    detail::check_tensor(result, o, xs[k].data(), dxs[k].data(), xs[k].size(), rng.derive(4).derive(k), input_name(k), f0,
+                         objective);
   for (const auto& t : table)
     detail::check_tensor(result, o, params.data() + t.offset, grads.data() + t.offset, t.size(),
                          rng.derive(5).derive(t.offset), param_name(t), f0, objective);
   detail::check_skipped(result, o);
   return result;
+}
+
+std::string type_of(const Json& layer) { return layer.is_object() ? layer.value("type", "?") : layer.dump(); }
+
+}  // namespace
+
+GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input, const GradientCheckOptions& o) {
+  return check_graph({{"input", input.to_vector()}, {"layers", Json::array({layer})}, {"loss", "mse"}}, type_of(layer), o);
+}
+
+GradientCheckResult check_layer_gradients(const Json& layer, const std::vector<Shape>& inputs, const GradientCheckOptions& o) {
+  Json spec = {{"inputs", Json::object()}, {"loss", "mse"}};
+  Json with_inputs = layer.is_object() ? layer : Json{{"type", layer}};
+  with_inputs["inputs"] = Json::array();
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const std::string name = "x" + std::string(k < 10 ? "0" : "") + std::to_string(k);  // sorts in order
+    spec["inputs"][name] = inputs[k].to_vector();
+    with_inputs["inputs"].push_back(name);
+  }
+  spec["layers"] = Json::array({with_inputs});
+  return check_graph(spec, type_of(layer), o);
+}
+
+GradientCheckResult check_model_gradients(const Json& spec, const GradientCheckOptions& o) {
+  Json checked = spec;
+  checked["loss"] = "mse";  // the objective is Σ r·y over the output; the loss plays no part
+  checked.erase("optimizer");
+  checked.erase("training");
+  return check_graph(checked, spec.value("name", "model"), o);
 }
 
 GradientCheckResult check_loss_gradients(const Json& loss_spec, const Shape& prediction, const GradientCheckOptions& o,

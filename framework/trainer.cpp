@@ -52,6 +52,10 @@ std::int64_t inference_shard_size(const Model& model) {
 }
 
 Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(std::move(options)) {
+  if (model_.input_count() > 1)
+    throw Error("the model has " + std::to_string(model_.input_count()) + " inputs (" + model_.input_name(0) + ", " +
+                model_.input_name(1) + (model_.input_count() > 2 ? ", ..." : "") +
+                "); training and prediction take one input for now: run its passes with weft::Executor");
   if (options_.batch_size < 0)
     throw Error("batch size must be at least 1 (or 0 for the full batch), got " + std::to_string(options_.batch_size));
   if (options_.accumulate < 1)

@@ -170,6 +170,18 @@ const std::map<std::string, Translator>& translators() {
       return simple(a, "HardSigmoid", {{"alpha", 1.0f / 6.0f}, {"beta", 0.5f}});
     };
     t["gelu"] = gelu;
+    // Merge layers: ONNX's Add, Sub and Mul broadcast as weft does (both follow numpy), and
+    // take two inputs, so n inputs become a left-to-right chain, weft's order of summation.
+    for (const auto& [type, op] : {std::pair{"add", "Add"}, {"subtract", "Sub"}, {"multiply", "Mul"}})
+      t[type] = [op = std::string(op)](const LayerSlot&, const OnnxLayerArgs& a) {
+        std::string y = a.inputs[0];
+        for (std::size_t k = 1; k < a.inputs.size(); ++k) y = a.graph.node(op, {y, a.inputs[k]});
+        return y;
+      };
+    t["concat"] = [](const LayerSlot& s, const OnnxLayerArgs& a) {
+      const std::int64_t axis = s.config.value("axis", std::int64_t{0});
+      return a.graph.node("Concat", a.inputs, {{"axis", axis < 0 ? axis : axis + 1}});  // after the batch axis
+    };
     for (const char* c : {"silu", "swish"})
       t[c] = [](const LayerSlot&, const OnnxLayerArgs& a) { return a.graph.node("Mul", {a.input, simple(a, "Sigmoid")}); };
     t["softplus"] = softplus;

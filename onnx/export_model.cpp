@@ -88,8 +88,12 @@ onnx::ModelProto build(const Model& model, const DataState& data) {
   g.reserve("input");
   g.reserve("output");
   g.reserve("probabilities");
+  if (model.input_count() > 1)
+    throw Error("ONNX export of a model with several inputs (" + model.input_name(0) + ", " + model.input_name(1) +
+                ", ...) is not supported yet");
   describe_value(*graph.add_input(), "input", model.input_shape());
-  std::string x = normalise(g, model.input_shape(), data, "input");
+  // The ONNX value holding each tensor of the graph (weft/model.hpp numbers them).
+  std::vector<std::string> values{normalise(g, model.input_shape(), data, "input")};
 
   auto* params = const_cast<float*>(model.parameters().data());  // read only: views need a float*
   auto* buffers = const_cast<float*>(model.buffers().data());
@@ -99,14 +103,17 @@ onnx::ModelProto build(const Model& model, const DataState& data) {
     const auto bv = model.buffer_views(i, buffers);
     const std::vector<ConstView> p(pv.begin(), pv.end()), b(bv.begin(), bv.end());
     g.set_scope(slot.name);
-    const OnnxLayerArgs args{g, x, slot.input, slot.output, p, b, slot.name};
+    std::vector<std::string> inputs;
+    for (const auto v : slot.sources) inputs.push_back(values[v]);
+    const OnnxLayerArgs args{g, inputs[0], slot.input, slot.output, p, b, slot.name, inputs};
     std::string y = onnx_export::builtin_to_onnx(slot, args);
     if (y.empty()) y = slot.layer->to_onnx(args);
     if (y.empty())
       throw Error("layer '" + slot.name + "' (" + slot.type +
                   ") has no ONNX equivalent: its plugin does not implement Layer::to_onnx");
-    x = y;
+    values.push_back(y);
   }
+  const std::string x = values[model.input_count() + model.output_layer()];
 
   g.set_scope("output");
   g.named_node("Identity", {x}, "output");

@@ -173,12 +173,23 @@ def fused_activation(x, layer):
     return np.maximum(x, 0) if layer.get("activation", "none") == "relu" else x
 
 
-def forward(f, spec, x):
-    """x: (N, *input) float64. Returns the model's raw outputs."""
+def forward(f, spec, inputs):
+    """inputs: {model input name: (N, *shape) float64}. Returns the model's raw outputs.
+    Each layer reads the tensors its "inputs" name (default: the previous layer's output)."""
+    values = dict(inputs)
+    previous = next(iter(inputs))
     for layer in spec["layers"]:
         kind, name = layer["type"], layer["name"]
         p = lambda key: f[f"weights/{name}/{key}"][...].astype(np.float64)
-        if kind in ELEMENTWISE:
+        reads = [values[r] for r in layer.get("inputs", [previous])]
+        x = reads[0]
+        if kind in ("add", "subtract", "multiply"):  # numpy broadcasts as weft (and PyTorch) do
+            for other in reads[1:]:
+                x = x + other if kind == "add" else x - other if kind == "subtract" else x * other
+        elif kind == "concat":
+            axis = layer.get("axis", 0)
+            x = np.concatenate(reads, axis=axis + 1 if axis >= 0 else axis)  # after the batch axis
+        elif kind in ELEMENTWISE:
             x = ELEMENTWISE[kind](x, layer)
         elif kind == "dense":
             x = x.reshape(len(x), -1) @ p("weight").T + (p("bias") if layer.get("bias", True) else 0)
@@ -213,7 +224,9 @@ def forward(f, spec, x):
                 x = x * p("weight").reshape(shape) + p("bias").reshape(shape)
         else:
             sys.exit(f"weft_numpy.py: layer type '{kind}' is not implemented here")
-    return x
+        values[name] = x
+        previous = name
+    return values[spec.get("output", previous)]
 
 
 def load_inputs(f, path):
@@ -243,7 +256,7 @@ def main():
     with h5py.File(args.model, "r") as f:
         spec = json.loads(f.attrs["spec"])
         x = load_inputs(f, args.input).reshape((-1, *spec["input"]))
-        y = forward(f, spec, x)
+        y = forward(f, spec, {"input": x})
     loss = spec.get("loss", {}).get("type")
     if loss == "cross_entropy":
         y = softmax(y)

@@ -3,10 +3,15 @@
 // shards, on a oneTBB arena of `threads` workers.
 //
 // - Shards have a fixed size (the last may be smaller), independent of the thread count.
-// - Each shard owns its activations, gradient ping-pong buffers, per-layer workspaces and a
-//   full-size parameter-gradient buffer, so shards never share anything writable.
-// - Execution goes layer by layer: one parallel loop over shards per layer. Between two such
-//   loops a layer may combine per-shard statistics (batch normalisation).
+// - Each shard owns its activations, gradient buffers, per-layer workspaces and a full-size
+//   parameter-gradient buffer, so shards never share anything writable.
+// - Execution goes layer by layer in the model's order (a topological order of its graph): one
+//   parallel loop over shards per layer. Between two such loops a layer may combine per-shard
+//   statistics (batch normalisation).
+// - Backward visits the layers in reverse. A tensor read by several layers gets the sum of their
+//   gradients in that fixed order (the latest reader's first), so fan-out keeps the same bits.
+//   A tensor's gradient buffer lives from its latest reader's backward to its producer's; buffers
+//   whose lives do not overlap share memory (a chain needs two, as a ping-pong would).
 // - Every cross-shard sum (loss, statistics, gradients) runs in shard order, so results are the
 //   same bits with 1 or 64 threads.
 // - Across processes (weft/communicator.hpp), every rank is given the whole global mini-batch
@@ -70,6 +75,9 @@ class Executor {
   // Forward pass over x, shape (n, input...). `x` must stay alive until backward() returns.
   // In training mode layers use batch statistics and dropout, and update their buffers.
   void forward(ConstView x, bool training, std::int64_t step, std::uint64_t seed);
+  // The same for a model with several inputs: one tensor per model input, in the model's order
+  // (Model::input_name), each (n, that input's shape...).
+  void forward(std::span<const ConstView> inputs, bool training, std::int64_t step, std::uint64_t seed);
   // Mean loss of the last forward pass over targets (n, target...), plus the activity penalties
   // of a training pass. With `with_gradient`,
   // also sets d(mean loss)/d(output) as the starting point of backward().
@@ -87,8 +95,12 @@ class Executor {
   double exchange_seconds() const { return exchange_seconds_; }
   // The output of the last forward pass, (n, output...) (gathered from all ranks).
   void copy_output(View out);
-  // d(loss)/d(input) of the last backward pass (needs options.input_gradient).
+  // d(loss)/d(input) of the last backward pass (needs options.input_gradient); of model input
+  // `input` for a model with several.
   void copy_input_gradient(View out);
+  void copy_input_gradient(std::size_t input, View out);
+  // Floats per sample held by the gradient buffers (after sharing), for memory reports.
+  std::int64_t gradient_floats_per_sample() const;
   // Index of the first layer whose output in the last forward pass holds a NaN or infinity,
   // or -1: names where a non-finite value appeared (on any rank).
   std::int64_t first_non_finite_layer();
@@ -125,13 +137,28 @@ class Executor {
   std::size_t own_begin_ = 0, own_end_ = 0;  // this rank's shards: [own_begin_, own_end_)
   Communicator* comm_;
   std::int64_t batch_ = 0;      // samples in the current pass
-  ConstView input_;
+  std::vector<ConstView> inputs_;  // the model inputs of the current pass
+  // Where each layer input's gradient goes: the tensor read (value id, weft/model.hpp), whether
+  // anybody needs its gradient, and whether this reader is the first in backward order (writes
+  // the sum's buffer) or a later one (writes scratch, then added in).
+  struct Edge {
+    std::size_t value = 0;
+    bool needs_gradient = false;
+    bool first = false;
+  };
+  std::vector<std::vector<Edge>> edges_;   // per layer, per input
+  std::vector<std::size_t> grad_slot_;     // per value: its gradient buffer, or npos
+  std::vector<std::int64_t> slot_floats_;  // per gradient buffer: floats per sample
+  std::int64_t scratch_floats_ = 0;        // per sample, per input position (0: no fan-out)
+  std::size_t max_inputs_ = 1;
+  void plan_gradient_buffers();
+  ConstView value_view(const Shard& sh, std::size_t value) const;
+  View gradient_view(Shard& sh, std::size_t value) const;
   PassInfo pass_template_;
   std::uint64_t seed_ = 0;
   std::vector<std::vector<ConstView>> params_, buffers_;
   std::vector<std::vector<View>> writable_buffers_;  // the same buffers, for Layer::update_buffers
   std::vector<std::vector<double>> forward_stats_, backward_stats_;
-  std::int64_t max_activation_ = 0;  // largest per-sample tensor along the network
   std::vector<std::vector<double>> activity_mean_, activity_dmean_;  // per layer
   double activity_penalty_ = 0;      // sum of the activity penalties of the last training pass
   double exchange_seconds_ = 0;      // see exchange_seconds()

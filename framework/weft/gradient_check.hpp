@@ -73,6 +73,12 @@ struct GradientCheckResult {
 
 // `layer` is a layer spec ({"type": "dense", "units": 3}); `input` the per-sample input shape.
 GradientCheckResult check_layer_gradients(const Json& layer, const Shape& input, const GradientCheckOptions& options = {});
+// A layer reading several inputs (add, concat): one per-sample shape per input, in order.
+GradientCheckResult check_layer_gradients(const Json& layer, const std::vector<Shape>& inputs,
+                                          const GradientCheckOptions& options = {});
+// A whole model spec (a graph with fan-out, several inputs): d(Σ r·output) with respect to every
+// model input and parameter, under the same rules. Its loss, optimizer and training are ignored.
+GradientCheckResult check_model_gradients(const Json& spec, const GradientCheckOptions& options = {});
 
 // `loss` is a loss spec; `prediction` the per-sample prediction shape. `make_targets` fills the
 // targets (batch, target...); by default class labels for scalar targets, uniform(0, 1) otherwise.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "weft/config.hpp"
+#include "weft/error.hpp"
 #include "weft/onnx_graph.hpp"
 #include "weft/rng.hpp"
 #include "weft/tensor.hpp"
@@ -53,13 +54,15 @@ struct PassInfo {
 
 // Everything forward() reads and writes for one shard.
 struct ForwardArgs {
-  ConstView x;                          // (n, in...) this shard's input
+  ConstView x;                          // (n, in...) this shard's input (the first one)
   View y;                               // (n, out...) to be written completely
   std::span<const ConstView> params;    // in the order of parameters()
   std::span<const ConstView> buffers;   // in the order of buffers()
   std::span<const double> stats;        // whole-batch forward statistics (see forward_stats_size)
   Workspace& ws;                        // this layer's scratch in this shard
   const PassInfo& pass;                 // mode, step, batch position, random stream
+  std::span<const ConstView> xs = {};   // every input, in the order of the layer's "inputs"
+                                        // (xs[0] is x); layers with one input need only x
 };
 
 // Everything backward() reads and writes for one shard.
@@ -76,6 +79,9 @@ struct BackwardArgs {
   std::span<const double> backward_stats; // whole-batch backward statistics
   Workspace& ws;                        // the same scratch forward() used, contents kept
   const PassInfo& pass;                 // the same pass information as forward()'s
+  std::span<const ConstView> xs = {};   // every input (xs[0] is x)
+  std::span<const View> dxs = {};       // d(loss)/d(xs[k]), each written completely or empty
+                                        // when nobody needs it (dxs[0] is dx)
 };
 
 // The interface every layer implements (see the file comment for what it may and may not hold).
@@ -87,6 +93,13 @@ class Layer {
   // Called once when the model is built, with the per-sample input shape (no batch axis).
   // Returns the per-sample output shape; throws ShapeError naming what it needed.
   virtual Shape infer(const Shape& input) = 0;
+  // The same for a layer reading several tensors ("inputs" in the spec, weft/model.hpp): one
+  // shape per input, in order. The default is for one-input layers: it refuses several.
+  virtual Shape infer_many(std::span<const Shape> inputs) {
+    if (inputs.size() != 1)
+      throw ShapeError("this layer reads one input, but the spec gives it " + std::to_string(inputs.size()));
+    return infer(inputs[0]);
+  }
 
   // Trainable parameters and non-trainable buffers; valid after infer().
   virtual std::vector<ParamDecl> parameters() const { return {}; }

@@ -1,6 +1,6 @@
 #pragma once
-// Model: an ordered stack of layers built from a JSON spec through the registry, with shape
-// inference, the flat parameter and buffer storage, the loss and the optimizer configuration.
+// Model: a directed acyclic graph of layers built from a JSON spec through the registry, with
+// shape inference, the flat parameter and buffer storage, the loss and the optimizer configuration.
 //
 // Spec:
 //
@@ -13,6 +13,15 @@
 // settings: "lr_mult" (its parameters' learning rate = scheduled rate × lr_mult, default 1),
 // "frozen" (true: never updated), "regularizer" (a weight penalty: l1, l2, elastic_net) and
 // "activity_regularizer" (activity_l1, kl_sparsity), see weft/regularizer.hpp.
+//
+// Graphs: a layer may name what it reads, "inputs": ["conv_2", "input"], by layer name or model
+// input name; without "inputs" it reads the previous layer's output (the first layer: the model
+// input), so a chain is a graph whose layers all omit it. The model input is called "input";
+// several named inputs are declared as "inputs": {"image": [1, 28, 28], "meta": [12]} instead of
+// "input" (ordered by name). "output" names the output layer (default: the last). The spec
+// order is the execution order: a layer reads only inputs and earlier layers, and every input
+// and layer must be read by some layer or be the output, so a mistake in a name cannot leave
+// part of the graph silently unused.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -47,8 +56,11 @@ struct LayerSlot {
   std::string name;   // unique within the model; default `<type>_<index>`
   std::string type;   // the registered layer name, e.g. "dense"
   Json config;  // resolved: type and every setting
-  Shape input;  // per sample
-  Shape output; // per sample, as the layer inferred it from `input`
+  Shape input;  // per sample: the first input (inputs[0])
+  Shape output; // per sample, as the layer inferred it from its inputs
+  // What the layer reads, in order: value ids (see Model::value_name) and their per-sample shapes.
+  std::vector<std::size_t> sources;
+  std::vector<Shape> inputs;
   std::unique_ptr<Layer> layer;  // the module itself (owned by the model)
   std::vector<std::size_t> params;   // indices into Model::parameter_table()
   std::vector<std::size_t> buffers;  // indices into Model::buffer_table()
@@ -73,8 +85,19 @@ class Model {
 
   // The spec with every module's settings resolved (defaults filled in): rebuilds this model.
   const Json& spec() const { return spec_; }
-  const Shape& input_shape() const { return input_; }  // per sample, the spec's "input"
-  const Shape& output_shape() const;  // per sample, the last layer's output
+  // The first (for most models the only) input's per-sample shape: the spec's "input".
+  const Shape& input_shape() const { return inputs_[0].shape; }
+  std::size_t input_count() const { return inputs_.size(); }
+  const std::string& input_name(std::size_t i) const { return inputs_[i].name; }
+  const Shape& input_shape(std::size_t i) const { return inputs_[i].shape; }
+  // Tensors of the graph are numbered: model inputs 0 .. input_count() - 1, then layer l's
+  // output as input_count() + l.
+  std::size_t value_count() const { return inputs_.size() + layers_.size(); }
+  const std::string& value_name(std::size_t value) const;
+  const Shape& value_shape(std::size_t value) const;
+  // The layer whose output is the model's output (the last, unless the spec names another).
+  std::size_t output_layer() const { return output_; }
+  const Shape& output_shape() const;  // per sample, the output layer's output
   // Per sample, what the loss expects as the target for that output (e.g. () class indices for
   // cross_entropy, the output's own shape for mse).
   Shape target_shape() const;
@@ -108,12 +131,17 @@ class Model {
   std::vector<View> param_views(std::size_t i, float* flat) const;
   std::vector<View> buffer_views(std::size_t i, float* flat) const;  // the same for its buffers
 
-  // A table: layer, type, output shape, parameter count; and totals.
+  // A table: layer, type, output shape, parameter count, inputs; and totals.
   std::string summary() const;
 
  private:
+  struct NamedInput {
+    std::string name;
+    Shape shape;
+  };
   Json spec_;
-  Shape input_;
+  std::vector<NamedInput> inputs_;
+  std::size_t output_ = 0;
   std::vector<LayerSlot> layers_;
   std::vector<NamedTensor> param_table_;
   std::vector<NamedTensor> buffer_table_;

@@ -61,6 +61,7 @@ struct OnnxLayerArgs {
   std::span<const ConstView> params;   // in the order of parameters()
   std::span<const ConstView> buffers;  // in the order of buffers()
   std::string name;                    // the layer's name in the model: a prefix for its constants
+  std::vector<std::string> inputs = {};  // every input's value, in the layer's order (inputs[0] is input)
 };
 
 }  // namespace weft

@@ -9,6 +9,7 @@
 #include "weft/data_source.hpp"
 #include "weft/error.hpp"
 #include "weft/gradient_check.hpp"
+#include "weft/graph.hpp"
 #include "weft/initializer.hpp"
 #include "weft/io/idx.hpp"
 #include "weft/io/metrics_csv.hpp"

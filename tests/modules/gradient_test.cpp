@@ -63,8 +63,9 @@ BOOST_AUTO_TEST_CASE(every_registered_layer_and_loss_has_gradient_cases) {
 
 BOOST_AUTO_TEST_CASE(layer_gradients_match_finite_differences) {
   for (const auto& c : layer_cases()) {
-    const auto r = weft::check_layer_gradients(c.spec, c.input, c.options);
-    BOOST_TEST_CONTEXT(c.spec.dump() << " on " << c.input.str()) {
+    const auto r = c.inputs.empty() ? weft::check_layer_gradients(c.spec, c.input, c.options)
+                                     : weft::check_layer_gradients(c.spec, c.inputs, c.options);
+    BOOST_TEST_CONTEXT(c.spec.dump() << " on " << c.input.str() << (c.inputs.size() > 1 ? " and more" : "")) {
       // r.ok includes the bound on skipped kinks and the Layer contract's rules.
       BOOST_CHECK_MESSAGE(r.ok, r.report);
       BOOST_CHECK_GT(r.checked, 0);

@@ -96,6 +96,13 @@ cases = {
     # shapes
     "reshape": ([12], [L("reshape", shape=[3, -1]), L("conv1d", filters=2, kernel=2)]),
     "flatten_dense": ([2, 3, 3], [L("flatten"), L("dense", units=4)]),
+    # merge layers in graphs (fan-out: a tensor read by two layers; broadcasting (3, 1, 1))
+    "add_broadcast": ([3, 4, 4], [L("conv2d", filters=3, kernel=1, name="c"), L("global_avg_pool"),
+                                  L("reshape", shape=[3, 1, 1], name="r"), L("add", inputs=["c", "r"])]),
+    "subtract_multiply": ([6], [L("dense", units=6, name="a"), L("tanh", name="t"), L("subtract", inputs=["a", "t"], name="s"),
+                                L("multiply", inputs=["s", "input", "a"])]),
+    "concat_channels": ([2, 5, 5], [L("conv2d", filters=3, kernel=3, padding=1, name="c"), L("concat", inputs=["c", "input"])]),
+    "concat_last_axis": ([2, 5, 3], [L("conv2d", filters=2, kernel=[1, 2], name="c"), L("concat", axis=-1, inputs=["input", "c"])]),
 }
 
 # Exported, and valid ONNX (the checker must pass), but OpenCV 4.6 computes them otherwise;

@@ -20,6 +20,7 @@ struct GradientCase {
   weft::Json spec;
   weft::Shape input;
   weft::GradientCheckOptions options = {};
+  std::vector<weft::Shape> inputs = {};  // a layer reading several inputs (then `input` is unused)
 };
 
 struct GradientCases {
@@ -34,6 +35,10 @@ class GradientCaseAdder {
  public:
   void layer(weft::Json spec, weft::Shape input, weft::GradientCheckOptions options = {}) {
     gradient_cases().layers.push_back({std::move(spec), input, options});
+  }
+  // A layer reading several inputs (add, concat), one per-sample shape each.
+  void merge_layer(weft::Json spec, std::vector<weft::Shape> inputs, weft::GradientCheckOptions options = {}) {
+    gradient_cases().layers.push_back({std::move(spec), inputs[0], options, std::move(inputs)});
   }
   void loss(weft::Json spec, weft::Shape input, weft::GradientCheckOptions options = {}) {
     gradient_cases().losses.push_back({std::move(spec), input, options});
