@@ -27,6 +27,8 @@ struct Executor::Shard {
   std::vector<Tensor> outputs;  // per layer: (shard_size, output...)
   std::vector<Tensor> grad_slots;  // d(loss)/d(tensor) buffers (Executor::plan_gradient_buffers)
   std::vector<Tensor> scratch;     // per input position: a later reader's share of a sum
+  std::vector<ConstView> xs;       // the current layer's inputs and their gradients' views
+  std::vector<View> dxs;           // (reserved once: passes allocate nothing)
   bool has_output_grad = false;    // d(loss)/d(output) is set (loss() or backward(dy))
   bool has_input_grad = false;     // d(loss)/d(inputs) of the last backward()
   std::vector<Workspace> workspaces;
@@ -146,6 +148,8 @@ Executor::Shard& Executor::shard(std::size_t i) {
     for (const auto floats : slot_floats_) s->grad_slots.emplace_back(Shape{n * floats});
     if (scratch_floats_ > 0)
       for (std::size_t k = 0; k < max_inputs_; ++k) s->scratch.emplace_back(Shape{n * scratch_floats_});
+    s->xs.reserve(max_inputs_);
+    s->dxs.reserve(max_inputs_);
     s->workspaces.resize(model_.layer_count());
     s->grads = Tensor(Shape{static_cast<std::int64_t>(model_.parameter_count())});
     for (std::size_t l = 0; l < model_.layer_count(); ++l) s->grad_views.push_back(model_.param_views(l, s->grads.data()));
@@ -260,10 +264,10 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
     const CounterRng layer_rng = CounterRng(seed).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(step));
     const auto& sources = model_.layer(l).sources;
     auto with_args = [&](Shard& sh, const PassInfo& pass, auto&& body) {
-      std::vector<ConstView> xs;
-      for (const auto v : sources) xs.push_back(value_view(sh, v));
-      body(ForwardArgs{xs[0], sh.outputs[l].view().slice(0, sh.count), params_[l], buffers_[l], forward_stats_[l],
-                       sh.workspaces[l], pass, xs});
+      sh.xs.clear();
+      for (const auto v : sources) sh.xs.push_back(value_view(sh, v));
+      body(ForwardArgs{sh.xs[0], sh.outputs[l].view().slice(0, sh.count), params_[l], buffers_[l], forward_stats_[l],
+                       sh.workspaces[l], pass, sh.xs});
     };
     const std::size_t stats = layer.forward_stats_size(training);
     forward_stats_[l].assign(stats, 0.0);
@@ -420,14 +424,15 @@ void Executor::backward() {
         for (std::size_t k = 0; k < edges.size(); ++k)
           if (edges[k].needs_gradient) scribble_(dx_view(*shards_[s], k).span());
     auto with_args = [&](Shard& sh, const PassInfo& pass, auto&& body) {
-      std::vector<ConstView> xs;
-      std::vector<View> dxs;
+      sh.xs.clear();
+      sh.dxs.clear();
       for (std::size_t k = 0; k < edges.size(); ++k) {
-        xs.push_back(value_view(sh, edges[k].value));
-        dxs.push_back(dx_view(sh, k));
+        sh.xs.push_back(value_view(sh, edges[k].value));
+        sh.dxs.push_back(dx_view(sh, k));
       }
-      body(BackwardArgs{xs[0], value_view(sh, inputs + l), gradient_view(sh, inputs + l), dxs[0], params_[l], buffers_[l],
-                        sh.grad_views[l], forward_stats_[l], backward_stats_[l], sh.workspaces[l], pass, xs, dxs});
+      body(BackwardArgs{sh.xs[0], value_view(sh, inputs + l), gradient_view(sh, inputs + l), sh.dxs[0], params_[l],
+                        buffers_[l], sh.grad_views[l], forward_stats_[l], backward_stats_[l], sh.workspaces[l], pass,
+                        sh.xs, sh.dxs});
     };
     const std::size_t stats = layer.backward_stats_size(training);
     backward_stats_[l].assign(stats, 0.0);
