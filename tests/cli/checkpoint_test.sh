@@ -144,6 +144,28 @@ JSON
 "$weft" predict conv.h5 --input images.csv -o conv_predictions.csv
 /usr/bin/python3 "$src/examples/python/weft_numpy.py" conv.h5 images.csv --compare conv_predictions.csv --tolerance 1e-5
 
+# A graph on the same images: fan-out into a residual branch and a concatenation, every merge layer,
+# broadcasting (the (4, 1, 1) channel means added back to the maps); rebuilt by weft_numpy.py.
+cat >graph.json <<'JSON'
+{ "input": [1, 6, 6],
+  "layers": [
+    {"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1, "name": "stem"},
+    {"type": "batch_norm"}, {"type": "tanh"},
+    {"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1, "name": "branch"},
+    {"type": "add", "inputs": ["branch", "stem"], "name": "sum"},
+    {"type": "global_avg_pool", "inputs": ["stem"]}, {"type": "reshape", "shape": [4, 1, 1], "name": "means"},
+    {"type": "subtract", "inputs": ["sum", "means"], "name": "centred"},
+    {"type": "multiply", "inputs": ["centred", "sum", "means"], "name": "product"},
+    {"type": "concat", "inputs": ["product", "input"], "name": "joined"},
+    {"type": "concat", "axis": -1, "inputs": ["joined", "joined"]},
+    {"type": "max_pool2d", "kernel": 2}, {"type": "flatten"}, {"type": "dense", "units": 3} ],
+  "loss": "cross_entropy",
+  "optimizer": {"type": "adam", "lr": 0.01} }
+JSON
+"$weft" train graph.json --data images.csv --batch 8 --epochs 2 --seed 3 --out graph.h5 >/dev/null
+"$weft" predict graph.h5 --input images.csv -o graph_predictions.csv
+/usr/bin/python3 "$src/examples/python/weft_numpy.py" graph.h5 images.csv --compare graph_predictions.csv --tolerance 1e-5
+
 # Early stopping (patience 1, restore_best by default) through the command line: resumed from
 # each epoch's checkpoint, the run stops at the same epoch and saves the same weights.
 cat >early.json <<'JSON'
