@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <span>
@@ -177,7 +178,8 @@ GradientCheckResult check_layer_gradients(const Json& layer, const std::vector<S
   Json with_inputs = layer.is_object() ? layer : Json{{"type", layer}};
   with_inputs["inputs"] = Json::array();
   for (std::size_t k = 0; k < inputs.size(); ++k) {
-    const std::string name = "x" + std::string(k < 10 ? "0" : "") + std::to_string(k);  // sorts in order
+    char name[24];
+    std::snprintf(name, sizeof name, "x%02zu", k);  // x00, x01, ...: sorted by name, in order
     spec["inputs"][name] = inputs[k].to_vector();
     with_inputs["inputs"].push_back(name);
   }

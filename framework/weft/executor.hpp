@@ -95,9 +95,9 @@ class Executor {
   double exchange_seconds() const { return exchange_seconds_; }
   // The output of the last forward pass, (n, output...) (gathered from all ranks).
   void copy_output(View out);
-  // d(loss)/d(input) of the last backward pass (needs options.input_gradient); of model input
-  // `input` for a model with several.
+  // d(loss)/d(input) of the last backward pass (needs options.input_gradient).
   void copy_input_gradient(View out);
+  // The same for model input `input` (Model::input_name) of a model with several.
   void copy_input_gradient(std::size_t input, View out);
   // Floats per sample held by the gradient buffers (after sharing), for memory reports.
   std::int64_t gradient_floats_per_sample() const;

@@ -58,9 +58,9 @@ struct LayerSlot {
   Json config;  // resolved: type and every setting
   Shape input;  // per sample: the first input (inputs[0])
   Shape output; // per sample, as the layer inferred it from its inputs
-  // What the layer reads, in order: value ids (see Model::value_name) and their per-sample shapes.
+  // What the layer reads, in order: value ids (see Model::value_name).
   std::vector<std::size_t> sources;
-  std::vector<Shape> inputs;
+  std::vector<Shape> inputs;  // per sample, the shape of each of `sources`
   std::unique_ptr<Layer> layer;  // the module itself (owned by the model)
   std::vector<std::size_t> params;   // indices into Model::parameter_table()
   std::vector<std::size_t> buffers;  // indices into Model::buffer_table()
@@ -87,14 +87,15 @@ class Model {
   const Json& spec() const { return spec_; }
   // The first (for most models the only) input's per-sample shape: the spec's "input".
   const Shape& input_shape() const { return inputs_[0].shape; }
-  std::size_t input_count() const { return inputs_.size(); }
+  std::size_t input_count() const { return inputs_.size(); }  // model inputs: 1, or the spec's "inputs"
+  // Model input i's name: "input", or a key of the spec's "inputs" (ordered by name).
   const std::string& input_name(std::size_t i) const { return inputs_[i].name; }
-  const Shape& input_shape(std::size_t i) const { return inputs_[i].shape; }
+  const Shape& input_shape(std::size_t i) const { return inputs_[i].shape; }  // model input i's, per sample
   // Tensors of the graph are numbered: model inputs 0 .. input_count() - 1, then layer l's
   // output as input_count() + l.
   std::size_t value_count() const { return inputs_.size() + layers_.size(); }
-  const std::string& value_name(std::size_t value) const;
-  const Shape& value_shape(std::size_t value) const;
+  const std::string& value_name(std::size_t value) const;  // the input's or the layer's name
+  const Shape& value_shape(std::size_t value) const;       // per sample
   // The layer whose output is the model's output (the last, unless the spec names another).
   std::size_t output_layer() const { return output_; }
   const Shape& output_shape() const;  // per sample, the output layer's output
