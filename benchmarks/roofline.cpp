@@ -16,6 +16,7 @@
 
 #include "machine_limits.hpp"
 #include "model_work.hpp"
+#include "weft/blas.hpp"
 #include "weft/trainer.hpp"
 
 namespace {
@@ -64,7 +65,7 @@ int main(int argc, char** argv) try {
   const int repetitions = s.quick ? 3 : 5;
   const double seconds = s.quick ? 0.05 : 0.15;  // per measurement
   Json out = {{"fma", {{"isa", weft::bench::fma_isa()}, {"gflops", Json::object()}}},
-              {"sgemm_1024", Json::object()}, {"shard", s.shard}, {"models", Json::object()}};
+              {"sgemm_1024", Json::object()}, {"blas", weft::blas_kernels()}, {"shard", s.shard}, {"models", Json::object()}};
   for (int t : s.threads) {
     const std::string key = std::to_string(t);
     out["fma"]["gflops"][key] = median_of(repetitions, [&] { return weft::bench::fma_gflops(t, seconds); });
@@ -102,7 +103,7 @@ int main(int argc, char** argv) try {
   }
   std::printf("FMA peak (%s), GFLOP/s:", out["fma"]["isa"].get<std::string>().c_str());
   for (const auto& [t, v] : out["fma"]["gflops"].items()) std::printf("  %s thread(s) %.1f", t.c_str(), v.get<double>());
-  std::printf("\nsgemm 1024³, GFLOP/s:");
+  std::printf("\nsgemm 1024³ (%s), GFLOP/s:", out["blas"].get<std::string>().c_str());
   for (const auto& [t, v] : out["sgemm_1024"].items()) std::printf("  %s thread(s) %.1f", t.c_str(), v.get<double>());
   std::printf("\n");
   for (const auto& [name, m] : out["models"].items()) {

@@ -21,4 +21,6 @@ void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha, const 
 
 void use_single_threaded_blas() { openblas_set_num_threads(1); }
 
+std::string blas_kernels() { return std::string("OpenBLAS ") + openblas_get_corename(); }
+
 }  // namespace weft

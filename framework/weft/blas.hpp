@@ -1,6 +1,8 @@
 #pragma once
 // The one door to BLAS. Row-major GEMM: C = alpha · op(A) · op(B) + beta · C,
 // op(A) is M×K, op(B) is K×N, C is M×N.
+#include <string>
+
 namespace weft {
 
 // Whether gemm() reads an operand transposed: op(X) = X (no) or Xᵀ (yes).
@@ -15,5 +17,9 @@ void gemm(Trans trans_a, Trans trans_b, int m, int n, int k, float alpha, const 
 // weft parallelises across shards on its own thread pool; BLAS must not start a second pool
 // inside those tasks (two pools fighting over the same cores lose half the speed).
 void use_single_threaded_blas();
+
+// The BLAS kernels in use, e.g. "OpenBLAS Haswell": OpenBLAS picks them for the CPU when it loads,
+// unless OPENBLAS_CORETYPE names others. Benchmarks print it next to sgemm rates, which it decides.
+std::string blas_kernels();
 
 }  // namespace weft

@@ -105,17 +105,6 @@ void pack_panels(std::int64_t rows, std::int64_t depth, float* panel, Element el
         *panel++ = t + r < rows ? element(t + r, k) : 0.0f;
 }
 
-// result rows (one per panel row, ld apart) = panels · shifted input over flat positions
-// [begin, begin + span). Column tiles outermost: the stretch of input one tile reads stays in L1
-// while every row panel passes over it (the panels stream from L2 in order).
-void windows(const float* panels, std::int64_t rows, const std::vector<std::int64_t>& offsets, const float* input,
-             const float* init, std::int64_t begin, std::int64_t span, float* result, std::int64_t ld) {
-  const auto depth = static_cast<std::int64_t>(offsets.size());
-  for (std::int64_t q = 0; q < span; q += window_cols)
-    for (std::int64_t t = 0; t < rows; t += window_rows)
-      window_tile(panels + t * depth, offsets.data(), depth, input + begin + q, init + t, result + t * ld + q, ld);
-}
-
 // grid[offsets[r] + p] += rows[r·ld + p] for p < span, r in order: the column matrix of an input
 // gradient folded back onto the input grid (each element sums its rows in ascending r).
 void add_shifted_rows(const float* rows, std::int64_t ld, const std::vector<std::int64_t>& offsets, std::int64_t span,
@@ -185,8 +174,8 @@ void WindowConv::forward(const float* w, const float* bias, const float* x, std:
     const float* xi = padded_input(x, i, n, padded);
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
       float* rg = result + grp * rows * ld;
-      windows(panels + grp * rows * depth, out_group_, forward_offsets_, xi + grp * in_group_ * input_grid_.volume,
-              init + grp * rows, 0, span_, rg, ld);
+      window_product(panels + grp * rows * depth, rows, forward_offsets_.data(), depth,
+                     xi + grp * in_group_ * input_grid_.volume, init + grp * rows, span_, rg, ld);
       grid_to_dense(output_rows_, rg, ld, out_group_, y + i * s_.out_size() + grp * out_group_ * out_count, out_count,
                     relu);
     }
@@ -247,13 +236,10 @@ void WindowConv::backward(const float* w, const float* x, const float* relu_outp
                          gradient_cols);
       const float* xg = xi + grp * in_group_ * input_grid_.volume;
       float* accg = acc + grp * grad_rows * filters;
-      for (std::int64_t f = 0; f < filters; f += gradient_cols)
-        for (std::int64_t r = 0; r < grad_rows; r += gradient_rows)
-          gradient_tile(gradient_offsets_.data() + r, xg, transposed + f * positions, gradient_cols, span_,
-                        accg + r * filters + f, filters);
+      gradient_product(gradient_offsets_.data(), grad_rows, xg, transposed, positions, filters, span_, accg, filters);
       if (dx) {
-        windows(panels + grp * column_rows * out_group_, depth, filter_offsets_, dy_grid, zero_init, 0, span_, columns,
-                column_ld);
+        window_product(panels + grp * column_rows * out_group_, column_rows, filter_offsets_.data(), out_group_, dy_grid,
+                       zero_init, span_, columns, column_ld);
         float* dxg = dx + i * s_.in_size() + grp * in_group_ * g.in_count();
         float* target = unpadded_ ? dxg : dx_grid;
         std::fill_n(target, in_group_ * input_grid_.volume, 0.0f);

@@ -1,31 +1,50 @@
 #pragma once
-// The two register-tiled inner products of the shifted-window convolution (window_conv.hpp).
+// The two register-tiled products of the shifted-window convolution (window_conv.hpp).
 //
 // Both read the convolution's input in place, through a table of offsets: row k of the implicit
 // column matrix of a stride-1 convolution is the padded, flattened input shifted by offsets[k],
-// so no column matrix is ever written. Each call computes one tile of the output in registers.
-// Every element is summed in one fixed order (k, or q, ascending), whatever the CPU or thread
-// count; the vector version is picked once per process by what the CPU supports.
+// so no column matrix is ever written. Tiles of the result are computed in registers.
+//
+// Every result element is one chain of fused multiply-adds in one fixed order (k, or q,
+// ascending), whatever the tile shape, CPU or thread count: the AVX2 and AVX-512 versions give
+// the same bits, and only the portable loop (no guaranteed FMA) may differ in the last place.
+// The widest vector set the CPU has is used, unless lowered by limit_window_isa().
 #include <cstdint>
 
 namespace weft::builtin {
 
-// window_tile: out[r·ld + j] = init[r] + Σ_{k < depth} a[k·window_rows + r] · x[offsets[k] + j]
-// for r < window_rows, j < window_cols. `a` is a packed panel of the weights (k-major).
-constexpr int window_rows = 4, window_cols = 24;
-void window_tile(const float* a, const std::int64_t* offsets, std::int64_t depth, const float* x, const float* init,
-                 float* out, std::int64_t ld);
+// Weights are packed in panels of window_rows rows, k-major within a panel; results are laid out
+// in rows of `ld` positions, a multiple of window_cols, and the input must be readable up to
+// window_cols floats past the last position kept.
+constexpr int window_rows = 4, window_cols = 48;
 
-// gradient_tile: acc[r·ld + j] += Σ_{q < length} x[offsets[r] + q] · d[q·ldd + j]
-// for r < gradient_rows, j < gradient_cols: a tile of the transposed weight gradient, the
-// input rows against the output gradient laid out position-major (d).
-constexpr int gradient_rows = 6, gradient_cols = 16;
-void gradient_tile(const std::int64_t* offsets, const float* x, const float* d, std::int64_t ldd, std::int64_t length,
-                   float* acc, std::int64_t ld);
+// out[r·ld + q] = init[r] + Σ_{k < depth} W[r, k] · x[offsets[k] + q] for r < rows (a multiple of
+// window_rows; row r of W is row r % window_rows of panel r / window_rows, at panels + that · depth
+// · window_rows) and q < span rounded up to whole tiles (at most ld).
+void window_product(const float* panels, std::int64_t rows, const std::int64_t* offsets, std::int64_t depth,
+                    const float* x, const float* init, std::int64_t span, float* out, std::int64_t ld);
+
+// The transposed weight gradient reads the output gradient position-major, in blocks of
+// gradient_cols filters: block b is a (positions × gradient_cols) matrix at d + b · gradient_cols ·
+// positions. The row offsets are padded (with any valid offset) to a multiple of gradient_rows.
+constexpr int gradient_rows = 12, gradient_cols = 16;
+
+// acc[r·ld + f] += Σ_{q < length} x[offsets[r] + q] · D[q, f] for r < rows (a multiple of
+// gradient_rows) and f < filters (a multiple of gradient_cols), D being the blocks above.
+void gradient_product(const std::int64_t* offsets, std::int64_t rows, const float* x, const float* d,
+                      std::int64_t positions, std::int64_t filters, std::int64_t length, float* acc, std::int64_t ld);
 
 // dst[c·ld_dst + r] = src[r·ld_src + c] for r < rows, c < cols, both multiples of 8: the
-// output gradient turned position-major for gradient_tile, in 8 × 8 register blocks.
+// output gradient turned position-major for gradient_product, in 8 × 8 register blocks.
 void transpose_blocks(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
                       std::int64_t ld_dst);
+
+// The instruction sets the products can run on, narrowest first.
+enum class WindowIsa { portable, avx2, avx512 };
+// The set in use: the widest this CPU supports, or lower after limit_window_isa().
+WindowIsa window_isa();
+// Runs the products on no wider a set than `widest` from now on (tests compare the versions,
+// benchmarks time them side by side). Not to be called while a convolution runs.
+void limit_window_isa(WindowIsa widest);
 
 }  // namespace weft::builtin

@@ -1,0 +1,143 @@
+// The shifted-window products (modules/layers/conv/window_kernels.hpp) in every instruction set
+// this CPU has: each against a double-precision sum computed here, and the vector versions
+// against each other bit for bit (each element is the same FMA chain, whatever the tile shape).
+// Sizes cover whole and partial tiles of both vector versions: rows not a multiple of 8 (the
+// AVX-512 forward tile), filters not a multiple of 32 (its gradient tile), spans not a multiple
+// of 16, 24 or 48.
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "layers/conv/window_kernels.hpp"
+
+namespace wb = weft::builtin;
+
+namespace {
+
+std::vector<float> uniform(std::size_t n, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& e : v) e = u(gen);
+  return v;
+}
+
+// The instruction sets to compare: all this CPU can run, narrowest first.
+std::vector<wb::WindowIsa> available_isas() {
+  std::vector<wb::WindowIsa> out{wb::WindowIsa::portable};
+  const wb::WindowIsa widest = wb::window_isa();
+  if (widest >= wb::WindowIsa::avx2) out.push_back(wb::WindowIsa::avx2);
+  if (widest >= wb::WindowIsa::avx512) out.push_back(wb::WindowIsa::avx512);
+  if (widest < wb::WindowIsa::avx512) BOOST_TEST_MESSAGE("this CPU has no AVX-512: its version is not compared");
+  return out;
+}
+
+// Restores the widest set when a case ends, even when it fails.
+struct IsaGuard {
+  wb::WindowIsa widest = wb::window_isa();
+  ~IsaGuard() { wb::limit_window_isa(widest); }
+};
+
+struct Forward {
+  std::int64_t rows, depth, span;
+};
+
+// Runs window_product under `isa` on offsets that shift by a row of 17 and a channel of 300.
+std::vector<float> run_forward(const Forward& c, wb::WindowIsa isa, std::vector<double>* reference) {
+  std::vector<std::int64_t> offsets;
+  for (std::int64_t k = 0; k < c.depth; ++k) offsets.push_back(k / 9 * 300 + k % 9 / 3 * 17 + k % 3);
+  const std::int64_t ld = (c.span + wb::window_cols - 1) / wb::window_cols * wb::window_cols;
+  const std::vector<float> x = uniform(static_cast<std::size_t>(offsets.back() + ld + wb::window_cols), 1);
+  const std::vector<float> panels = uniform(static_cast<std::size_t>(c.rows * c.depth), 2);
+  const std::vector<float> init = uniform(static_cast<std::size_t>(c.rows), 3);
+  std::vector<float> out(static_cast<std::size_t>(c.rows * ld), NAN);
+  wb::limit_window_isa(isa);
+  wb::window_product(panels.data(), c.rows, offsets.data(), c.depth, x.data(), init.data(), c.span, out.data(), ld);
+  std::vector<float> kept;
+  for (std::int64_t r = 0; r < c.rows; ++r)
+    for (std::int64_t q = 0; q < c.span; ++q) {
+      kept.push_back(out[static_cast<std::size_t>(r * ld + q)]);
+      if (!reference) continue;
+      double sum = init[static_cast<std::size_t>(r)];
+      for (std::int64_t k = 0; k < c.depth; ++k)
+        sum += double(panels[static_cast<std::size_t>((r / 4 * c.depth + k) * 4 + r % 4)]) *
+               x[static_cast<std::size_t>(offsets[static_cast<std::size_t>(k)] + q)];
+      reference->push_back(sum);
+    }
+  return kept;
+}
+
+struct Gradient {
+  std::int64_t rows, filters, length;
+};
+
+std::vector<float> run_gradient(const Gradient& c, wb::WindowIsa isa, std::vector<double>* reference) {
+  std::vector<std::int64_t> offsets;
+  for (std::int64_t r = 0; r < c.rows; ++r) offsets.push_back(r * 7 % 50);
+  const std::int64_t positions = (c.length + 7) / 8 * 8;
+  const std::vector<float> x = uniform(static_cast<std::size_t>(50 + c.length), 4);
+  const std::vector<float> d = uniform(static_cast<std::size_t>(c.filters * positions), 5);
+  std::vector<float> acc = uniform(static_cast<std::size_t>(c.rows * c.filters), 6);
+  const std::vector<float> start = acc;
+  wb::limit_window_isa(isa);
+  wb::gradient_product(offsets.data(), c.rows, x.data(), d.data(), positions, c.filters, c.length, acc.data(),
+                       c.filters);
+  if (reference)
+    for (std::int64_t r = 0; r < c.rows; ++r)
+      for (std::int64_t f = 0; f < c.filters; ++f) {
+        double sum = start[static_cast<std::size_t>(r * c.filters + f)];
+        for (std::int64_t q = 0; q < c.length; ++q)
+          sum += double(x[static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)] + q)]) *
+                 d[static_cast<std::size_t>((f / 16 * positions + q) * 16 + f % 16)];
+        reference->push_back(sum);
+      }
+  return acc;
+}
+
+template <class Case, class Run>
+void compare_isas(const Case& c, Run run) {
+  IsaGuard guard;
+  std::vector<double> reference;
+  std::vector<float> vector_result;
+  for (wb::WindowIsa isa : available_isas()) {
+    const std::vector<float> got = run(c, isa, reference.empty() ? &reference : nullptr);
+    BOOST_TEST_REQUIRE(got.size() == reference.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+      BOOST_TEST_REQUIRE(std::abs(got[i] - reference[i]) <= 1e-5 * (1 + std::abs(reference[i])),
+                         "isa " << int(isa) << " element " << i << ": " << got[i] << " vs " << reference[i]);
+    if (isa == wb::WindowIsa::portable) continue;
+    if (vector_result.empty()) vector_result = got;
+    else
+      for (std::size_t i = 0; i < got.size(); ++i)
+        BOOST_TEST_REQUIRE(got[i] == vector_result[i], "isa " << int(isa) << " element " << i << " differs in bits");
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(window_kernels)
+
+BOOST_AUTO_TEST_CASE(forward_product_matches_the_sum_in_every_isa) {
+  for (const Forward& c : {Forward{4, 9, 1}, Forward{8, 9, 48}, Forward{12, 27, 50}, Forward{16, 18, 97},
+                           Forward{20, 36, 141}, Forward{64, 9, 726}, Forward{8, 27, 22}, Forward{12, 9, 80}})
+    compare_isas(c, run_forward);
+}
+
+BOOST_AUTO_TEST_CASE(gradient_product_matches_the_sum_in_every_isa) {
+  for (const Gradient& c : {Gradient{12, 16, 1}, Gradient{12, 32, 33}, Gradient{24, 48, 141}, Gradient{36, 64, 70},
+                            Gradient{12, 80, 9}})
+    compare_isas(c, run_gradient);
+}
+
+BOOST_AUTO_TEST_CASE(isa_can_be_lowered_but_not_raised) {
+  IsaGuard guard;
+  wb::limit_window_isa(wb::WindowIsa::portable);
+  BOOST_TEST(int(wb::window_isa()) == int(wb::WindowIsa::portable));
+  wb::limit_window_isa(wb::WindowIsa::avx512);
+  BOOST_TEST(int(wb::window_isa()) == int(guard.widest));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
