@@ -32,6 +32,13 @@ class InMemoryReader final : public SampleReader {
     next_ += k;
     return k;
   }
+  std::int64_t read_inputs(std::int64_t count, std::int64_t, std::int64_t, std::span<Tensor> xs, Tensor& y) override {
+    const std::int64_t k = std::min(count, static_cast<std::int64_t>(order_.size()) - next_);
+    if (k <= 0) return 0;
+    gather(data_, std::span<const std::int64_t>(order_).subspan(static_cast<std::size_t>(next_), static_cast<std::size_t>(k)), xs, y);
+    next_ += k;
+    return k;
+  }
 
  private:
   const Dataset& data_;
@@ -40,6 +47,13 @@ class InMemoryReader final : public SampleReader {
 };
 
 }  // namespace
+
+std::int64_t SampleReader::read_inputs(std::int64_t count, std::int64_t first, std::int64_t end, std::span<Tensor> xs,
+                                       Tensor& y) {
+  if (xs.size() != 1)
+    throw Error("this data source serves one input per sample, " + std::to_string(xs.size()) + " were asked for");
+  return read_part(count, first, end, xs[0], y);
+}
 
 std::unique_ptr<SampleReader> InMemorySource::open(const EpochOrder& order, std::int64_t start) const {
   check_start(start, size(), name());

@@ -4,21 +4,35 @@
 #include <numeric>
 #include <vector>
 
+#include "weft/error.hpp"
 #include "weft/rng.hpp"
 
 namespace weft {
 
-void gather(const Dataset& data, std::span<const std::int64_t> indices, Tensor& x, Tensor& y) {
+namespace {
+
+// Rows `indices` of `from` (n, sample...) into `to` (indices.size(), sample...), resized to fit.
+void gather_rows(const Tensor& from, std::span<const std::int64_t> indices, Tensor& to) {
   const auto n = static_cast<std::int64_t>(indices.size());
-  const Shape xs = data.x.shape().without_batch().with_batch(n);
-  const Shape ys = data.y.shape().without_batch().with_batch(n);
-  if (!(x.shape() == xs)) x.resize(xs);
-  if (!(y.shape() == ys)) y.resize(ys);
-  const std::int64_t xw = xs.numel() / std::max<std::int64_t>(n, 1), yw = ys.numel() / std::max<std::int64_t>(n, 1);
-  for (std::int64_t i = 0; i < n; ++i) {
-    std::copy_n(data.x.data() + indices[i] * xw, xw, x.data() + i * xw);
-    std::copy_n(data.y.data() + indices[i] * yw, yw, y.data() + i * yw);
-  }
+  const Shape shape = from.shape().without_batch().with_batch(n);
+  if (!(to.shape() == shape)) to.resize(shape);
+  const std::int64_t width = shape.numel() / std::max<std::int64_t>(n, 1);
+  for (std::int64_t i = 0; i < n; ++i) std::copy_n(from.data() + indices[i] * width, width, to.data() + i * width);
+}
+
+}  // namespace
+
+void gather(const Dataset& data, std::span<const std::int64_t> indices, Tensor& x, Tensor& y) {
+  gather_rows(data.x, indices, x);
+  gather_rows(data.y, indices, y);
+}
+
+void gather(const Dataset& data, std::span<const std::int64_t> indices, std::span<Tensor> xs, Tensor& y) {
+  if (xs.size() != data.input_count())
+    throw Error("'" + data.name + "' has " + std::to_string(data.input_count()) + " inputs per sample, " +
+                std::to_string(xs.size()) + " were asked for");
+  for (std::size_t i = 0; i < xs.size(); ++i) gather_rows(data.input(i), indices, xs[i]);
+  gather_rows(data.y, indices, y);
 }
 
 std::vector<std::int64_t> shuffled_indices(std::int64_t n, std::uint64_t seed, std::int64_t epoch) {

@@ -270,6 +270,16 @@ Model::Model(const Json& spec) {
     spec_["optimizer"] = opt.config;
   }
   if (spec.contains("training")) spec_["training"] = resolve_training(spec["training"]);
+  if (spec_.contains("training") && spec_["training"].contains("datasets"))
+    for (const auto& [input, dataset] : spec_["training"]["datasets"].items()) {
+      bool known_input = false;
+      for (const auto& in : inputs_) known_input = known_input || in.name == input;
+      if (!known_input) {
+        std::vector<std::string> names;
+        for (const auto& in : inputs_) names.push_back(in.name);
+        throw SpecError("training: datasets: '" + input + "' is not a model input (inputs: " + join_names(names) + ")");
+      }
+    }
   params_ = Tensor(Shape{static_cast<std::int64_t>(param_offset)});
   buffers_ = Tensor(Shape{static_cast<std::int64_t>(buffer_offset)});
 }

@@ -52,10 +52,6 @@ std::int64_t inference_shard_size(const Model& model) {
 }
 
 Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(std::move(options)) {
-  if (model_.input_count() > 1)
-    throw Error("the model has " + std::to_string(model_.input_count()) + " inputs (" + model_.input_name(0) + ", " +
-                model_.input_name(1) + (model_.input_count() > 2 ? ", ..." : "") +
-                "); training and prediction take one input for now: run its passes with weft::Executor");
   if (options_.batch_size < 0)
     throw Error("batch size must be at least 1 (or 0 for the full batch), got " + std::to_string(options_.batch_size));
   if (options_.accumulate < 1)
@@ -118,8 +114,23 @@ std::int64_t Trainer::batch_size_for(std::int64_t samples) const {
   return options_.batch_size == 0 ? samples : std::min(options_.batch_size, samples);
 }
 
-void Trainer::accumulate_batch(ConstView x, ConstView y, double weight, bool first, double& loss) {
-  executor_->forward(x, true, step_, options_.seed);
+void Trainer::check_inputs(const DataSource& data) const {
+  const std::size_t want = model_.input_count(), have = data.input_count();
+  if (have == want) return;
+  std::string names;
+  for (std::size_t i = 0; i < want; ++i) names += (i ? ", " : "") + model_.input_name(i);
+  throw Error("'" + data.name() + "' has " + std::to_string(have) + " input" + (have == 1 ? "" : "s") +
+              " per sample; the model takes " + std::to_string(want) + " (" + names + ")");
+}
+
+std::span<const ConstView> Trainer::views_of(std::vector<Tensor>& xs) {
+  batch_views_.clear();
+  for (auto& x : xs) batch_views_.emplace_back(x.view());
+  return batch_views_;
+}
+
+void Trainer::accumulate_batch(std::span<const ConstView> xs, ConstView y, double weight, bool first, double& loss) {
+  executor_->forward(xs, true, step_, options_.seed);
   const double batch_loss = executor_->loss(y, true);
   if (!std::isfinite(batch_loss)) {
     const auto layer = executor_->first_non_finite_layer();
@@ -199,10 +210,12 @@ void Trainer::clip_gradient() {
   }
 }
 
-double Trainer::train_step(ConstView x, ConstView y) {
+double Trainer::train_step(ConstView x, ConstView y) { return train_step(std::span<const ConstView>(&x, 1), y); }
+
+double Trainer::train_step(std::span<const ConstView> xs, ConstView y) {
   double loss = 0;
   last_lr_ = learning_rate();
-  accumulate_batch(x, y, 1.0, true, loss);
+  accumulate_batch(xs, y, 1.0, true, loss);
   return finish_step(loss);
 }
 
@@ -245,6 +258,8 @@ EpochResult Trainer::train_epoch(const Dataset& data, std::span<Callback* const>
 
 EpochResult Trainer::train_epoch(const DataSource& data, std::span<Callback* const> callbacks) {
   if (data.size() == 0) throw Error("cannot train on an empty dataset" + (data.name().empty() ? "" : " '" + data.name() + "'"));
+  check_inputs(data);
+  batch_xs_.resize(model_.input_count());
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t n = data.size(), b = batch_size_for(n);
   const std::int64_t batches = (n + b - 1) / b;
@@ -263,10 +278,10 @@ EpochResult Trainer::train_epoch(const DataSource& data, std::span<Callback* con
     for (std::int64_t at = begin; at < end; at += b) {
       const std::int64_t count = std::min(b, end - at);
       const auto [first, end_of_part] = executor_->own_samples(count);
-      if (reader->read_part(count, first, end_of_part, batch_x_, batch_y_) != count)
+      if (reader->read_inputs(count, first, end_of_part, batch_xs_, batch_y_) != count)
         throw Error("'" + data.name() + "' ended after " + std::to_string(at) + " of its " + std::to_string(n) +
                     " samples in epoch " + std::to_string(epoch_ + 1));
-      accumulate_batch(batch_x_, batch_y_, group == 1 ? 1.0 : double(count) / double(end - begin), at == begin, loss);
+      accumulate_batch(views_of(batch_xs_), batch_y_, group == 1 ? 1.0 : double(count) / double(end - begin), at == begin, loss);
       correct += last_correct_;
     }
     loss = finish_step(loss);
@@ -344,19 +359,21 @@ Evaluation Trainer::evaluate(const DataSource& data, std::int64_t batch_size) {
   Evaluation e;
   e.samples = data.size();
   if (data.size() == 0) return e;
+  check_inputs(data);
   const bool classes = classification();
   MetricAccumulator metrics(classes ? model_.output_shape().numel() : 0);
-  Tensor outputs, x, y;
+  Tensor outputs, y;
+  std::vector<Tensor> xs(model_.input_count());
   double loss_sum = 0;
   const auto reader = data.open({}, 0);
   for (std::int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const std::int64_t n = std::min(batch_size, data.size() - begin);
     Executor& executor = inference_executor();
     const auto [first, end_of_part] = executor.own_samples(n);  // its shards, not training's
-    if (reader->read_part(n, first, end_of_part, x, y) != n)
+    if (reader->read_inputs(n, first, end_of_part, xs, y) != n)
       throw Error("'" + data.name() + "' ended after " + std::to_string(begin) + " of its " +
                   std::to_string(data.size()) + " samples during evaluation");
-    executor.forward(x, false, step_, options_.seed);
+    executor.forward(views_of(xs), false, step_, options_.seed);
     loss_sum += executor.loss(y, false) * static_cast<double>(n);
     const Shape out_shape = model_.output_shape().with_batch(n);
     if (!(outputs.shape() == out_shape)) outputs.resize(out_shape);
@@ -378,13 +395,20 @@ Evaluation Trainer::evaluate(const DataSource& data, std::int64_t batch_size) {
   return e;
 }
 
-Tensor Trainer::predict(ConstView x, std::int64_t batch_size) {
-  const std::int64_t total = x.shape().rank() ? x.shape()[0] : 0;
+Tensor Trainer::predict(ConstView x, std::int64_t batch_size) { return predict(std::span<const ConstView>(&x, 1), batch_size); }
+
+Tensor Trainer::predict(std::span<const ConstView> xs, std::int64_t batch_size) {
+  if (xs.empty()) throw Error("predict() needs one features tensor per model input, got none");
+  const std::int64_t total = xs[0].shape().rank() ? xs[0].shape()[0] : 0;
   Tensor out(model_.output_shape().with_batch(total));
   const std::int64_t per = model_.output_shape().numel();
+  std::vector<ConstView> part(xs.size());
   for (std::int64_t begin = 0; begin < total; begin += batch_size) {
     const std::int64_t n = std::min(batch_size, total - begin);
-    inference_executor().forward(x.slice(begin, n), false, step_, options_.seed);
+    // Executor::forward checks every input's shape, so a short one fails there, not here.
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      part[i] = xs[i].shape().rank() && xs[i].shape()[0] >= begin + n ? xs[i].slice(begin, n) : xs[i];
+    inference_executor().forward(part, false, step_, options_.seed);
     inference_executor().copy_output(View(out.data() + begin * per, model_.output_shape().with_batch(n)));
   }
   return out;
@@ -402,9 +426,15 @@ std::pair<Dataset, Dataset> split_validation(const Dataset& data, double fractio
   std::vector<std::int64_t> val(order.begin(), order.begin() + held), train(order.begin() + held, order.end());
   std::sort(val.begin(), val.end());
   std::sort(train.begin(), train.end());
-  Dataset t, v;
-  gather(data, train, t.x, t.y);
-  gather(data, val, v.x, v.y);
+  const auto part = [&](const std::vector<std::int64_t>& rows) {
+    Dataset d;
+    std::vector<Tensor> xs(data.input_count());
+    gather(data, rows, xs, d.y);
+    d.x = std::move(xs[0]);
+    d.more_x.assign(std::make_move_iterator(xs.begin() + 1), std::make_move_iterator(xs.end()));
+    return d;
+  };
+  Dataset t = part(train), v = part(val);
   t.name = data.name + " (training part)";
   v.name = data.name + " (validation part)";
   return {std::move(t), std::move(v)};

@@ -15,10 +15,13 @@ const Json early_stopping_defaults = {
     {"monitor", "val_loss"}, {"patience", 5}, {"min_delta", 0.0}, {"mode", "auto"}, {"restore_best", true}};
 
 // resolve_config treats null as "required"; here null means "off", so defaults are merged by hand.
-Json merge_over(const Json& spec, const Json& defaults, const std::string& context) {
+// `also`: settings accepted without a default (named in the error for an unknown one).
+Json merge_over(const Json& spec, const Json& defaults, const std::string& context,
+                std::initializer_list<const char*> also = {}) {
   if (!spec.is_object()) throw SpecError(context + ": expected an object of settings, got " + describe(spec));
   std::vector<std::string> known;
   for (const auto& [k, _] : defaults.items()) known.push_back(k);
+  known.insert(known.end(), also.begin(), also.end());
   Json out = defaults;
   for (const auto& [key, value] : spec.items()) {
     if (!defaults.contains(key))
@@ -55,7 +58,20 @@ Json resolve_early_stopping(const Json& settings) {
 }
 
 Json resolve_training(const Json& training) {
-  Json out = merge_over(training, training_defaults, "training");
+  Json rest = training;
+  Json datasets;
+  if (rest.is_object() && rest.contains("datasets")) {
+    datasets = rest["datasets"];
+    rest.erase("datasets");
+    bool valid = datasets.is_object() && !datasets.empty();
+    for (const auto& [input, dataset] : valid ? datasets.items() : Json::object().items())
+      valid = valid && dataset.is_string() && !dataset.get<std::string>().empty();
+    if (!valid)
+      throw SpecError("training: 'datasets' must map model input names to HDF5 dataset names, such as "
+                      "{\"image\": \"images\", \"meta\": \"features\"}, got " + describe(datasets));
+  }
+  Json out = merge_over(rest, training_defaults, "training", {"datasets"});
+  if (!datasets.is_null()) out["datasets"] = datasets;
   const Config c("training", out);
   if (!(out["batch"].is_string() && out["batch"] == "full")) (void)c.integer("batch", 1);
   if (out["batch"].is_string() && out["batch"] != "full") c.fail("batch", "an integer >= 1 or \"full\"");

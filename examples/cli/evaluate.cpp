@@ -1,4 +1,4 @@
-// weft evaluate MODEL.h5 --data DIR|FILE.h5 [--features X --labels Y --memory-budget MB]
+// weft evaluate MODEL.h5 --data DIR|FILE.h5 [--features X --labels Y --input NAME=DATASET... --memory-budget MB]
 // An HDF5 file is streamed a window at a time; inputs are prepared as in training.
 #include <cmath>
 #include <cstdio>
@@ -56,6 +56,7 @@ Command add_evaluate(CLI::App& app) {
   ev->add_option("--features", d.features, "HDF5: the dataset of inputs (n, ...)")->capture_default_str();
   ev->add_option("--labels", d.labels, "HDF5: the dataset of targets")->capture_default_str();
   ev->add_option("--memory-budget", d.memory_budget_mb, "HDF5: MB of samples read at a time")->capture_default_str();
+  add_input_option(*ev, d);
   ev->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   return [args] { return run(*args); };
 }

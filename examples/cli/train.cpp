@@ -169,7 +169,7 @@ int train(const TrainArgs& a, Communicator& comm) {
 
   DataArgs data_args = a.data;
   data_args.validation_split = training["validation_split"];
-  TrainingData data = load_training_data(data_args, model.input_shape(), a.seed);
+  TrainingData data = load_training_data(data_args, model, a.seed);
   const DataSource& train = *data.train;
   const DataSource* test = data.test.get();
   const double split = data_args.validation_split;

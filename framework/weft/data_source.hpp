@@ -6,6 +6,8 @@
 //   size(), sample_shape(), target_shape(), name()   what the samples are;
 //   open(order, start) -> SampleReader                the epoch's samples from the start-th on;
 //   SampleReader::read(count, x, y)                   the next `count` of them, copied into x, y.
+//   input_count(), input_shape(i), read_inputs(...)   the same for a model with several inputs:
+//                                                     one features tensor per model input.
 //
 // Why not "read rows [begin, count)" or "gather these indices"? Because the order of an epoch is
 // the source's business: random access is free in memory and expensive on disk, so an in-memory
@@ -22,6 +24,7 @@
 // Evaluation opens the stored order (no shuffling) and reads to the end.
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,6 +57,10 @@ class SampleReader {
     (void)end;
     return read(count, x, y);
   }
+  // The same for a source with several inputs (DataSource::input_count()): xs[i] receives input
+  // i's features. By default (a one-input source) xs must hold one tensor and read_part fills it.
+  virtual std::int64_t read_inputs(std::int64_t count, std::int64_t first, std::int64_t end, std::span<Tensor> xs,
+                                   Tensor& y);
 };
 
 // Where the Trainer takes its samples from (see the file comment for the promises every source
@@ -65,6 +72,13 @@ class DataSource {
   virtual Shape sample_shape() const = 0;  // one sample's features, as the model receives them
   virtual Shape target_shape() const = 0;  // one sample's target (() for a class label)
   virtual std::string name() const = 0;    // for messages: "train", a file name
+  // Features tensors per sample: one per model input (1 unless the source serves several).
+  virtual std::size_t input_count() const { return 1; }
+  // Input i's per-sample shape (input 0: sample_shape()).
+  virtual Shape input_shape(std::size_t i) const {
+    (void)i;
+    return sample_shape();
+  }
   // The samples of one epoch in `order`, from the `start`-th one (0 <= start <= size()).
   virtual std::unique_ptr<SampleReader> open(const EpochOrder& order, std::int64_t start) const = 0;
 };
@@ -78,6 +92,8 @@ class InMemorySource final : public DataSource {
   Shape sample_shape() const override { return data_.x.shape().without_batch(); }
   Shape target_shape() const override { return data_.y.shape().without_batch(); }
   std::string name() const override { return data_.name; }
+  std::size_t input_count() const override { return data_.input_count(); }
+  Shape input_shape(std::size_t i) const override { return data_.input(i).shape().without_batch(); }
   std::unique_ptr<SampleReader> open(const EpochOrder& order, std::int64_t start) const override;
 
  private:
@@ -93,6 +109,8 @@ class OwnedInMemorySource final : public DataSource {
   Shape sample_shape() const override { return view_.sample_shape(); }
   Shape target_shape() const override { return view_.target_shape(); }
   std::string name() const override { return view_.name(); }
+  std::size_t input_count() const override { return view_.input_count(); }
+  Shape input_shape(std::size_t i) const override { return view_.input_shape(i); }
   std::unique_ptr<SampleReader> open(const EpochOrder& order, std::int64_t start) const override {
     return view_.open(order, start);
   }

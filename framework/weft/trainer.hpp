@@ -159,6 +159,8 @@ class Trainer {
   // Throws NumericError (parameters and optimizer state untouched) when the loss or a gradient
   // is not finite, naming the step and the first layer where it appeared.
   double train_step(ConstView x, ConstView y);
+  // The same for a model with several inputs: one tensor per model input, in the model's order.
+  double train_step(std::span<const ConstView> xs, ConstView y);
   // The rest of the current epoch (all of it unless resumed or stopped mid-epoch).
   // The epoch's order comes from the source, a pure function of (seed, epoch).
   EpochResult train_epoch(const DataSource& data, std::span<Callback* const> callbacks = {});
@@ -168,6 +170,8 @@ class Trainer {
   Evaluation evaluate(const Dataset& data, std::int64_t batch_size = 1024);  // in memory
   // Model outputs for x (n, input...), in inference mode.
   Tensor predict(ConstView x, std::int64_t batch_size = 1024);
+  // The same for a model with several inputs: one tensor per model input, in the model's order.
+  Tensor predict(std::span<const ConstView> xs, std::int64_t batch_size = 1024);
 
   std::int64_t step() const { return step_; }    // optimizer steps taken
   std::int64_t epoch() const { return epoch_; }  // epochs completed
@@ -191,7 +195,10 @@ class Trainer {
  private:
   bool classification() const;
   std::int64_t batch_size_for(std::int64_t samples) const;
-  void accumulate_batch(ConstView x, ConstView y, double weight, bool first, double& loss);
+  void accumulate_batch(std::span<const ConstView> xs, ConstView y, double weight, bool first, double& loss);
+  // Throws Error naming `data` when it serves another number of inputs than the model takes.
+  void check_inputs(const DataSource& data) const;
+  std::span<const ConstView> views_of(std::vector<Tensor>& xs);  // into batch_views_
   double finish_step(double loss);
   void check_gradient() const;
   double add_weight_penalties();
@@ -218,7 +225,9 @@ class Trainer {
   };
   std::vector<Chunk> chunks_;  // parameter ranges updated in parallel, each inside one tensor
   std::vector<double> chunk_sums_;  // clip_gradient's per-chunk squares, kept to not allocate per step
-  Tensor batch_x_, batch_y_;
+  std::vector<Tensor> batch_xs_;  // one per model input
+  Tensor batch_y_;
+  std::vector<ConstView> batch_views_;
   std::int64_t step_ = 0;
   std::int64_t epoch_ = 0;
   std::int64_t position_ = 0;

@@ -11,9 +11,13 @@
 //     "clip_value": null,      // clamp every gradient element to [-v, v]
 //     "schedule": null,        // {"type": "cosine", "total": 30, "warmup": 2, "unit": "epoch"}
 //     "validation_split": 0,   // fraction of the training set held out (seeded) for validation
-//     "early_stopping": null   // {"monitor": "val_loss", "patience": 5, "min_delta": 0,
+//     "early_stopping": null,  // {"monitor": "val_loss", "patience": 5, "min_delta": 0,
 //                              //  "mode": "auto", "restore_best": true}
+//     "datasets": {...}        // HDF5 data: the dataset of each model input, e.g.
+//                              // {"image": "images", "meta": "features"} (absent: --input flags)
 //   }
+// "datasets" stays absent from the resolved object unless given, so specs written before it
+// existed resolve to what they did. The Model checks its keys against the model's inputs.
 // Everything is checked when the spec is read (Model's constructor calls resolve_training).
 #include "weft/config.hpp"
 

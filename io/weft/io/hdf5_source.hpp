@@ -13,12 +13,16 @@
 // disjoint, cover the file, and each keeps the stored order; the held-out share is the fraction
 // only on average (the in-memory split_validation holds out an exact count instead).
 //
+// A model with several inputs reads one dataset per input (Hdf5SourceOptions::inputs), all
+// cut into the same windows and served in the same order: row r of every dataset is sample r.
+//
 // Every read checks that the file has not shrunk since it was opened; a failed read names the
 // file, the dataset and the row range.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "weft/data_source.hpp"
 
@@ -32,6 +36,13 @@ struct RowSplit {
   bool keeps(std::int64_t row) const;  // whether `row` belongs to the part this split serves
 };
 
+// One model input's dataset (Hdf5SourceOptions::inputs).
+struct Hdf5Input {
+  std::string input;    // the model input's name, for messages
+  std::string dataset;  // the dataset in the file (n, ...)
+  Shape shape;          // the model input's per-sample shape: served in it (same value count)
+};
+
 // What Hdf5Source reads and how.
 struct Hdf5SourceOptions {
   std::string features = "features";  // dataset of inputs (n, ...)
@@ -41,14 +52,19 @@ struct Hdf5SourceOptions {
   Shape sample_shape;                  // serve features in this shape (same value count); empty: as stored
   std::string expected_by = "the model";  // names who wants sample_shape, for the error
   // Applied to each window's features (n, stored sample...) right after reading: normalisation.
+  // Only for one input (not applied with `inputs`).
   std::function<void(Tensor&)> prepare;
+  // Several-input models: one dataset per model input, in the model's input order. When given,
+  // it replaces features, sample_shape and expected_by.
+  std::vector<Hdf5Input> inputs;
 };
 
 // A DataSource streamed window by window from an HDF5 file (see the file comment).
 class Hdf5Source final : public DataSource {
  public:
-  // Opens the file and checks both datasets: present, numeric, the same row count, features of
-  // sample_shape's size. Throws IoError / ShapeError naming the file and the dataset.
+  // Opens the file and checks the datasets: present, numeric, the same row count, features of
+  // sample_shape's size (each input's shape). Throws IoError / ShapeError naming the file, the
+  // dataset and (several inputs) the model input.
   Hdf5Source(const std::string& path, Hdf5SourceOptions options);
   ~Hdf5Source() override;
 
@@ -56,6 +72,8 @@ class Hdf5Source final : public DataSource {
   Shape sample_shape() const override;
   Shape target_shape() const override;
   std::string name() const override;
+  std::size_t input_count() const override;
+  Shape input_shape(std::size_t i) const override;
   std::unique_ptr<SampleReader> open(const EpochOrder& order, std::int64_t start) const override;
 
   std::int64_t rows() const;  // rows in the file (both parts of a split)
