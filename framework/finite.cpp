@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "vector_clones.hpp"
+
 namespace weft {
 
-std::size_t first_non_finite(std::span<const float> values) {
+WEFT_VECTOR_CLONES std::size_t first_non_finite(std::span<const float> values) {
   constexpr std::uint32_t exponent = 0x7f800000u;  // all ones: infinity or NaN
   constexpr std::size_t block = 1024;
   const float* data = values.data();

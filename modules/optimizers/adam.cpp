@@ -5,12 +5,42 @@
 //   w ← w − lr/(1 − β1ᵗ) · m / (√(v / (1 − β2ᵗ)) + eps)
 // adamw: the same with decoupled weight decay (Loshchilov & Hutter, 2019), PyTorch's AdamW:
 //   w ← w − lr·weight_decay·w first (decay applied to the weight, not folded into the gradient)
+#include <algorithm>
 #include <cmath>
 
+#include "vector_clones.hpp"
 #include "weft/registry.hpp"
 
 namespace weft::builtin {
 namespace {
+
+struct AdamConstants {
+  float step_size, inv_sqrt_bias2, b1, b2, eps, wd;
+};
+
+// The element loops of Adam (not AdamW), in two functions rather than a branch inside one, so
+// each vectorises; WEFT_VECTOR_CLONES runs them on the widest vectors the CPU has.
+WEFT_VECTOR_CLONES void adam_update(std::size_t n, AdamConstants c, float* __restrict weight,
+                                    const float* __restrict gradient, float* __restrict m, float* __restrict v) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float grad = gradient[i] + c.wd * weight[i];
+    m[i] = c.b1 * m[i] + (1 - c.b1) * grad;
+    v[i] = c.b2 * v[i] + (1 - c.b2) * grad * grad;
+    weight[i] -= c.step_size * m[i] / (std::sqrt(v[i]) * c.inv_sqrt_bias2 + c.eps);
+  }
+}
+
+WEFT_VECTOR_CLONES void adam_amsgrad_update(std::size_t n, AdamConstants c, float* __restrict weight,
+                                            const float* __restrict gradient, float* __restrict m,
+                                            float* __restrict v, float* __restrict vmax) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float grad = gradient[i] + c.wd * weight[i];
+    m[i] = c.b1 * m[i] + (1 - c.b1) * grad;
+    v[i] = c.b2 * v[i] + (1 - c.b2) * grad * grad;
+    vmax[i] = std::max(vmax[i], v[i]);
+    weight[i] -= c.step_size * m[i] / (std::sqrt(vmax[i]) * c.inv_sqrt_bias2 + c.eps);
+  }
+}
 
 class Adam final : public Optimizer {
  public:
@@ -38,29 +68,9 @@ class Adam final : public Optimizer {
     const float inv_sqrt_bias2 = static_cast<float>(1 / std::sqrt(bias2));
     const float b1 = static_cast<float>(beta1_), b2 = static_cast<float>(beta2_), eps = static_cast<float>(eps_),
                 wd = static_cast<float>(weight_decay_);
-    float* __restrict weight = w.data();
-    const float* __restrict gradient = g.data();
-    float* __restrict m = slots[0].data();
-    float* __restrict v = slots[1].data();
-    const std::size_t n = w.size();
-    // Two loops rather than a branch inside one, so each vectorises.
-    if (!amsgrad_) {
-      for (std::size_t i = 0; i < n; ++i) {
-        const float grad = gradient[i] + wd * weight[i];
-        m[i] = b1 * m[i] + (1 - b1) * grad;
-        v[i] = b2 * v[i] + (1 - b2) * grad * grad;
-        weight[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bias2 + eps);
-      }
-      return;
-    }
-    float* __restrict vmax = slots[2].data();
-    for (std::size_t i = 0; i < n; ++i) {
-      const float grad = gradient[i] + wd * weight[i];
-      m[i] = b1 * m[i] + (1 - b1) * grad;
-      v[i] = b2 * v[i] + (1 - b2) * grad * grad;
-      vmax[i] = std::max(vmax[i], v[i]);
-      weight[i] -= step_size * m[i] / (std::sqrt(vmax[i]) * inv_sqrt_bias2 + eps);
-    }
+    const AdamConstants c{step_size, inv_sqrt_bias2, b1, b2, eps, wd};
+    if (!amsgrad_) return adam_update(w.size(), c, w.data(), g.data(), slots[0].data(), slots[1].data());
+    adam_amsgrad_update(w.size(), c, w.data(), g.data(), slots[0].data(), slots[1].data(), slots[2].data());
   }
 
   void update_decoupled(std::span<float> w, std::span<const float> g, std::span<const std::span<float>> slots,
