@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include "layers/vector_isa.hpp"
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define WEFT_POOL_AVX2 1
@@ -164,11 +166,6 @@ __attribute__((target("avx2"))) void route_2x2_avx2(const float* dy, const std::
   }
 }
 
-bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-}
-const bool use_avx2 = cpu_has_avx2();
 #endif
 
 }  // namespace
@@ -176,7 +173,7 @@ const bool use_avx2 = cpu_has_avx2();
 bool max_2x2_row(const float* plane, std::int32_t top, std::int32_t bottom, std::int64_t count, std::int32_t* index,
                  float* y) {
 #ifdef WEFT_POOL_AVX2
-  if (use_avx2) return max_2x2_avx2(plane, top, bottom, count, index, y);
+  if (vector_isa() != VectorIsa::portable) return max_2x2_avx2(plane, top, bottom, count, index, y);
 #endif
   return max_2x2_scalar(plane, top, bottom, count, index, y);
 }
@@ -184,7 +181,7 @@ bool max_2x2_row(const float* plane, std::int32_t top, std::int32_t bottom, std:
 void route_2x2_row(const float* dy, const std::int32_t* index, std::int32_t top, std::int32_t bottom,
                    std::int64_t count, float* dx_plane) {
 #ifdef WEFT_POOL_AVX2
-  if (use_avx2) return route_2x2_avx2(dy, index, top, bottom, count, dx_plane);
+  if (vector_isa() != VectorIsa::portable) return route_2x2_avx2(dy, index, top, bottom, count, dx_plane);
 #endif
   route_2x2_scalar(dy, index, top, bottom, count, dx_plane);
 }

@@ -1,8 +1,11 @@
-// AVX2 where the CPU has it (compiled for that target alone, picked once per process like
-// window_kernels.cpp), a plain loop elsewhere. Copies are exact either way.
+// AVX2 where the CPU has it (compiled for that target alone, picked by layers/vector_isa.hpp), a
+// plain loop elsewhere. Copies are exact either way. (An AVX-512 version measured no faster: the
+// copies wait on memory, not on instructions.)
 #include "layers/conv/grid_copy.hpp"
 
 #include <algorithm>
+
+#include "layers/vector_isa.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -81,18 +84,13 @@ __attribute__((target("avx2"))) void copy_rows_avx2(const std::vector<std::int64
     }
 }
 
-bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
-}
-const bool use_avx2 = cpu_has_avx2();
 #endif
 
 void copy_rows(const std::vector<std::int64_t>& from_rows, const float* from, std::int64_t from_stride,
                const std::vector<std::int64_t>& to_rows, float* to, std::int64_t to_stride, std::int64_t channels,
                std::int64_t length, Op op, const float* mask) {
 #ifdef WEFT_GRID_COPY_AVX2
-  if (use_avx2) {
+  if (vector_isa() != VectorIsa::portable) {
     const auto kernel = op == Op::relu            ? copy_rows_avx2<Op::relu>
                         : op == Op::relu_gradient ? copy_rows_avx2<Op::relu_gradient>
                                                   : copy_rows_avx2<Op::copy>;

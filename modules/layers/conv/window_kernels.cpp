@@ -4,7 +4,7 @@
 // FMA chain, so they give the same bits.
 #include "layers/conv/window_kernels.hpp"
 
-#include <atomic>
+#include "layers/vector_isa.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -269,31 +269,16 @@ void gradient_product_avx512(const std::int64_t* offsets, std::int64_t rows, con
 }
 #undef WEFT_TARGET_512
 
-WindowIsa widest_supported() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return WindowIsa::avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return WindowIsa::avx2;
-  return WindowIsa::portable;
-}
-#else
-WindowIsa widest_supported() { return WindowIsa::portable; }
 #endif
-
-const WindowIsa supported = widest_supported();
-std::atomic<WindowIsa> in_use{supported};
 
 }  // namespace
 
-WindowIsa window_isa() { return in_use.load(std::memory_order_relaxed); }
-
-void limit_window_isa(WindowIsa widest) { in_use.store(widest < supported ? widest : supported); }
-
 void window_product(const float* panels, std::int64_t rows, const std::int64_t* offsets, std::int64_t depth,
                     const float* x, const float* init, std::int64_t span, float* out, std::int64_t ld) {
-  switch (window_isa()) {
+  switch (vector_isa()) {
 #ifdef WEFT_WINDOW_X86
-    case WindowIsa::avx512: return window_product_avx512(panels, rows, offsets, depth, x, init, span, out, ld);
-    case WindowIsa::avx2: return window_product_avx2(panels, rows, offsets, depth, x, init, span, out, ld);
+    case VectorIsa::avx512: return window_product_avx512(panels, rows, offsets, depth, x, init, span, out, ld);
+    case VectorIsa::avx2: return window_product_avx2(panels, rows, offsets, depth, x, init, span, out, ld);
 #endif
     default: return window_product_portable(panels, rows, offsets, depth, x, init, span, out, ld);
   }
@@ -301,10 +286,10 @@ void window_product(const float* panels, std::int64_t rows, const std::int64_t* 
 
 void gradient_product(const std::int64_t* offsets, std::int64_t rows, const float* x, const float* d,
                       std::int64_t positions, std::int64_t filters, std::int64_t length, float* acc, std::int64_t ld) {
-  switch (window_isa()) {
+  switch (vector_isa()) {
 #ifdef WEFT_WINDOW_X86
-    case WindowIsa::avx512: return gradient_product_avx512(offsets, rows, x, d, positions, filters, length, acc, ld);
-    case WindowIsa::avx2: return gradient_product_avx2(offsets, rows, x, d, positions, filters, length, acc, ld);
+    case VectorIsa::avx512: return gradient_product_avx512(offsets, rows, x, d, positions, filters, length, acc, ld);
+    case VectorIsa::avx2: return gradient_product_avx2(offsets, rows, x, d, positions, filters, length, acc, ld);
 #endif
     default: return gradient_product_portable(offsets, rows, x, d, positions, filters, length, acc, ld);
   }
@@ -313,7 +298,7 @@ void gradient_product(const std::int64_t* offsets, std::int64_t rows, const floa
 void transpose_blocks(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
                       std::int64_t ld_dst) {
 #ifdef WEFT_WINDOW_X86
-  if (window_isa() != WindowIsa::portable) return transpose_blocks_avx2(src, ld_src, rows, cols, dst, ld_dst);
+  if (vector_isa() != VectorIsa::portable) return transpose_blocks_avx2(src, ld_src, rows, cols, dst, ld_dst);
 #endif
   transpose_blocks_portable(src, ld_src, rows, cols, dst, ld_dst);
 }

@@ -8,7 +8,7 @@
 // Every result element is one chain of fused multiply-adds in one fixed order (k, or q,
 // ascending), whatever the tile shape, CPU or thread count: the AVX2 and AVX-512 versions give
 // the same bits, and only the portable loop (no guaranteed FMA) may differ in the last place.
-// The widest vector set the CPU has is used, unless lowered by limit_window_isa().
+// The widest vector set the CPU has is used, unless lowered (layers/vector_isa.hpp).
 #include <cstdint>
 
 namespace weft::builtin {
@@ -38,13 +38,5 @@ void gradient_product(const std::int64_t* offsets, std::int64_t rows, const floa
 // output gradient turned position-major for gradient_product, in 8 × 8 register blocks.
 void transpose_blocks(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
                       std::int64_t ld_dst);
-
-// The instruction sets the products can run on, narrowest first.
-enum class WindowIsa { portable, avx2, avx512 };
-// The set in use: the widest this CPU supports, or lower after limit_window_isa().
-WindowIsa window_isa();
-// Runs the products on no wider a set than `widest` from now on (tests compare the versions,
-// benchmarks time them side by side). Not to be called while a convolution runs.
-void limit_window_isa(WindowIsa widest);
 
 }  // namespace weft::builtin

@@ -6,11 +6,13 @@
 
 #include "gradient_cases.hpp"
 #include "model_helpers.hpp"
+#include "layers/vector_isa.hpp"
 #include "one_layer.hpp"
 
 using weft::Json;
 using weft::Shape;
 using weft::Tensor;
+using weft::builtin::VectorIsa;
 using weft::testing::OneLayer;
 
 WEFT_GRADIENT_CASES(conv) {
@@ -28,7 +30,7 @@ WEFT_GRADIENT_CASES(conv) {
         Shape{2, 3, 3, 2, 3});
   layer({{"type", "conv"}, {"dims", 1}, {"filters", 2}, {"kernel", 4}, {"stride", 3}}, Shape{1, 11});
   // Stride 1 takes the shifted-window path: channel and filter counts off its tile sizes
-  // (4 × 24 forward, 6 × 16 weight gradient), padding, dilation, 3-d.
+  // (4 or 8 × 24 or 48 forward, 6 or 12 × 16 or 32 weight gradient), padding, dilation, 3-d.
   layer({{"type", "conv2d"}, {"filters", 18}, {"kernel", 3}, {"padding", 2}, {"dilation", 2}}, Shape{5, 6, 7});
   layer({{"type", "conv3d"}, {"filters", 5}, {"kernel", {2, 3, 2}}, {"padding", 1}, {"groups", 1}}, Shape{3, 3, 4, 3});
 }
@@ -218,7 +220,12 @@ BOOST_AUTO_TEST_CASE(conv2d_and_conv3d_match_the_reference) {
 
 BOOST_AUTO_TEST_CASE(stride_one_convolutions_match_the_reference) {
   // The shifted-window path: fashion_cnn's two layers, tile edges in every direction, "same"
-  // padding of an even kernel (more after than before), dilation, groups, 1-d and 3-d.
+  // padding of an even kernel (more after than before), dilation, groups, 1-d and 3-d; in every
+  // vector instruction set this CPU has (layers/vector_isa.hpp).
+  const VectorIsa widest = weft::builtin::vector_isa();
+  for (int isa = 0; isa <= static_cast<int>(widest); ++isa) {
+  BOOST_TEST_CONTEXT("vector isa " << isa) {
+  weft::builtin::limit_vector_isa(static_cast<VectorIsa>(isa));
   check_against_reference({{"type", "conv2d"}, {"filters", 32}, {"kernel", 3}}, Shape{1, 28, 28}, {3, 3}, {1, 1},
                           {0, 0}, {1, 1});
   check_against_reference({{"type", "conv2d"}, {"filters", 64}, {"kernel", 3}}, Shape{32, 13, 13}, {3, 3}, {1, 1},
@@ -231,6 +238,9 @@ BOOST_AUTO_TEST_CASE(stride_one_convolutions_match_the_reference) {
                           {3}, {1});
   check_against_reference({{"type", "conv3d"}, {"filters", 5}, {"kernel", {2, 3, 2}}, {"padding", {1, 0, 1}}},
                           Shape{3, 3, 4, 3}, {2, 3, 2}, {1, 1, 1}, {1, 0, 1}, {1, 1, 1});
+  }
+  }
+  weft::builtin::limit_vector_isa(widest);
 }
 
 namespace {

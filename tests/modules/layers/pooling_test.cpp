@@ -7,11 +7,13 @@
 #include "gradient_cases.hpp"
 #include "model_helpers.hpp"
 #include "one_layer.hpp"
+#include "layers/vector_isa.hpp"
 #include "weft/executor.hpp"
 
 using weft::Json;
 using weft::Shape;
 using weft::Tensor;
+using weft::builtin::VectorIsa;
 using weft::testing::OneLayer;
 
 WEFT_GRADIENT_CASES(pooling) {
@@ -132,13 +134,16 @@ BOOST_AUTO_TEST_CASE(two_by_two_max_pool_keeps_the_tie_and_nan_rules) {
 }
 
 BOOST_AUTO_TEST_CASE(two_by_two_max_pool_matches_a_reference_on_every_row_width) {
-  // Rows of 1 to 18 windows (whole vector blocks of 8, an overlapping last block, rows shorter
-  // than a vector), odd widths and heights (a last column and row no window reads), many ties
-  // (values from {0, 1, 2}), one NaN, and several planes side by side, so a short row's masked
-  // reads and writes would show up in its neighbours: each output and the index each window
-  // routes its gradient to, against the rule written out plainly (first largest in slot order,
-  // else the first NaN).
-  for (const std::int64_t width : {36, 35, 26, 17, 16, 13, 11, 5, 2}) {
+  // Rows of 1 to 35 windows (whole vector blocks of 8, an overlapping or masked last block,
+  // rows shorter than a vector), odd widths and heights (a last column and row no window reads),
+  // many ties (values from {0, 1, 2}), one NaN, and several planes side by side, so a short row's
+  // masked reads and writes would show up in its neighbours: each output and the index each
+  // window routes its gradient to, against the rule written out plainly (first largest in slot
+  // order, else the first NaN), in every vector instruction set this CPU has.
+  const VectorIsa widest = weft::builtin::vector_isa();
+  for (int isa = 0; isa <= static_cast<int>(widest); ++isa)
+  for (const std::int64_t width : {70, 67, 64, 40, 36, 35, 33, 32, 26, 17, 16, 13, 11, 5, 2}) {
+    weft::builtin::limit_vector_isa(static_cast<VectorIsa>(isa));
     constexpr std::int64_t height = 7, planes = 3;
     const std::int64_t out_h = height / 2, out_w = width / 2;
     weft::Model m({{"input", {planes, height, width}}, {"layers", Json::array({{{"type", "max_pool2d"}, {"kernel", 2}}})},
@@ -170,13 +175,14 @@ BOOST_AUTO_TEST_CASE(two_by_two_max_pool_matches_a_reference_on_every_row_width)
           const auto out = static_cast<std::size_t>((p * out_h + oy) * out_w + ox);
           const float want = x[static_cast<std::size_t>(pick)];
           BOOST_CHECK_MESSAGE(std::isnan(want) ? std::isnan(y[out]) : y[out] == want,
-                              "width " << width << ": output " << out << " is " << y[out] << ", expected " << want);
+                              "isa " << isa << ", width " << width << ": output " << out << " is " << y[out] << ", expected " << want);
           expected_dx[static_cast<std::size_t>(pick)] += dy[out];
         }
     for (std::size_t i = 0; i < x.size(); ++i)
       BOOST_CHECK_MESSAGE(dx[i] == expected_dx[i],
-                          "width " << width << ": dx[" << i << "] is " << dx[i] << ", expected " << expected_dx[i]);
+                          "isa " << isa << ", width " << width << ": dx[" << i << "] is " << dx[i] << ", expected " << expected_dx[i]);
   }
+  weft::builtin::limit_vector_isa(widest);
 }
 
 BOOST_AUTO_TEST_CASE(pooling_shape_errors_name_the_layer_and_the_need) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "layers/conv/window_kernels.hpp"
+#include "layers/vector_isa.hpp"
 
 namespace wb = weft::builtin;
 
@@ -26,19 +27,19 @@ std::vector<float> uniform(std::size_t n, std::uint32_t seed) {
 }
 
 // The instruction sets to compare: all this CPU can run, narrowest first.
-std::vector<wb::WindowIsa> available_isas() {
-  std::vector<wb::WindowIsa> out{wb::WindowIsa::portable};
-  const wb::WindowIsa widest = wb::window_isa();
-  if (widest >= wb::WindowIsa::avx2) out.push_back(wb::WindowIsa::avx2);
-  if (widest >= wb::WindowIsa::avx512) out.push_back(wb::WindowIsa::avx512);
-  if (widest < wb::WindowIsa::avx512) BOOST_TEST_MESSAGE("this CPU has no AVX-512: its version is not compared");
+std::vector<wb::VectorIsa> available_isas() {
+  std::vector<wb::VectorIsa> out{wb::VectorIsa::portable};
+  const wb::VectorIsa widest = wb::vector_isa();
+  if (widest >= wb::VectorIsa::avx2) out.push_back(wb::VectorIsa::avx2);
+  if (widest >= wb::VectorIsa::avx512) out.push_back(wb::VectorIsa::avx512);
+  if (widest < wb::VectorIsa::avx512) BOOST_TEST_MESSAGE("this CPU has no AVX-512: its version is not compared");
   return out;
 }
 
 // Restores the widest set when a case ends, even when it fails.
 struct IsaGuard {
-  wb::WindowIsa widest = wb::window_isa();
-  ~IsaGuard() { wb::limit_window_isa(widest); }
+  wb::VectorIsa widest = wb::vector_isa();
+  ~IsaGuard() { wb::limit_vector_isa(widest); }
 };
 
 struct Forward {
@@ -46,7 +47,7 @@ struct Forward {
 };
 
 // Runs window_product under `isa` on offsets that shift by a row of 17 and a channel of 300.
-std::vector<float> run_forward(const Forward& c, wb::WindowIsa isa, std::vector<double>* reference) {
+std::vector<float> run_forward(const Forward& c, wb::VectorIsa isa, std::vector<double>* reference) {
   std::vector<std::int64_t> offsets;
   for (std::int64_t k = 0; k < c.depth; ++k) offsets.push_back(k / 9 * 300 + k % 9 / 3 * 17 + k % 3);
   const std::int64_t ld = (c.span + wb::window_cols - 1) / wb::window_cols * wb::window_cols;
@@ -54,7 +55,7 @@ std::vector<float> run_forward(const Forward& c, wb::WindowIsa isa, std::vector<
   const std::vector<float> panels = uniform(static_cast<std::size_t>(c.rows * c.depth), 2);
   const std::vector<float> init = uniform(static_cast<std::size_t>(c.rows), 3);
   std::vector<float> out(static_cast<std::size_t>(c.rows * ld), NAN);
-  wb::limit_window_isa(isa);
+  wb::limit_vector_isa(isa);
   wb::window_product(panels.data(), c.rows, offsets.data(), c.depth, x.data(), init.data(), c.span, out.data(), ld);
   std::vector<float> kept;
   for (std::int64_t r = 0; r < c.rows; ++r)
@@ -74,7 +75,7 @@ struct Gradient {
   std::int64_t rows, filters, length;
 };
 
-std::vector<float> run_gradient(const Gradient& c, wb::WindowIsa isa, std::vector<double>* reference) {
+std::vector<float> run_gradient(const Gradient& c, wb::VectorIsa isa, std::vector<double>* reference) {
   std::vector<std::int64_t> offsets;
   for (std::int64_t r = 0; r < c.rows; ++r) offsets.push_back(r * 7 % 50);
   const std::int64_t positions = (c.length + 7) / 8 * 8;
@@ -82,7 +83,7 @@ std::vector<float> run_gradient(const Gradient& c, wb::WindowIsa isa, std::vecto
   const std::vector<float> d = uniform(static_cast<std::size_t>(c.filters * positions), 5);
   std::vector<float> acc = uniform(static_cast<std::size_t>(c.rows * c.filters), 6);
   const std::vector<float> start = acc;
-  wb::limit_window_isa(isa);
+  wb::limit_vector_isa(isa);
   wb::gradient_product(offsets.data(), c.rows, x.data(), d.data(), positions, c.filters, c.length, acc.data(),
                        c.filters);
   if (reference)
@@ -102,13 +103,13 @@ void compare_isas(const Case& c, Run run) {
   IsaGuard guard;
   std::vector<double> reference;
   std::vector<float> vector_result;
-  for (wb::WindowIsa isa : available_isas()) {
+  for (wb::VectorIsa isa : available_isas()) {
     const std::vector<float> got = run(c, isa, reference.empty() ? &reference : nullptr);
     BOOST_TEST_REQUIRE(got.size() == reference.size());
     for (std::size_t i = 0; i < got.size(); ++i)
       BOOST_TEST_REQUIRE(std::abs(got[i] - reference[i]) <= 1e-5 * (1 + std::abs(reference[i])),
                          "isa " << int(isa) << " element " << i << ": " << got[i] << " vs " << reference[i]);
-    if (isa == wb::WindowIsa::portable) continue;
+    if (isa == wb::VectorIsa::portable) continue;
     if (vector_result.empty()) vector_result = got;
     else
       for (std::size_t i = 0; i < got.size(); ++i)
@@ -134,10 +135,10 @@ BOOST_AUTO_TEST_CASE(gradient_product_matches_the_sum_in_every_isa) {
 
 BOOST_AUTO_TEST_CASE(isa_can_be_lowered_but_not_raised) {
   IsaGuard guard;
-  wb::limit_window_isa(wb::WindowIsa::portable);
-  BOOST_TEST(int(wb::window_isa()) == int(wb::WindowIsa::portable));
-  wb::limit_window_isa(wb::WindowIsa::avx512);
-  BOOST_TEST(int(wb::window_isa()) == int(guard.widest));
+  wb::limit_vector_isa(wb::VectorIsa::portable);
+  BOOST_TEST(int(wb::vector_isa()) == int(wb::VectorIsa::portable));
+  wb::limit_vector_isa(wb::VectorIsa::avx512);
+  BOOST_TEST(int(wb::vector_isa()) == int(guard.widest));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
