@@ -24,7 +24,7 @@ struct Executor::Arena {
 struct Executor::Shard {
   std::int64_t count = 0;  // samples in the current pass
   std::int64_t first = 0;  // index of the first of them in the mini-batch
-  std::vector<Tensor> outputs;  // per layer: (shard_size, output...)
+  std::vector<Tensor> activations;  // layer outputs' buffers (Executor::plan_activation_buffers)
   std::vector<Tensor> grad_slots;  // d(loss)/d(tensor) buffers (Executor::plan_gradient_buffers)
   std::vector<Tensor> scratch;     // per input position: a later reader's share of a sum
   std::vector<ConstView> xs;       // the current layer's inputs and their gradients' views
@@ -63,6 +63,53 @@ Executor::Executor(Model& model, ExecutorOptions options)
   activity_mean_.resize(layers);
   activity_dmean_.resize(layers);
   plan_gradient_buffers();
+  plan_activation_buffers();
+}
+
+void Executor::plan_activation_buffers() {
+  // Without reuse, one buffer per layer. With it, layer l's output lives from time l (its
+  // forward) to its last reader's forward, inclusive: a reader never writes the buffer it reads.
+  // The model output lives to the end of the pass (loss, metrics, copy_output read it).
+  // Greedy in layer order: a buffer is taken by the next tensor once its tensor's life has ended.
+  const std::size_t layers = model_.layer_count(), inputs = model_.input_count();
+  std::vector<std::size_t> last_read(layers);
+  for (std::size_t l = 0; l < layers; ++l) {
+    last_read[l] = l;
+    for (const auto v : model_.layer(l).sources)
+      if (v >= inputs) last_read[v - inputs] = std::max(last_read[v - inputs], l);
+  }
+  last_read[model_.output_layer()] = layers;
+  activation_slot_.assign(layers, 0);
+  activation_kept_.assign(layers, true);
+  std::vector<std::size_t> busy_until, holder;  // per buffer: its tensor's last reader, its layer
+  for (std::size_t l = 0; l < layers; ++l) {
+    std::size_t slot = options_.reuse_activations ? 0 : busy_until.size();
+    while (slot < busy_until.size() && busy_until[slot] >= l) ++slot;
+    if (slot == busy_until.size()) {
+      busy_until.push_back(0);
+      holder.push_back(l);
+      activation_floats_.push_back(0);
+    }
+    activation_kept_[holder[slot]] = holder[slot] == l;  // the tensor it held is overwritten
+    holder[slot] = l;
+    busy_until[slot] = last_read[l];
+    activation_floats_[slot] = std::max(activation_floats_[slot], model_.layer(l).output.numel());
+    activation_slot_[l] = slot;
+  }
+}
+
+std::int64_t Executor::activation_floats_per_sample() const {
+  std::int64_t total = 0;
+  for (auto f : activation_floats_) total += f;
+  return total;
+}
+
+float* Executor::output_data(const Shard& sh, std::size_t layer) const {
+  return const_cast<float*>(sh.activations[activation_slot_[layer]].data());
+}
+
+View Executor::output_view(const Shard& sh, std::size_t layer) const {
+  return View(output_data(sh, layer), model_.layer(layer).output.with_batch(sh.count));
 }
 
 void Executor::plan_gradient_buffers() {
@@ -120,7 +167,7 @@ std::int64_t Executor::gradient_floats_per_sample() const {
 
 ConstView Executor::value_view(const Shard& sh, std::size_t value) const {
   if (value < inputs_.size()) return inputs_[value].slice(sh.first, sh.count);
-  return ConstView(sh.outputs[value - inputs_.size()].data(), model_.value_shape(value).with_batch(sh.count));
+  return output_view(sh, value - inputs_.size());
 }
 
 View Executor::gradient_view(Shard& sh, std::size_t value) const {
@@ -144,7 +191,7 @@ Executor::Shard& Executor::shard(std::size_t i) {
   if (!shards_[i]) {
     auto s = std::make_unique<Shard>();
     const std::int64_t n = options_.shard_size;
-    for (std::size_t l = 0; l < model_.layer_count(); ++l) s->outputs.emplace_back(model_.layer(l).output.with_batch(n));
+    for (const auto floats : activation_floats_) s->activations.emplace_back(Shape{n * floats});
     for (const auto floats : slot_floats_) s->grad_slots.emplace_back(Shape{n * floats});
     if (scratch_floats_ > 0)
       for (std::size_t k = 0; k < max_inputs_; ++k) s->scratch.emplace_back(Shape{n * scratch_floats_});
@@ -228,6 +275,8 @@ void Executor::forward(ConstView x, bool training, std::int64_t step, std::uint6
 }
 
 void Executor::forward(std::span<const ConstView> inputs, bool training, std::int64_t step, std::uint64_t seed) {
+  if (training && options_.reuse_activations)
+    throw Error("this executor reuses activation buffers (inference only): a training pass needs one without reuse");
   if (inputs.size() != model_.input_count())
     throw ShapeError("the model has " + std::to_string(model_.input_count()) + " inputs, the pass was given " +
                      std::to_string(inputs.size()));
@@ -254,7 +303,7 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
   }
   if (scribble_)
     for (std::size_t s = own_begin_; s < own_end_; ++s)
-      for (auto& output : shards_[s]->outputs) scribble_(output.span());
+      for (auto& buffer : shards_[s]->activations) scribble_(buffer.span());
   seed_ = seed;
   pass_template_ = PassInfo{training, step, batch_, 0, CounterRng(seed)};
   activity_penalty_ = 0;
@@ -266,7 +315,7 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
     auto with_args = [&](Shard& sh, const PassInfo& pass, auto&& body) {
       sh.xs.clear();
       for (const auto v : sources) sh.xs.push_back(value_view(sh, v));
-      body(ForwardArgs{sh.xs[0], sh.outputs[l].view().slice(0, sh.count), params_[l], buffers_[l], forward_stats_[l],
+      body(ForwardArgs{sh.xs[0], output_view(sh, l), params_[l], buffers_[l], forward_stats_[l],
                        sh.workspaces[l], pass, sh.xs});
     };
     const std::size_t stats = layer.forward_stats_size(training);
@@ -281,6 +330,8 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
       if (training) layer.update_buffers(writable_buffers_[l], forward_stats_[l], batch_);
     }
     for_each_shard([&](Shard& sh) {
+      // A shared buffer holds an earlier tensor: poisoned here, a layer reading a dead tensor shows.
+      if (scribble_ && options_.reuse_activations) scribble_(output_view(sh, l).span());
       PassInfo pass{training, step, batch_, sh.first, layer_rng};
       with_args(sh, pass, [&](const ForwardArgs& args) { layer.forward(args); });
     });
@@ -293,7 +344,7 @@ void Executor::activity_forward(std::size_t l) {
   const auto per = static_cast<std::size_t>(model_.layer(l).output.numel());
   for_each_shard([&](Shard& sh) {
     sh.activity_partial.assign(per, 0.0);
-    const float* a = sh.outputs[l].data();
+    const float* a = output_data(sh, l);
     for (std::int64_t i = 0; i < sh.count; ++i)
       for (std::size_t j = 0; j < per; ++j) sh.activity_partial[j] += r.moment(a[static_cast<std::size_t>(i) * per + j]);
   });
@@ -316,7 +367,7 @@ void Executor::activity_backward(std::size_t l) {
   const double inv_batch = 1.0 / static_cast<double>(batch_);
   for_each_shard([&](Shard& sh) {
     float* dy = gradient_view(sh, model_.input_count() + l).data();
-    const float* a = sh.outputs[l].data();
+    const float* a = output_data(sh, l);
     for (std::int64_t i = 0; i < sh.count; ++i)
       for (std::size_t j = 0; j < per; ++j) {
         const std::size_t k = static_cast<std::size_t>(i) * per + j;
@@ -344,7 +395,7 @@ double Executor::loss(ConstView targets, bool with_gradient) {
     throw Error("the loss's total weight over this batch's targets is " + std::to_string(weight) +
                 "; a batch mean needs a positive total (are all class weights 0?)");
   for_each_shard([&](Shard& sh) {
-    ConstView pred = ConstView(sh.outputs[last].view()).slice(0, sh.count);
+    ConstView pred = output_view(sh, last);
     View dpred;
     if (with_gradient) {
       dpred = gradient_view(sh, model_.input_count() + last);
@@ -367,7 +418,7 @@ std::int64_t Executor::correct(ConstView targets) {
   std::int64_t hits = 0;
   for (std::size_t s = own_begin_; s < own_end_; ++s) {
     const Shard& sh = *shards_[s];
-    const float* out = sh.outputs[last].data();
+    const float* out = output_data(sh, last);
     for (std::int64_t i = 0; i < sh.count; ++i) {
       const float* row = out + i * classes;
       const auto predicted = std::max_element(row, row + classes) - row;
@@ -400,6 +451,8 @@ void Executor::backward(ConstView output_gradient) {
 
 void Executor::backward() {
   const std::size_t layers = model_.layer_count(), inputs = model_.input_count();
+  if (options_.reuse_activations)
+    throw Error("this executor reuses activation buffers (inference only): backward() needs one without reuse");
   for (std::size_t s = own_begin_; s < own_end_; ++s)
     if (!shards_[s]->has_output_grad) throw Error("backward() needs loss(targets, true) or an output gradient first");
   if (scribble_)
@@ -543,7 +596,7 @@ void Executor::copy_output(View out) {
   const std::size_t last = model_.output_layer();
   const Shape expected = model_.output_shape().with_batch(batch_);
   if (!(out.shape() == expected)) throw ShapeError("output buffer must have shape " + expected.str());
-  gather_rows(out, model_.output_shape().numel(), [&](const Shard& sh) -> const float* { return sh.outputs[last].data(); });
+  gather_rows(out, model_.output_shape().numel(), [&](const Shard& sh) -> const float* { return output_data(sh, last); });
 }
 
 void Executor::copy_input_gradient(View out) { copy_input_gradient(0, out); }
@@ -564,9 +617,9 @@ std::int64_t Executor::first_non_finite_layer() {
   const auto layers = static_cast<std::int64_t>(model_.layer_count());
   std::int64_t first = layers;
   for (std::size_t l = 0; l < model_.layer_count() && first == layers; ++l)
-    for (std::size_t s = own_begin_; s < own_end_ && first == layers; ++s) {
+    for (std::size_t s = own_begin_; s < own_end_ && first == layers && activation_kept_[l]; ++s) {
       const Shard& sh = *shards_[s];
-      const float* y = sh.outputs[l].data();
+      const float* y = output_data(sh, l);
       const std::int64_t n = sh.count * model_.layer(l).output.numel();
       for (std::int64_t i = 0; i < n; ++i)
         if (!std::isfinite(y[i])) {

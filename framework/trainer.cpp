@@ -87,13 +87,13 @@ Trainer::Trainer(Model& model, TrainOptions options) : model_(model), options_(s
 Trainer::~Trainer() = default;
 
 Executor& Trainer::inference_executor() {
-  if (!inference_executor_) inference_executor_ = make_executor(inference_shard_size(model_));
+  if (!inference_executor_) inference_executor_ = make_executor(inference_shard_size(model_), true);
   return *inference_executor_;
 }
 
-std::unique_ptr<Executor> Trainer::make_executor(std::int64_t shard_size) const {
-  return std::make_unique<Executor>(
-      model_, ExecutorOptions{shard_size, options_.threads, false, options_.communicator, options_.exact_reduction});
+std::unique_ptr<Executor> Trainer::make_executor(std::int64_t shard_size, bool inference) const {
+  return std::make_unique<Executor>(model_, ExecutorOptions{shard_size, options_.threads, false, options_.communicator,
+                                                            options_.exact_reduction, inference});
 }
 
 bool Trainer::classification() const {

@@ -12,6 +12,10 @@
 //   gradients in that fixed order (the latest reader's first), so fan-out keeps the same bits.
 //   A tensor's gradient buffer lives from its latest reader's backward to its producer's; buffers
 //   whose lives do not overlap share memory (a chain needs two, as a ping-pong would).
+// - Activations: training keeps every layer's output until backward (the Layer contract lets
+//   backward read its input and output). An inference executor (reuse_activations) plans them
+//   like the gradients: an output lives from its layer's forward to its last reader's, and
+//   outputs whose lives do not overlap share a buffer (a chain needs two).
 // - Every cross-shard sum (loss, statistics, gradients) runs in shard order, so results are the
 //   same bits with 1 or 64 threads.
 // - Across processes (weft/communicator.hpp), every rank is given the whole global mini-batch
@@ -39,6 +43,10 @@ struct ExecutorOptions {
   bool input_gradient = false;  // also compute d(loss)/d(input) (gradient checks, saliency)
   Communicator* communicator = nullptr;  // the run's processes (must outlive the executor); null: one
   bool exact_reduction = true;           // false: gradients summed by the MPI library's own order
+  // Inference only (evaluation, prediction): a layer's output buffer is reused as soon as the
+  // last layer reading it has run, so a pass holds only the activations still to be read (the
+  // model output is kept). Training passes and backward() are refused on such an executor.
+  bool reuse_activations = false;
 };
 
 // Runs a Model's passes shard by shard on its own threads (see the file comment). One pass at a
@@ -101,8 +109,11 @@ class Executor {
   void copy_input_gradient(std::size_t input, View out);
   // Floats per sample held by the gradient buffers (after sharing), for memory reports.
   std::int64_t gradient_floats_per_sample() const;
+  // Floats per sample held by the activation buffers (after sharing, when reused), for memory reports.
+  std::int64_t activation_floats_per_sample() const;
   // Index of the first layer whose output in the last forward pass holds a NaN or infinity,
-  // or -1: names where a non-finite value appeared (on any rank).
+  // or -1: names where a non-finite value appeared (on any rank). With reuse_activations only
+  // the outputs still held after the pass are checked (the model output among them).
   std::int64_t first_non_finite_layer();
 
  private:
@@ -152,6 +163,13 @@ class Executor {
   std::int64_t scratch_floats_ = 0;        // per sample, per input position (0: no fan-out)
   std::size_t max_inputs_ = 1;
   void plan_gradient_buffers();
+  void plan_activation_buffers();
+  std::vector<std::size_t> activation_slot_;    // per layer: its output's buffer
+  std::vector<std::int64_t> activation_floats_; // per activation buffer: floats per sample
+  std::vector<bool> activation_kept_;           // per layer: its output is still held after a pass
+  // Where layer l's output lives in a shard (the first sh.count samples of its buffer).
+  float* output_data(const Shard& sh, std::size_t layer) const;
+  View output_view(const Shard& sh, std::size_t layer) const;
   ConstView value_view(const Shard& sh, std::size_t value) const;
   View gradient_view(Shard& sh, std::size_t value) const;
   PassInfo pass_template_;

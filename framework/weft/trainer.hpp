@@ -204,8 +204,9 @@ class Trainer {
   double add_weight_penalties();
   void clip_gradient();
   void apply_update();
-  // An executor of this trainer's threads and processes (options_.communicator) for `shard_size`.
-  std::unique_ptr<Executor> make_executor(std::int64_t shard_size) const;
+  // An executor of this trainer's threads and processes (options_.communicator) for `shard_size`;
+  // `inference`: it reuses activation buffers (forward passes only).
+  std::unique_ptr<Executor> make_executor(std::int64_t shard_size, bool inference = false) const;
 
   Model& model_;
   TrainOptions options_;
