@@ -88,12 +88,23 @@ onnx::ModelProto build(const Model& model, const DataState& data) {
   g.reserve("input");
   g.reserve("output");
   g.reserve("probabilities");
-  if (model.input_count() > 1)
-    throw Error("ONNX export of a model with several inputs (" + model.input_name(0) + ", " + model.input_name(1) +
-                ", ...) is not supported yet");
-  describe_value(*graph.add_input(), "input", model.input_shape());
-  // The ONNX value holding each tensor of the graph (weft/model.hpp numbers them).
-  std::vector<std::string> values{normalise(g, model.input_shape(), data, "input")};
+  // One graph input per model input: "input" for a model with one, the input names otherwise.
+  std::vector<std::string> values;  // the ONNX value holding each tensor of the graph (weft/model.hpp)
+  if (model.input_count() == 1) {
+    describe_value(*graph.add_input(), "input", model.input_shape());
+    values.push_back(normalise(g, model.input_shape(), data, "input"));
+  } else {
+    if (data.settings.value("normalize", std::string("none")) != "none")
+      throw Error("ONNX export: the model has several inputs and a stored input normalisation, which applies to one");
+    for (std::size_t i = 0; i < model.input_count(); ++i) {
+      const std::string& name = model.input_name(i);
+      if (name == "output" || name == "probabilities")
+        throw Error("ONNX export: the model input '" + name + "' has the name of the graph's output; rename the input");
+      g.reserve(name);
+      describe_value(*graph.add_input(), name, model.input_shape(i));
+      values.push_back(name);
+    }
+  }
 
   auto* params = const_cast<float*>(model.parameters().data());  // read only: views need a float*
   auto* buffers = const_cast<float*>(model.buffers().data());
