@@ -243,6 +243,16 @@ Model::Model(const Json& spec) {
     output_ = found->second - inputs_.size();
     spec_["output"] = out;
   }
+  if (output_ + 1 < layers_.size()) {
+    // Spec order is execution order and a layer reads only earlier ones, so nothing after the
+    // output can feed it: those layers would run for nothing (there is one output per model).
+    std::string later;
+    for (std::size_t l = output_ + 1; l < layers_.size(); ++l) later += (later.empty() ? "'" : ", '") + layers_[l].name + "'";
+    throw SpecError("model spec: \"output\" names layer " + std::to_string(output_) + " ('" + layers_[output_].name +
+                    "'), but " + later + (layers_.size() - output_ > 2 ? " come" : " comes") +
+                    " after it and cannot feed it (a layer reads only earlier layers): remove " +
+                    (layers_.size() - output_ > 2 ? "them" : "it") + ", or leave out \"output\" to use the last layer");
+  }
   read[inputs_.size() + output_] = true;
   for (std::size_t v = 0; v < read.size(); ++v) {
     if (read[v]) continue;

@@ -18,10 +18,11 @@
 // input name; without "inputs" it reads the previous layer's output (the first layer: the model
 // input), so a chain is a graph whose layers all omit it. The model input is called "input";
 // several named inputs are declared as "inputs": {"image": [1, 28, 28], "meta": [12]} instead of
-// "input" (ordered by name). "output" names the output layer (default: the last). The spec
-// order is the execution order: a layer reads only inputs and earlier layers, and every input
-// and layer must be read by some layer or be the output, so a mistake in a name cannot leave
-// part of the graph silently unused.
+// "input" (ordered by name). "output" names the output layer (default: the last; an earlier
+// one is an error, since the layers after it could never feed it). The spec order is the
+// execution order: a layer reads only inputs and earlier layers, and every input and layer must
+// be read by some layer or be the output, so a mistake in a name cannot leave part of the graph
+// silently unused.
 #include <cstdint>
 #include <memory>
 #include <span>

@@ -178,3 +178,26 @@ BOOST_AUTO_TEST_CASE(the_cpp_graph_builder_writes_the_spec_a_json_file_would) {
   BOOST_CHECK(built.output_shape() == Shape{2});
   BOOST_CHECK(built.layer(6).sources == std::vector<std::size_t>{2 + 5});
 }
+
+BOOST_AUTO_TEST_CASE(an_output_before_the_last_layer_is_an_error_naming_the_layers_after_it) {
+  // Nothing after the output can feed it, so those layers would only waste work: refused.
+  const Json base = {{"input", {4}},
+                     {"layers",
+                      {{{"type", "dense"}, {"units", 3}, {"name", "features"}},
+                       {{"type", "relu"}, {"name", "r"}},
+                       {{"type", "dense"}, {"units", 2}, {"name", "head"}}}},
+                     {"loss", "mse"}};
+  Json early = base;
+  early["output"] = "features";
+  BOOST_CHECK_EQUAL(spec_error(early),
+                    "model spec: \"output\" names layer 0 ('features'), but 'r', 'head' come after it and cannot feed "
+                    "it (a layer reads only earlier layers): remove them, or leave out \"output\" to use the last layer");
+  Json one_after = base;
+  one_after["output"] = "r";
+  BOOST_CHECK_EQUAL(spec_error(one_after),
+                    "model spec: \"output\" names layer 1 ('r'), but 'head' comes after it and cannot feed it (a "
+                    "layer reads only earlier layers): remove it, or leave out \"output\" to use the last layer");
+  Json last = base;
+  last["output"] = "head";  // naming the last layer is what leaving it out means
+  BOOST_CHECK_EQUAL(weft::Model(last).output_layer(), 2u);
+}
