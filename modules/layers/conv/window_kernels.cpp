@@ -16,28 +16,43 @@ namespace {
 
 // ---- portable -------------------------------------------------------------------------------
 
+// Tiles of 4 rows × 24 positions, as the AVX2 version, in loops a compiler can vectorise (the
+// path of CPUs without AVX2, such as ARM servers).
 void window_product_portable(const float* panels, std::int64_t rows, const std::int64_t* offsets, std::int64_t depth,
                              const float* x, const float* init, std::int64_t span, float* out, std::int64_t ld) {
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* w = panels + r / window_rows * window_rows * depth + r % window_rows;
-    for (std::int64_t q = 0; q < span; ++q) {
-      float sum = init[r];
-      for (std::int64_t k = 0; k < depth; ++k) sum += w[k * window_rows] * x[offsets[k] + q];
-      out[r * ld + q] = sum;
+  constexpr int cols = 24;
+  for (std::int64_t q = 0; q < span; q += cols)
+    for (std::int64_t t = 0; t < rows; t += window_rows) {
+      const float* a = panels + t * depth;
+      float acc[window_rows][cols];
+      for (int r = 0; r < window_rows; ++r)
+        for (int j = 0; j < cols; ++j) acc[r][j] = init[t + r];
+      for (std::int64_t k = 0; k < depth; ++k) {
+        const float* b = x + offsets[k] + q;
+        for (int r = 0; r < window_rows; ++r)
+          for (int j = 0; j < cols; ++j) acc[r][j] += a[k * window_rows + r] * b[j];
+      }
+      for (int r = 0; r < window_rows; ++r)
+        for (int j = 0; j < cols; ++j) out[(t + r) * ld + q + j] = acc[r][j];
     }
-  }
 }
 
+// One row against a block of 16 filters at a time: the inner loop runs over filters, contiguous
+// in the block, and vectorises.
 void gradient_product_portable(const std::int64_t* offsets, std::int64_t rows, const float* x, const float* d,
                                std::int64_t positions, std::int64_t filters, std::int64_t length, float* acc,
                                std::int64_t ld) {
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t f = 0; f < filters; ++f) {
-      const float* column = d + f / gradient_cols * gradient_cols * positions + f % gradient_cols;
-      float sum = acc[r * ld + f];
-      for (std::int64_t q = 0; q < length; ++q) sum += x[offsets[r] + q] * column[q * gradient_cols];
-      acc[r * ld + f] = sum;
+  for (std::int64_t f = 0; f < filters; f += gradient_cols) {
+    const float* block = d + f * positions;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* row = x + offsets[r];
+      float sum[gradient_cols];
+      for (int j = 0; j < gradient_cols; ++j) sum[j] = acc[r * ld + f + j];
+      for (std::int64_t q = 0; q < length; ++q)
+        for (int j = 0; j < gradient_cols; ++j) sum[j] += row[q] * block[q * gradient_cols + j];
+      for (int j = 0; j < gradient_cols; ++j) acc[r * ld + f + j] = sum[j];
     }
+  }
 }
 
 void transpose_blocks_portable(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
