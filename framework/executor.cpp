@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include "gradient_exchange.hpp"
 #include "weft/blas.hpp"
 
 namespace weft {
@@ -64,6 +65,25 @@ Executor::Executor(Model& model, ExecutorOptions options)
   activity_dmean_.resize(layers);
   plan_gradient_buffers();
   plan_activation_buffers();
+  if (comm_->size() > 1) {
+    // After layer l's backward every layer from l on is done: the gradient is final above the
+    // end of the earlier layers' parameters.
+    gradient_ready_.assign(layers, 0);
+    std::size_t below = 0;
+    for (std::size_t l = 0; l < layers; ++l) {
+      gradient_ready_[l] = below;
+      for (const auto p : model_.layer(l).params) {
+        const NamedTensor& t = model_.parameter_table()[p];
+        below = std::max(below, t.offset + t.size());
+      }
+    }
+    // At least K buckets (within 16 KiB to 1 MiB): the K hops that fill the rank-to-rank
+    // pipeline then cost about one gradient's transfer (docs/distributed.md, cost model).
+    const auto ranks = static_cast<std::size_t>(comm_->size()), total = model_.parameter_count();
+    const std::size_t most = std::clamp<std::size_t>((total + ranks - 1) / ranks, std::size_t{1} << 12, std::size_t{1} << 18);
+    exchange_ = std::make_unique<detail::GradientExchange>(
+        *comm_, detail::plan_gradient_buckets(gradient_ready_, total, most, std::size_t{1} << 12));
+  }
 }
 
 void Executor::plan_activation_buffers() {
@@ -455,8 +475,15 @@ void Executor::backward() {
     throw Error("this executor reuses activation buffers (inference only): backward() needs one without reuse");
   for (std::size_t s = own_begin_; s < own_end_; ++s)
     if (!shards_[s]->has_output_grad) throw Error("backward() needs loss(targets, true) or an output gradient first");
+  if (exchanging()) {  // the previous pass's gradient, which nobody took, before it is overwritten
+    const std::span<float> target = gradient_target_;
+    reduce_gradients(exchange_->output());
+    gradient_target_ = target;
+  }
   if (scribble_)
     for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_(shards_[s]->grads.span());
+  if (exchange_ && options_.exact_reduction && options_.overlap_exchange && !gradient_target_.empty())
+    exchange_->start(gradient_target_, own_begin_ > 0, comm_->rank() + 1 < comm_->size() && own_end_ > 0);
   for (std::size_t l = layers; l-- > 0;) {
     const Layer& layer = *model_.layer(l).layer;
     const bool training = pass_template_.training;
@@ -506,6 +533,7 @@ void Executor::backward() {
         for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += share[i];
       }
     });
+    if (exchanging() && l > 0) advance_exchange(l);  // after the first layer: reduce_gradients()
   }
   for (std::size_t s = own_begin_; s < own_end_; ++s) {
     shards_[s]->has_input_grad = true;
@@ -513,66 +541,62 @@ void Executor::backward() {
   }
 }
 
+void Executor::gradients_to(std::span<float> out) {
+  if (out.size() != model_.parameter_count()) throw Error("gradient buffer has the wrong size");
+  gradient_target_ = out;
+}
+
+std::pair<std::size_t, std::size_t> Executor::buckets_overlapped() const {
+  if (!exchange_) return {0, 0};
+  return {exchange_->buckets_folded_early(), exchange_->buckets_exchanged()};
+}
+
+bool Executor::exchanging() const { return exchange_ && exchange_->active(); }
+
+void Executor::fold_own_gradients(std::span<float> out, bool started, std::size_t first, std::size_t last) {
+  // Parallel over elements, each summed over this rank's shards in shard order (when !started,
+  // the first own shard is copied: out holds nothing yet).
+  if (own_begin_ == own_end_) return;
+  parallel_ranges(last - first, 1 << 14, [&](std::size_t b, std::size_t e) {
+    const std::size_t begin = first + b, end = first + e;
+    std::size_t s = own_begin_;
+    if (!started) std::copy(shards_[s]->grads.data() + begin, shards_[s]->grads.data() + end, out.data() + begin);
+    for (s += started ? 0 : 1; s < own_end_; ++s) {
+      const float* g = shards_[s]->grads.data();
+      for (std::size_t i = begin; i < end; ++i) out[i] += g[i];
+    }
+  });
+}
+
+void Executor::advance_exchange(std::size_t layer) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::span<float> out = exchange_->output();
+  exchange_->advance(gradient_ready_[layer],
+                     [&](bool started, std::size_t first, std::size_t last) { fold_own_gradients(out, started, first, last); });
+  exchange_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 void Executor::reduce_gradients(std::span<float> out) {
   if (out.size() != model_.parameter_count()) throw Error("gradient buffer has the wrong size");
+  gradient_target_ = {};  // taken: the next backward needs gradients_to() again to overlap
   if (out.empty()) return;
-  // This rank's shards onto out[begin, end): parallel over elements, each summed over shards in
-  // shard order (when !started, the first own shard is copied: out holds nothing yet).
-  auto fold_own = [&](bool started, std::size_t first, std::size_t last) {
-    if (own_begin_ == own_end_) return;
-    parallel_ranges(last - first, 1 << 14, [&](std::size_t b, std::size_t e) {
-      const std::size_t begin = first + b, end = first + e;
-      std::size_t s = own_begin_;
-      if (!started) std::copy(shards_[s]->grads.data() + begin, shards_[s]->grads.data() + end, out.data() + begin);
-      for (s += started ? 0 : 1; s < own_end_; ++s) {
-        const float* g = shards_[s]->grads.data();
-        for (std::size_t i = begin; i < end; ++i) out[i] += g[i];
-      }
-    });
-  };
   if (comm_->size() == 1) {
-    fold_own(false, 0, out.size());
+    fold_own_gradients(out, false, 0, out.size());
     return;
   }
   const auto start = std::chrono::steady_clock::now();
   if (options_.exact_reduction) {
-    exchange_gradients_in_order(out, fold_own);
+    // Not started during backward: the whole exchange now, the same buckets and sums.
+    if (!exchanging()) exchange_->start(out, own_begin_ > 0, comm_->rank() + 1 < comm_->size() && own_end_ > 0);
+    const std::span<float> into = exchange_->output();
+    exchange_->finish([&](bool started, std::size_t first, std::size_t last) { fold_own_gradients(into, started, first, last); });
+    if (into.data() != out.data()) std::copy(into.begin(), into.end(), out.begin());
   } else {
-    fold_own(false, 0, out.size());
+    fold_own_gradients(out, false, 0, out.size());
     if (own_begin_ == own_end_) std::fill(out.begin(), out.end(), 0.0f);
     comm_->sum(out);
   }
   exchange_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-void Executor::exchange_gradients_in_order(std::span<float> out,
-                                           FunctionRef<void(bool, std::size_t, std::size_t)> fold_own) {
-  // The hand-off of fold_in_shard_order() in chunks: rank r + 1 folds chunk i while rank r folds
-  // chunk i + 1, so the chain costs about one gradient's transfer plus K chunk hops rather than
-  // K transfers; then the last rank broadcasts the total. At least K chunks (within 16 KiB to
-  // 1 MiB) keep the K hops that fill the pipeline to about one gradient's transfer on many ranks
-  // (the cost model of docs/distributed.md). The chunking never changes the sums.
-  const int rank = comm_->rank(), size = comm_->size();
-  const std::size_t chunk = std::clamp<std::size_t>((out.size() + static_cast<std::size_t>(size) - 1) / static_cast<std::size_t>(size),
-                                                    std::size_t{1} << 12, std::size_t{1} << 18);  // floats
-  const bool own = own_begin_ < own_end_;
-  // Whether an earlier rank had shards (a batch of fewer shards than ranks leaves some idle).
-  std::byte flag{0};
-  if (rank > 0) comm_->receive_from_previous({&flag, 1});
-  const bool started = flag != std::byte{0};
-  const bool holds = started || own;
-  if (rank + 1 < size) {
-    flag = std::byte{holds};
-    comm_->send_to_next({&flag, 1});
-  }
-  for (std::size_t begin = 0; begin < out.size(); begin += chunk) {
-    const std::size_t end = std::min(out.size(), begin + chunk);
-    const auto piece = out.subspan(begin, end - begin);
-    if (started) comm_->receive_from_previous(std::as_writable_bytes(piece));
-    fold_own(started, begin, end);
-    if (holds && rank + 1 < size) comm_->send_to_next(std::as_bytes(piece));
-  }
-  comm_->broadcast(std::as_writable_bytes(out), size - 1);
 }
 
 void Executor::gather_rows(View out, std::int64_t per, FunctionRef<const float*(const Shard&)> rows) {

@@ -46,9 +46,15 @@ class MpiWorld final : public Communicator {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    // The non-blocking operations' own channel (a copy of the world: same ranks, separate
+    // matching), so that their messages and broadcasts never pair with the blocking ones.
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &nonblocking_), "communicator duplication");
     watch_peers();
   }
-  ~MpiWorld() override { MPI_Finalize(); }
+  ~MpiWorld() override {
+    MPI_Comm_free(&nonblocking_);
+    MPI_Finalize();
+  }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   void receive_from_previous(std::span<std::byte> data) override {
@@ -80,6 +86,32 @@ class MpiWorld final : public Communicator {
           "allgatherv");
     return all;
   }
+  Request start_receive_from_previous(std::span<std::byte> data) override {
+    MPI_Request& r = requests_.emplace_back(MPI_REQUEST_NULL);
+    check(MPI_Irecv(data.data(), count_of(data.size()), MPI_BYTE, rank_ - 1, tag, nonblocking_, &r), "receive");
+    return requests_.size() - 1;
+  }
+  Request start_send_to_next(std::span<const std::byte> data) override {
+    MPI_Request& r = requests_.emplace_back(MPI_REQUEST_NULL);
+    check(MPI_Isend(data.data(), count_of(data.size()), MPI_BYTE, rank_ + 1, tag, nonblocking_, &r), "send");
+    return requests_.size() - 1;
+  }
+  Request start_broadcast(std::span<std::byte> data, int root) override {
+    MPI_Request& r = requests_.emplace_back(MPI_REQUEST_NULL);
+    check(MPI_Ibcast(data.data(), count_of(data.size()), MPI_BYTE, root, nonblocking_, &r), "broadcast");
+    return requests_.size() - 1;
+  }
+  bool done(Request request) override {
+    int flag = 0;  // a completed request is MPI_REQUEST_NULL, which tests as complete
+    check(MPI_Test(&requests_.at(request), &flag, MPI_STATUS_IGNORE), "test");
+    return flag != 0;
+  }
+  void wait(Request request) override { check(MPI_Wait(&requests_.at(request), MPI_STATUS_IGNORE), "wait"); }
+  void release_requests() override {
+    for (const MPI_Request& r : requests_)
+      if (r != MPI_REQUEST_NULL) throw Error("an MPI request was released before it completed");
+    requests_.clear();
+  }
   [[noreturn]] void abort(const std::string& message) override {
     std::fprintf(stderr, "%s\n", message.c_str());
     std::fflush(stderr);
@@ -106,6 +138,8 @@ class MpiWorld final : public Communicator {
 
   static constexpr int tag = 7;
   int rank_ = 0, size_ = 1;
+  MPI_Comm nonblocking_ = MPI_COMM_NULL;  // the channel of the start_* operations
+  std::vector<MPI_Request> requests_;     // indexed by Request handle
 };
 
 }  // namespace

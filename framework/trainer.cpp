@@ -93,7 +93,8 @@ Executor& Trainer::inference_executor() {
 
 std::unique_ptr<Executor> Trainer::make_executor(std::int64_t shard_size, bool inference) const {
   return std::make_unique<Executor>(model_, ExecutorOptions{shard_size, options_.threads, false, options_.communicator,
-                                                            options_.exact_reduction, inference});
+                                                            options_.exact_reduction, inference,
+                                                            options_.overlap_exchange});
 }
 
 bool Trainer::classification() const {
@@ -141,17 +142,16 @@ void Trainer::accumulate_batch(std::span<const ConstView> xs, ConstView y, doubl
                        ". The parameters of the last good step are kept.");
   }
   last_correct_ = classification() ? executor_->correct(y) : 0;
-  executor_->backward();
-  loss += weight * batch_loss;
-  if (weight == 1.0) {
-    executor_->reduce_gradients(grad_.span());
-    return;
-  }
   // Accumulation: grad += weight · (this mini-batch's mean gradient), weight = its share of the
   // step's samples, so k mini-batches of b give the gradient of one batch of k·b. The first
   // mini-batch of a step overwrites what the previous step left.
-  if (batch_grad_.size() != grad_.size()) batch_grad_ = Tensor(grad_.shape());
-  executor_->reduce_gradients(batch_grad_.span());
+  if (weight != 1.0 && batch_grad_.size() != grad_.size()) batch_grad_ = Tensor(grad_.shape());
+  const std::span<float> target = weight == 1.0 ? grad_.span() : batch_grad_.span();
+  executor_->gradients_to(target);  // across ranks, the exchange starts during backward
+  executor_->backward();
+  loss += weight * batch_loss;
+  executor_->reduce_gradients(target);
+  if (weight == 1.0) return;
   const float w = static_cast<float>(weight);
   float* g = grad_.data();
   const float* b = batch_grad_.data();

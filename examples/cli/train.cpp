@@ -51,6 +51,7 @@ struct TrainArgs {
   std::int64_t shard = 0;  // 0: weft::default_shard_size
   std::uint64_t seed = 0;
   bool fast_allreduce = false;
+  bool no_overlap = false;
 };
 
 // The spec with the flags that were given written over its "optimizer" and "training" objects.
@@ -165,6 +166,7 @@ int train(const TrainArgs& a, Communicator& comm) {
   options.seed = a.seed;
   options.communicator = &comm;
   options.exact_reduction = !a.fast_allreduce;
+  options.overlap_exchange = !a.no_overlap;
   const std::int64_t epochs = training["epochs"];
 
   DataArgs data_args = a.data;
@@ -212,9 +214,13 @@ int train(const TrainArgs& a, Communicator& comm) {
   if (!a.log.empty() && lead) fit.callbacks.push_back(&log.emplace(a.log));
   const std::int64_t first_step = trainer.step();
   trainer.fit(train, fit);
-  if (comm.size() > 1 && trainer.step() > first_step)
-    std::printf("gradient exchange: %.3f ms a step on rank 0 (waits for slower ranks included)\n",
-                1e3 * trainer.executor().exchange_seconds() / static_cast<double>(trainer.step() - first_step));
+  if (comm.size() > 1 && trainer.step() > first_step) {
+    const auto [early, buckets] = trainer.executor().buckets_overlapped();
+    std::printf("gradient exchange: %.3f ms a step on rank 0 (waits for slower ranks included); %zu of %zu buckets "
+                "sent on during the backward pass\n",
+                1e3 * trainer.executor().exchange_seconds() / static_cast<double>(trainer.step() - first_step), early,
+                buckets);
+  }
   if (const auto* streamed = dynamic_cast<const io::Hdf5Source*>(&train); streamed && comm.size() > 1)
     report_rows_read(*streamed, comm);
   if (early && early->stopped())
@@ -293,6 +299,9 @@ Command add_train(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   t->add_flag("--fast-allreduce", args->fast_allreduce,
               "under mpirun: sum gradients with MPI_Allreduce (faster on many processes; results differ in the last bits with K)");
+  t->add_flag("--no-overlap", args->no_overlap,
+              "under mpirun: exchange gradients after the backward pass instead of during it (the same bits; for "
+              "measuring what the overlap hides)");
   t->add_option("--seed", args->seed, "seed for initialisation, shuffling, validation split and dropout")->capture_default_str();
   t->add_option("--out", args->out, "write the trained model to this HDF5 file");
   auto& c = args->checkpoints;

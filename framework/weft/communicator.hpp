@@ -5,8 +5,9 @@
 //
 // Only the collectives the executor needs: an ordered hand-off from rank to rank (folds that must
 // run in global shard order to give the same bits as one process), broadcast, an unordered sum
-// (the fast mode), an all-gather of variable-sized blocks, and abort. Every call is collective
-// and made from the thread that created the communicator.
+// (the fast mode), an all-gather of variable-sized blocks, and abort; and non-blocking hand-offs
+// and broadcasts for the gradient exchange that overlaps the backward pass. Every call is made
+// from the thread that created the communicator (MPI_THREAD_FUNNELED: oneTBB workers never call).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,22 @@ class Communicator {
   virtual std::vector<std::byte> all_gather(std::span<const std::byte> local) = 0;
   // Ends every process of the run with `message` on stderr.
   [[noreturn]] virtual void abort(const std::string& message) = 0;
+
+  // Non-blocking operations (the overlapped gradient exchange, weft/executor.hpp). They travel on
+  // a channel of their own: their messages and broadcasts never match the blocking calls above,
+  // which may run while they are pending. Each returns a handle for done() and wait(); its data
+  // must stay untouched until then. Every rank starts its broadcasts in the same order.
+  using Request = std::size_t;
+  // The non-blocking receive_from_previous(); messages from one rank arrive in the order sent.
+  virtual Request start_receive_from_previous(std::span<std::byte> data) = 0;
+  virtual Request start_send_to_next(std::span<const std::byte> data) = 0;  // of send_to_next()
+  virtual Request start_broadcast(std::span<std::byte> data, int root) = 0;  // of broadcast()
+  // Whether `request` has completed; moves the pending transfers along (the library has no
+  // thread of its own doing that: overlap needs these calls). Once true, stays true.
+  virtual bool done(Request request) = 0;
+  virtual void wait(Request request) = 0;  // until `request` has completed
+  // Forgets every request (handles start from 0 again); all must have completed.
+  virtual void release_requests() = 0;
 };
 
 // The one-process communicator: rank 0 of 1; the hand-offs have no peer and throw.
@@ -50,6 +67,12 @@ class SingleProcess final : public Communicator {
   void sum(std::span<std::int64_t>) override {}
   std::vector<std::byte> all_gather(std::span<const std::byte> local) override { return {local.begin(), local.end()}; }
   [[noreturn]] void abort(const std::string& message) override;
+  Request start_receive_from_previous(std::span<std::byte> data) override;
+  Request start_send_to_next(std::span<const std::byte> data) override;
+  Request start_broadcast(std::span<std::byte> data, int root) override;
+  bool done(Request) override { return true; }
+  void wait(Request) override {}
+  void release_requests() override {}
 };
 
 // The communicator of this process: Open MPI's world when built with it and started by mpirun

@@ -24,6 +24,11 @@
 //   then the last rank broadcasts it: every fold still runs over all shards in global shard
 //   order, so K processes give the same bits as one. With exact_reduction = false gradients are
 //   summed by MPI_Allreduce instead (faster for many ranks, not bit-identical).
+// - The gradient chain runs in buckets (framework/gradient_exchange.hpp). Given where the
+//   gradient goes before backward() (gradients_to()), a bucket's fold and transfer start as soon
+//   as backward has finished its layers on this rank's shards (all of them: a layer's loop over
+//   shards ends before the next layer's starts), while backward goes on with earlier layers:
+//   the overlap of PyTorch's DistributedDataParallel, with the same sums in the same order.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -36,6 +41,10 @@
 
 namespace weft {
 
+namespace detail {
+class GradientExchange;
+}
+
 // How an Executor cuts and runs its passes.
 struct ExecutorOptions {
   std::int64_t shard_size = 32;  // samples per shard (at least 1); the results depend on it
@@ -47,6 +56,9 @@ struct ExecutorOptions {
   // last layer reading it has run, so a pass holds only the activations still to be read (the
   // model output is kept). Training passes and backward() are refused on such an executor.
   bool reuse_activations = false;
+  // Exact reduction over several ranks: start each bucket's exchange during backward() when
+  // gradients_to() named the destination (false: all of it in reduce_gradients(); same bits).
+  bool overlap_exchange = true;
 };
 
 // Runs a Model's passes shard by shard on its own threads (see the file comment). One pass at a
@@ -96,11 +108,18 @@ class Executor {
   void backward();
   void backward(ConstView output_gradient);  // output_gradient: (n, output...) like the output
 
+  // The next backward pass's gradient goes to `out` (the span reduce_gradients() will be given):
+  // across ranks its exchange can then start during backward (options.overlap_exchange).
+  void gradients_to(std::span<float> out);
   // The mini-batch gradient of the last backward pass: shard gradients added in shard order.
   void reduce_gradients(std::span<float> out);
-  // Wall time spent exchanging gradients between ranks in reduce_gradients() so far (waiting
-  // for slower ranks included); 0 in a single process.
+  // Wall time this rank spent on the gradient exchange so far, in reduce_gradients() and, when
+  // overlapped, between backward()'s layers (waiting for slower ranks included): the part of
+  // the exchange the step waits for; 0 in a single process.
   double exchange_seconds() const { return exchange_seconds_; }
+  // Buckets of the exact exchange so far (framework/gradient_exchange.hpp): how many this rank
+  // folded and sent on during backward(), and in all; {0, 0} in a single process.
+  std::pair<std::size_t, std::size_t> buckets_overlapped() const;
   // The output of the last forward pass, (n, output...) (gathered from all ranks).
   void copy_output(View out);
   // d(loss)/d(input) of the last backward pass (needs options.input_gradient).
@@ -121,7 +140,10 @@ class Executor {
   void for_each_shard(FunctionRef<void(Shard&)> body);
   // Copies this rank's shards' rows(shard) into out (n, per...), then every rank's.
   void gather_rows(View out, std::int64_t per, FunctionRef<const float*(const Shard&)> rows);
-  void exchange_gradients_in_order(std::span<float> out, FunctionRef<void(bool, std::size_t, std::size_t)> fold_own);
+  // This rank's shards' gradients onto out[first, last) in shard order (see GradientExchange).
+  void fold_own_gradients(std::span<float> out, bool started, std::size_t first, std::size_t last);
+  bool exchanging() const;  // an exact exchange across ranks is running (started, not finished)
+  void advance_exchange(std::size_t layer);  // after the layer's backward: what is final goes
   void combine_stats(const Layer& layer, std::size_t index, bool backward_phase);
   // Activity regularisers (weft/regularizer.hpp): whole-batch means of the layer's output after
   // its forward pass, and their gradient added to its output gradient before its backward pass.
@@ -180,6 +202,9 @@ class Executor {
   std::vector<std::vector<double>> activity_mean_, activity_dmean_;  // per layer
   double activity_penalty_ = 0;      // sum of the activity penalties of the last training pass
   double exchange_seconds_ = 0;      // see exchange_seconds()
+  std::unique_ptr<detail::GradientExchange> exchange_;  // across ranks, exact reduction only
+  std::vector<std::size_t> gradient_ready_;  // per layer: after its backward, [this, end) is final
+  std::span<float> gradient_target_;         // gradients_to(): the next backward's destination
   std::function<void(std::span<float>)> scribble_;  // see set_scribble()
 };
 

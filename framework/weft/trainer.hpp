@@ -73,6 +73,7 @@ struct TrainOptions {
   // with the same parameters; null: one process. Must outlive the trainer.
   Communicator* communicator = nullptr;
   bool exact_reduction = true;    // false: MPI_Allreduce for gradients (faster, not the same bits)
+  bool overlap_exchange = true;   // exact reduction: exchange during the backward pass (same bits)
 };
 
 // The shard size used when none is given: the batch over the machine's hardware threads, within

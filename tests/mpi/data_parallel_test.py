@@ -7,11 +7,14 @@ one-process `weft train` run as the reference:
   3. --resume with K = 2 from a checkpoint written with K = 4 ends with the same bits as the
      uninterrupted run;
   4. --fast-allreduce trains (close to, not necessarily equal to, the exact result);
+  4b. the exchange overlapped with the backward pass (the default) and after it (--no-overlap)
+     give the same bits, and the overlapped one does send buckets on during backward;
   5. streaming the HDF5 file, each rank reads the features of its own shards only (the rows
      counts rank 0 reports, derived by hand) and the bits stay the one-process ones.
 The killed-rank check is rank_failure_test.py.
 Usage: data_parallel_test.py WEFT SOURCE_DIR MPIRUN"""
 import os
+import re
 import sys
 import tempfile
 
@@ -48,6 +51,23 @@ for k in (1, 2, 4):
     for name in reference:
         check(got[name] == reference[name], f"fashion_mlp, K = {k}: '{name}' differs from the one-process run")
     check(metrics(f"mlp_{k}p.csv") == metrics("mlp_1.csv"), f"fashion_mlp, K = {k}: the metrics log differs")
+# Overlapped or not, the same bits. fashion_mlp's buckets at K = 2 (at most 1 MiB, cut where a
+# layer's gradient ends): the 784x512 weight in two, then dense_1 and dense_2 together
+# (131,328 + 2,570 floats: dense_2 alone is under the 16 KiB minimum), which is final after
+# dense_1's backward, while dense_0's is still to run: rank 0 sends that one on during backward,
+# once a step (4 steps an epoch, 2 epochs: 8 of 24). Without overlap: none.
+for k, no_overlap in ((2, False), (2, True), (4, True)):
+    name = f"mlp_{k}p_{'after' if no_overlap else 'during'}"
+    out = mpirun(mpirun_path, k, [weft, "train", mlp, *mlp_flags, *(["--no-overlap"] if no_overlap else []), "--out", f"{name}.h5"])
+    check(parameters(f"{name}.h5") == reference, f"fashion_mlp, K = {k}, no_overlap = {no_overlap}: the bits differ")
+    sent = re.search(r"; (\d+) of (\d+) buckets sent on during the backward pass", out)
+    check(sent is not None, f"K = {k}: no bucket count reported:\n{out}")
+    early, total = int(sent.group(1)), int(sent.group(2))
+    if k == 2:
+        expected = (0 if no_overlap else 8, 24)
+        check((early, total) == expected, f"K = 2, no_overlap = {no_overlap}: {early} of {total} buckets early, expected {expected}")
+    else:
+        check(early == 0 and total > 0, f"K = 4 --no-overlap: {early} of {total} buckets early, expected none")
 # The check above would pass vacuously if training did nothing: the parameters must have moved.
 short_flags = list(mlp_flags)
 short_flags[short_flags.index("--epochs") + 1] = "1"
