@@ -7,7 +7,11 @@
 //
 // Contraction into FMA is off in all of them, so each version rounds every operation exactly as
 // the baseline does: the same bits on every CPU, and the same as before the clones.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+//
+// Not under ThreadSanitizer: the loader runs a clone's resolver while relocating libweft, before
+// TSan's runtime is up, and its instrumented code crashed there (every TSan suite died at load).
+// That build takes the baseline version, which gives the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define WEFT_VECTOR_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), optimize("fp-contract=off")))
 #else
