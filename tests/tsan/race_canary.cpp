@@ -3,8 +3,10 @@
 // (libtbb instrumented too, so its hand-offs are real happens-before edges, not blind spots), and
 // so that its clean runs of the framework and trainer suites mean something.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "weft/executor.hpp"
 #include "weft/registry.hpp"
@@ -19,6 +21,11 @@ class RacyIdentity final : public weft::Layer {
  public:
   weft::Shape infer(const weft::Shape& input) override { return input; }
   void forward(const weft::ForwardArgs& a) const override {
+    // A shard of four floats takes microseconds: on a loaded machine the main thread could run a
+    // whole pass before the sleeping worker wakes, and TSan would see no overlap at all. A
+    // millisecond per shard gives the worker time to steal, so both threads touch the counter
+    // in every pass (sleep is not synchronisation to TSan: the race is still reported).
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ++forward_calls;
     std::copy(a.x.data(), a.x.data() + a.x.size(), a.y.data());
   }
