@@ -14,6 +14,7 @@
 
 #include "gradient_exchange.hpp"
 #include "weft/blas.hpp"
+#include "weft/layer_fusion.hpp"
 
 namespace weft {
 
@@ -63,6 +64,7 @@ Executor::Executor(Model& model, ExecutorOptions options)
   backward_stats_.resize(layers);
   activity_mean_.resize(layers);
   activity_dmean_.resize(layers);
+  plan_layer_fusions();
   plan_gradient_buffers();
   plan_activation_buffers();
   if (comm_->size() > 1) {
@@ -86,6 +88,43 @@ Executor::Executor(Model& model, ExecutorOptions options)
   }
 }
 
+void Executor::plan_layer_fusions() {
+  // Layer l and l + 1 run as one (weft/layer_fusion.hpp) when l + 1 alone reads l's output and
+  // nothing else looks at that output: it is not the model output, has no activity penalty, and
+  // neither layer folds batch statistics between shards.
+  const std::size_t layers = model_.layer_count(), inputs = model_.input_count();
+  fused_.clear();
+  fused_.resize(layers);
+  absorbed_.assign(layers, false);
+  if (!options_.fuse_layers) return;
+  std::vector<std::size_t> readers(layers, 0);
+  for (std::size_t l = 0; l < layers; ++l)
+    for (const auto v : model_.layer(l).sources)
+      if (v >= inputs) ++readers[v - inputs];
+  const auto has_stats = [](const Layer& layer) {
+    return layer.forward_stats_size(true) || layer.forward_stats_size(false) || layer.backward_stats_size(true) ||
+           layer.backward_stats_size(false);
+  };
+  for (std::size_t l = 0; l + 1 < layers; ++l) {
+    const LayerSlot &a = model_.layer(l), &b = model_.layer(l + 1);
+    if (absorbed_[l] || a.sources.size() != 1 || readers[l] != 1 || b.sources.size() != 1 ||
+        b.sources[0] != inputs + l || l == model_.output_layer() || a.activity_regularizer || has_stats(*a.layer) ||
+        has_stats(*b.layer))
+      continue;
+    auto fused = fuse_layers(a.type, Config(a.name, a.config), b.type, Config(b.name, b.config), a.input);
+    if (!fused) continue;
+    const auto mine = a.layer->parameters(), theirs = fused->parameters();
+    bool same = mine.size() == theirs.size();
+    for (std::size_t p = 0; same && p < mine.size(); ++p)
+      same = mine[p].name == theirs[p].name && mine[p].shape == theirs[p].shape;
+    if (!same)
+      throw Error("the fusion of " + a.type + " and " + b.type + " declares other parameters than " + a.type +
+                  " (a bug in the fusion)");
+    fused_[l] = std::move(fused);
+    absorbed_[l + 1] = true;
+  }
+}
+
 void Executor::plan_activation_buffers() {
   // Without reuse, one buffer per layer. With it, layer l's output lives from time l (its
   // forward) to its last reader's forward, inclusive: a reader never writes the buffer it reads.
@@ -99,6 +138,10 @@ void Executor::plan_activation_buffers() {
       if (v >= inputs) last_read[v - inputs] = std::max(last_read[v - inputs], l);
   }
   last_read[model_.output_layer()] = layers;
+  for (std::size_t l = 0; l + 1 < layers; ++l)  // a fused pair reads its input while it writes l + 1
+    if (fused_[l])
+      for (const auto v : model_.layer(l).sources)
+        if (v >= inputs) last_read[v - inputs] = std::max(last_read[v - inputs], l + 1);
   activation_slot_.assign(layers, 0);
   activation_kept_.assign(layers, true);
   std::vector<std::size_t> busy_until, holder;  // per buffer: its tensor's last reader, its layer
@@ -113,7 +156,8 @@ void Executor::plan_activation_buffers() {
     activation_kept_[holder[slot]] = holder[slot] == l;  // the tensor it held is overwritten
     holder[slot] = l;
     busy_until[slot] = last_read[l];
-    activation_floats_[slot] = std::max(activation_floats_[slot], model_.layer(l).output.numel());
+    // A fused pair's first output is never written: it needs no floats.
+    activation_floats_[slot] = std::max(activation_floats_[slot], fused_[l] ? 0 : model_.layer(l).output.numel());
     activation_slot_[l] = slot;
   }
 }
@@ -136,15 +180,17 @@ void Executor::plan_gradient_buffers() {
   // Backward runs layer L-1 first; call that time 0 and layer l's backward time L-1-l, the loss
   // (which writes the output's gradient) time -1. A tensor's gradient lives from its latest
   // reader's backward to its producer's; a model input's, when wanted, to the end of the pass.
+  // A fused pair (plan_layer_fusions) is one layer at its first's time: it reads the second's
+  // output gradient then, and the first's output needs none.
   const std::size_t inputs = model_.input_count(), layers = model_.layer_count(), values = model_.value_count();
-  const auto time_of = [&](std::size_t l) { return static_cast<std::int64_t>(layers - 1 - l); };
+  const auto time_of = [&](std::size_t l) { return static_cast<std::int64_t>(layers - 1 - (absorbed_[l] ? l - 1 : l)); };
   std::vector<std::int64_t> start(values, -2), end(values, -2);  // -2: no gradient
   edges_.assign(layers, {});
   for (std::size_t l = layers; l-- > 0;) {
     const auto& sources = model_.layer(l).sources;
     max_inputs_ = std::max(max_inputs_, sources.size());
     for (const auto v : sources) {
-      Edge e{v, v >= inputs || options_.input_gradient, false};
+      Edge e{v, !absorbed_[l] && (v >= inputs || options_.input_gradient), false};
       if (e.needs_gradient && start[v] == -2) {
         e.first = true;
         start[v] = time_of(l);
@@ -329,13 +375,19 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
   activity_penalty_ = 0;
 
   for (std::size_t l = 0; l < model_.layer_count(); ++l) {
-    const Layer& layer = *model_.layer(l).layer;
+    if (absorbed_[l]) {  // computed by the fused layer before it
+      if (training && model_.layer(l).activity_regularizer) activity_forward(l);
+      continue;
+    }
+    // A fused pair runs as its first layer with the second's output (see plan_layer_fusions).
+    const Layer& layer = fused_[l] ? *fused_[l] : *model_.layer(l).layer;
+    const std::size_t output = fused_[l] ? l + 1 : l;
     const CounterRng layer_rng = CounterRng(seed).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(step));
     const auto& sources = model_.layer(l).sources;
     auto with_args = [&](Shard& sh, const PassInfo& pass, auto&& body) {
       sh.xs.clear();
       for (const auto v : sources) sh.xs.push_back(value_view(sh, v));
-      body(ForwardArgs{sh.xs[0], output_view(sh, l), params_[l], buffers_[l], forward_stats_[l],
+      body(ForwardArgs{sh.xs[0], output_view(sh, output), params_[l], buffers_[l], forward_stats_[l],
                        sh.workspaces[l], pass, sh.xs});
     };
     const std::size_t stats = layer.forward_stats_size(training);
@@ -351,7 +403,7 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
     }
     for_each_shard([&](Shard& sh) {
       // A shared buffer holds an earlier tensor: poisoned here, a layer reading a dead tensor shows.
-      if (scribble_ && options_.reuse_activations) scribble_(output_view(sh, l).span());
+      if (scribble_ && options_.reuse_activations) scribble_(output_view(sh, output).span());
       PassInfo pass{training, step, batch_, sh.first, layer_rng};
       with_args(sh, pass, [&](const ForwardArgs& args) { layer.forward(args); });
     });
@@ -485,8 +537,14 @@ void Executor::backward() {
   if (exchange_ && options_.exact_reduction && options_.overlap_exchange && !gradient_target_.empty())
     exchange_->start(gradient_target_, own_begin_ > 0, comm_->rank() + 1 < comm_->size() && own_end_ > 0);
   for (std::size_t l = layers; l-- > 0;) {
-    const Layer& layer = *model_.layer(l).layer;
     const bool training = pass_template_.training;
+    if (absorbed_[l]) {  // the fused layer before it computes its backward
+      if (training && model_.layer(l).activity_regularizer) activity_backward(l);
+      if (exchanging() && l > 0) advance_exchange(l);
+      continue;
+    }
+    const Layer& layer = fused_[l] ? *fused_[l] : *model_.layer(l).layer;
+    const std::size_t output = inputs + (fused_[l] ? l + 1 : l);
     const CounterRng layer_rng =
         CounterRng(seed_).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(pass_template_.step));
     const auto& edges = edges_[l];
@@ -510,7 +568,7 @@ void Executor::backward() {
         sh.xs.push_back(value_view(sh, edges[k].value));
         sh.dxs.push_back(dx_view(sh, k));
       }
-      body(BackwardArgs{sh.xs[0], value_view(sh, inputs + l), gradient_view(sh, inputs + l), sh.dxs[0], params_[l],
+      body(BackwardArgs{sh.xs[0], value_view(sh, output), gradient_view(sh, output), sh.dxs[0], params_[l],
                         buffers_[l], sh.grad_views[l], forward_stats_[l], backward_stats_[l], sh.workspaces[l], pass,
                         sh.xs, sh.dxs});
     };
@@ -641,13 +699,15 @@ std::int64_t Executor::first_non_finite_layer() {
   const auto layers = static_cast<std::int64_t>(model_.layer_count());
   std::int64_t first = layers;
   for (std::size_t l = 0; l < model_.layer_count() && first == layers; ++l)
-    for (std::size_t s = own_begin_; s < own_end_ && first == layers && activation_kept_[l]; ++s) {
+    for (std::size_t s = own_begin_; s < own_end_ && first == layers && activation_kept_[l] && !fused_[l]; ++s) {
       const Shard& sh = *shards_[s];
       const float* y = output_data(sh, l);
       const std::int64_t n = sh.count * model_.layer(l).output.numel();
       for (std::int64_t i = 0; i < n; ++i)
         if (!std::isfinite(y[i])) {
-          first = static_cast<std::int64_t>(l);
+          // A fused pair's output is the second layer's; its first layer's output was not
+          // written. The second (a pool) passes values on, so the first is where it appeared.
+          first = static_cast<std::int64_t>(absorbed_[l] ? l - 1 : l);
           break;
         }
     }

@@ -59,6 +59,9 @@ struct ExecutorOptions {
   // Exact reduction over several ranks: start each bucket's exchange during backward() when
   // gradients_to() named the destination (false: all of it in reduce_gradients(); same bits).
   bool overlap_exchange = true;
+  // Run pairs of layers that a registered fusion covers as one layer (weft/layer_fusion.hpp):
+  // the same bits, less memory traffic. false runs every layer on its own (to compare).
+  bool fuse_layers = true;
 };
 
 // Runs a Model's passes shard by shard on its own threads (see the file comment). One pass at a
@@ -186,6 +189,11 @@ class Executor {
   std::size_t max_inputs_ = 1;
   void plan_gradient_buffers();
   void plan_activation_buffers();
+  void plan_layer_fusions();
+  // Per layer: the fused layer standing for it and the next one (null: none), and whether the
+  // layer is the second of such a pair (its work is done by the fused layer before it).
+  std::vector<std::unique_ptr<Layer>> fused_;
+  std::vector<bool> absorbed_;
   std::vector<std::size_t> activation_slot_;    // per layer: its output's buffer
   std::vector<std::int64_t> activation_floats_; // per activation buffer: floats per sample
   std::vector<bool> activation_kept_;           // per layer: its output is still held after a pass

@@ -1,6 +1,7 @@
 #include "layers/pool_kernels.hpp"
 
 #include <bit>
+#include <limits>
 
 #include "layers/vector_isa.hpp"
 
@@ -176,6 +177,20 @@ bool max_2x2_row(const float* plane, std::int32_t top, std::int32_t bottom, std:
   if (vector_isa() != VectorIsa::portable) return max_2x2_avx2(plane, top, bottom, count, index, y);
 #endif
   return max_2x2_scalar(plane, top, bottom, count, index, y);
+}
+
+void max_2x2_row_nan_rule(const float* plane, std::int32_t top, std::int32_t bottom, std::int64_t count,
+                          std::int32_t* index, float* y) {
+  if (max_2x2_row(plane, top, bottom, count, index, y)) return;
+  for (std::int64_t ox = 0; ox < count; ++ox) {
+    const auto o = static_cast<std::int32_t>(2 * ox);
+    const std::int32_t slots[4] = {top + o, top + o + 1, bottom + o, bottom + o + 1};
+    std::int32_t best = slots[0];
+    for (int j = 1; j < 4 && plane[best] == plane[best]; ++j)  // stops at the first NaN
+      if (plane[slots[j]] > plane[best] || plane[slots[j]] != plane[slots[j]]) best = slots[j];
+    index[ox] = best;
+    y[ox] = plane[best] == plane[best] ? plane[best] : std::numeric_limits<float>::quiet_NaN();
+  }
 }
 
 void route_2x2_row(const float* dy, const std::int32_t* index, std::int32_t top, std::int32_t bottom,

@@ -13,6 +13,11 @@ namespace weft::builtin {
 bool max_2x2_row(const float* plane, std::int32_t top, std::int32_t bottom, std::int64_t count, std::int32_t* index,
                  float* y);
 
+// max_2x2_row with max pooling's NaN rule: a window holding a NaN takes its first NaN (in the
+// order above) as index and a quiet NaN as y, so a NaN propagates as in PyTorch.
+void max_2x2_row_nan_rule(const float* plane, std::int32_t top, std::int32_t bottom, std::int64_t count,
+                          std::int32_t* index, float* y);
+
 // The backward pass over the same row of windows: the four plane elements of window ox get
 // 0 + dy[ox] (a −0 becomes +0, as adding it to a zeroed plane would) where index[ox] points,
 // 0 elsewhere; every element of the 2·count columns of rows top and bottom is written.

@@ -174,7 +174,15 @@ class Pool final : public Layer {
 
   // 2 × 2 windows, stride 2, on a plane (the usual downsampling): read from two input rows
   // directly rather than through the window table (pool_kernels.hpp), compared in the same
-  // order with the same rule; a row holding a NaN is redone by argmax(), which knows the NaN rule.
+  // order with the same rule, the NaN rule included.
+  void max_of_2x2(const float* x, std::int32_t* index, float* y) const {
+    const std::int64_t width = g_.in[1], out_h = g_.out[0], out_w = g_.out[1];
+    for (std::int64_t oy = 0; oy < out_h; ++oy) {
+      const auto top = static_cast<std::int32_t>(2 * oy * width), bottom = static_cast<std::int32_t>(top + width);
+      max_2x2_row_nan_rule(x, top, bottom, out_w, index + oy * out_w, y + oy * out_w);
+    }
+  }
+
   // max_of_2x2's backward over a plane. Its windows are disjoint, so every input element is
   // written once (route_2x2_row), instead of zeroing the plane and adding.
   void route_2x2(const float* dy, const std::int32_t* index, float* dx) const {
@@ -185,20 +193,6 @@ class Pool final : public Layer {
       for (std::int64_t x = 2 * out_w; x < width; ++x) dx[top + x] = dx[bottom + x] = 0.0f;  // an odd width's last column
     }
     std::fill(dx + 2 * out_h * width, dx + height * width, 0.0f);  // an odd height's last row
-  }
-
-  void max_of_2x2(const float* x, std::int32_t* index, float* y) const {
-    const std::int64_t width = g_.in[1], out_h = g_.out[0], out_w = g_.out[1];
-    for (std::int64_t oy = 0; oy < out_h; ++oy) {
-      const auto top = static_cast<std::int32_t>(2 * oy * width), bottom = static_cast<std::int32_t>(top + width);
-      std::int32_t* row_index = index + oy * out_w;
-      float* row_y = y + oy * out_w;
-      if (max_2x2_row(x, top, bottom, out_w, row_index, row_y)) continue;
-      for (std::int64_t ox = 0; ox < out_w; ++ox) {
-        row_index[ox] = argmax(x, oy * out_w + ox);
-        row_y[ox] = std::isnan(x[row_index[ox]]) ? std::numeric_limits<float>::quiet_NaN() : x[row_index[ox]];
-      }
-    }
   }
 
   std::int32_t first_nan(const float* x, std::int64_t q) const {
@@ -221,7 +215,7 @@ class Pool final : public Layer {
     kernel_count_ = k;
     windows_.assign(static_cast<std::size_t>(out * k), -1);
     full_windows_ = true;
-    two_by_two_ = g_.dims == 2;
+    two_by_two_ = kind_ == Kind::max && g_.dims == 2;  // average pooling has no argmax to route through
     for (std::size_t d = 0; d < g_.dims; ++d)
       two_by_two_ = two_by_two_ && g_.kernel[d] == 2 && g_.stride[d] == 2 && g_.dilation[d] == 1 && g_.pad_before[d] == 0;
     divisor_.assign(static_cast<std::size_t>(out), 0.0f);

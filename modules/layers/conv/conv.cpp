@@ -96,7 +96,10 @@ class Conv final : public Layer {
 
 }  // namespace
 
+void register_conv_max_pool_fusion();  // conv_max_pool.cpp
+
 void register_conv(Registries& r) {
+  register_conv_max_pool_fusion();
   register_conv_family(r, "conv", max_spatial_dims, "convolution: weight (filters, channels/groups, kernel...)",
                        {{"activation", "none"}},
                        [](const Config& c, const std::string& type, std::size_t dims) {

@@ -5,6 +5,9 @@
 
 #include "layers/conv/grid_copy.hpp"
 #include "layers/conv/window_kernels.hpp"
+#include "layers/fused_activation.hpp"
+#include "layers/pool_kernels.hpp"
+#include "vector_clones.hpp"
 
 namespace weft::builtin {
 namespace {
@@ -14,7 +17,8 @@ using Grid = WindowConv::Grid;
 
 // Workspace slots (the layer takes this path or the im2col one, never both).
 enum Slot : std::size_t {
-  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dx_grid_slot
+  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dx_grid_slot,
+  masked_row_slot
 };
 
 // Tiles read up to window_cols − 1 floats past the last position they keep.
@@ -106,8 +110,9 @@ void pack_panels(std::int64_t rows, std::int64_t depth, float* panel, Element el
 }
 
 // grid[offsets[r] + p] += rows[r·ld + p] for p < span, r in order: the column matrix of an input
-// gradient folded back onto the input grid (each element sums its rows in ascending r).
-void add_shifted_rows(const float* rows, std::int64_t ld, const std::vector<std::int64_t>& offsets, std::int64_t span,
+// gradient folded back onto the input grid (each element sums its rows in ascending r). In the
+// widest vectors the CPU has: the same additions in any of them.
+WEFT_VECTOR_CLONES void add_shifted_rows(const float* rows, std::int64_t ld, const std::vector<std::int64_t>& offsets, std::int64_t span,
                       float* grid) {
   for (std::size_t r = 0; r < offsets.size(); ++r) {
     const float* __restrict src = rows + static_cast<std::int64_t>(r) * ld;
@@ -115,6 +120,9 @@ void add_shifted_rows(const float* rows, std::int64_t ld, const std::vector<std:
     for (std::int64_t p = 0; p < span; ++p) dst[p] += src[p];
   }
 }
+
+// apply_relu (fused_activation.hpp) in the widest vectors the CPU has: exact in any of them.
+WEFT_VECTOR_CLONES void relu_in_place(float* __restrict y, std::size_t n) { apply_relu(y, n); }
 
 }  // namespace
 
@@ -154,11 +162,11 @@ const float* WindowConv::padded_input(const float* x, std::int64_t i, std::int64
   return scratch;
 }
 
-void WindowConv::forward(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,
-                         Workspace& ws) const {
-  const WindowGeometry& g = s_.g;
+template <class Store>
+void WindowConv::forward_each(const float* w, const float* bias, const float* x, std::int64_t n, Workspace& ws,
+                              Store&& store) const {
   const std::int64_t depth = in_group_ * kernel_count_, rows = round_up(out_group_, window_rows);
-  const std::int64_t ld = round_up(span_, window_cols), out_count = g.out_count();
+  const std::int64_t ld = round_up(span_, window_cols);
   const std::size_t padded_size = static_cast<std::size_t>(s_.in_channels * input_grid_.volume + read_slack);
   float* padded = ws.floats(padded_slot, padded_size).data();
   float* result = ws.floats(result_slot, static_cast<std::size_t>(s_.groups * rows * ld)).data();
@@ -176,16 +184,16 @@ void WindowConv::forward(const float* w, const float* bias, const float* x, std:
       float* rg = result + grp * rows * ld;
       window_product(panels + grp * rows * depth, rows, forward_offsets_.data(), depth,
                      xi + grp * in_group_ * input_grid_.volume, init + grp * rows, span_, rg, ld);
-      grid_to_dense(output_rows_, rg, ld, out_group_, y + i * s_.out_size() + grp * out_group_ * out_count, out_count,
-                    relu);
+      store(i, grp, rg, ld);
     }
   }
 }
 
-void WindowConv::backward(const float* w, const float* x, const float* relu_output, const float* dy, std::int64_t n,
-                          float* dx, float* dw, float* db, Workspace& ws) const {
+template <class Fill>
+void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, float* dx, float* dw, float* db,
+                               Workspace& ws, Fill&& fill_dy_grid) const {
   const WindowGeometry& g = s_.g;
-  const std::int64_t depth = in_group_ * kernel_count_, out_count = g.out_count();
+  const std::int64_t depth = in_group_ * kernel_count_;
   const std::int64_t filters = round_up(out_group_, gradient_cols);  // columns of the transposed gradient
   const std::int64_t positions = gradient_positions();
   const auto grad_rows = static_cast<std::int64_t>(gradient_offsets_.size());
@@ -221,15 +229,12 @@ void WindowConv::backward(const float* w, const float* x, const float* relu_outp
   }
   if (db) std::fill_n(db, s_.out_channels, 0.0f);
 
-  // dy goes through relu's gradient (with relu_output) on its way into the grids, and the
-  // bias gradient is summed from dy_grid, whose dropped positions are zero.
+  // The bias gradient is summed from dy_grid, whose dropped positions stay zero (fill_dy_grid
+  // writes output positions only).
   for (std::int64_t i = 0; i < n; ++i) {
-    const float* dyi = dy + i * s_.out_size();
-    const float* yi = relu_output ? relu_output + i * s_.out_size() : nullptr;
     const float* xi = padded_input(x, i, n, padded);
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
-      const std::int64_t first = grp * out_group_ * out_count;
-      dense_to_grid(output_rows_, dyi + first, out_count, out_group_, dy_grid, positions, yi ? yi + first : nullptr);
+      fill_dy_grid(i, grp, dy_grid, positions);
       if (db) add_bias_gradient(dy_grid, out_group_, positions, db + grp * out_group_);
       for (std::int64_t f = 0; f < filters; f += gradient_cols)
         transpose_blocks(dy_grid + f * positions, positions, gradient_cols, positions, transposed + f * positions,
@@ -253,6 +258,75 @@ void WindowConv::backward(const float* w, const float* x, const float* relu_outp
     for (std::int64_t f = 0; f < out_group_; ++f)
       for (std::int64_t k = 0; k < depth; ++k)
         dw[(grp * out_group_ + f) * depth + k] = acc[(grp * grad_rows + k) * filters + f];
+}
+
+void WindowConv::forward(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,
+                         Workspace& ws) const {
+  const std::int64_t out_count = s_.g.out_count();
+  forward_each(w, bias, x, n, ws, [&](std::int64_t i, std::int64_t grp, const float* rg, std::int64_t ld) {
+    grid_to_dense(output_rows_, rg, ld, out_group_, y + i * s_.out_size() + grp * out_group_ * out_count, out_count,
+                  relu);
+  });
+}
+
+void WindowConv::backward(const float* w, const float* x, const float* relu_output, const float* dy, std::int64_t n,
+                          float* dx, float* dw, float* db, Workspace& ws) const {
+  // dy goes through relu's gradient (with relu_output) on its way into the grid.
+  const std::int64_t out_count = s_.g.out_count();
+  backward_each(w, x, n, dx, dw, db, ws, [&](std::int64_t i, std::int64_t grp, float* dy_grid, std::int64_t positions) {
+    const std::int64_t first = i * s_.out_size() + grp * out_group_ * out_count;
+    dense_to_grid(output_rows_, dy + first, out_count, out_group_, dy_grid, positions,
+                  relu_output ? relu_output + first : nullptr);
+  });
+}
+
+bool WindowConv::supports_max_pool_2x2() const { return s_.g.dims == 2; }
+
+void WindowConv::forward_max_pool_2x2(const float* w, const float* bias, const float* x, std::int64_t n, bool relu,
+                                      float* y, std::int32_t* argmax, Workspace& ws) const {
+  const PooledPlane p = pooled_plane();
+  forward_each(w, bias, x, n, ws, [&](std::int64_t i, std::int64_t grp, float* rg, std::int64_t ld) {
+    for (std::int64_t f = 0; f < out_group_; ++f) {
+      float* plane = rg + f * ld;
+      if (relu) relu_in_place(plane, static_cast<std::size_t>(span_));
+      const std::int64_t first = (i * s_.out_channels + grp * out_group_ + f) * p.count();
+      for (std::int64_t oy = 0; oy < p.height; ++oy) {
+        const auto top = static_cast<std::int32_t>(2 * oy * p.grid_width);
+        max_2x2_row_nan_rule(plane, top, top + static_cast<std::int32_t>(p.grid_width), p.width,
+                              argmax + first + oy * p.width, y + first + oy * p.width);
+      }
+    }
+  });
+}
+
+void WindowConv::backward_max_pool_2x2(const float* w, const float* x, const float* y, const std::int32_t* argmax,
+                                       const float* dy, std::int64_t n, bool relu, float* dx, float* dw, float* db,
+                                       Workspace& ws) const {
+  // The pooled gradient goes to each window's argmax (route_2x2_row writes the other three
+  // elements 0), through relu's gradient first: the convolution's output at the argmax is the
+  // pooled value, so y > 0 is the mask the convolution's own backward would have applied there.
+  const PooledPlane p = pooled_plane();
+  float* masked = ws.floats(masked_row_slot, static_cast<std::size_t>(p.width)).data();
+  backward_each(w, x, n, dx, dw, db, ws, [&](std::int64_t i, std::int64_t grp, float* dy_grid, std::int64_t positions) {
+    for (std::int64_t f = 0; f < out_group_; ++f) {
+      const std::int64_t first = (i * s_.out_channels + grp * out_group_ + f) * p.count();
+      for (std::int64_t oy = 0; oy < p.height; ++oy) {
+        const std::int64_t at = first + oy * p.width;
+        const float* row = dy + at;
+        if (relu) {
+          mask_relu_gradient(y + at, row, masked, static_cast<std::size_t>(p.width));
+          row = masked;
+        }
+        const auto top = static_cast<std::int32_t>(2 * oy * p.grid_width);
+        route_2x2_row(row, argmax + at, top, top + static_cast<std::int32_t>(p.grid_width), p.width,
+                      dy_grid + f * positions);
+      }
+    }
+  });
+}
+
+WindowConv::PooledPlane WindowConv::pooled_plane() const {
+  return {s_.g.out[0] / 2, s_.g.out[1] / 2, input_grid_.extents[1]};
 }
 
 }  // namespace weft::builtin

@@ -39,6 +39,20 @@ class WindowConv {
   void backward(const float* w, const float* x, const float* relu_output, const float* dy, std::int64_t n, float* dx,
                 float* dw, float* db, Workspace& ws) const;
 
+  // 2-d only: the convolution followed by 2 × 2, stride-2 max pooling, without writing the
+  // convolution's output (a layer fusion, weft/layer_fusion.hpp). y (n, out_channels, out / 2)
+  // is the pooled output, through relu first when `relu` (relu and max commute, ties and NaN
+  // included, since the pool compares relu's values); argmax (same layout) receives each
+  // window's argmax as a position of the input grid, for the backward pass.
+  bool supports_max_pool_2x2() const;
+  void forward_max_pool_2x2(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,
+                            std::int32_t* argmax, Workspace& ws) const;
+  // The gradients of the fused pair from dy (n, out_channels, out / 2), given forward's y and
+  // argmax: the same values as the convolution's backward after the pool's.
+  void backward_max_pool_2x2(const float* w, const float* x, const float* y, const std::int32_t* argmax,
+                             const float* dy, std::int64_t n, bool relu, float* dx, float* dw, float* db,
+                             Workspace& ws) const;
+
   // A padded, flattened volume layout: extents, row-major strides, per-channel volume.
   struct Grid {
     WindowGeometry::Extents extents{}, strides{};
@@ -48,6 +62,24 @@ class WindowConv {
  private:
   // Sample i of x laid out in the input grid: x itself when there is no padding, else `scratch`.
   const float* padded_input(const float* x, std::int64_t i, std::int64_t n, float* scratch) const;
+
+  // forward_each runs the products of every sample and group into a grid and hands it to
+  // store(sample, group, grid, row stride), which takes the output from there; backward_each
+  // asks fill_dy_grid(sample, group, dy_grid, row stride) to write the output gradient at the
+  // output positions of that grid (the rest stays zero), then computes the three gradients.
+  template <class Store>
+  void forward_each(const float* w, const float* bias, const float* x, std::int64_t n, Workspace& ws,
+                    Store&& store) const;
+  template <class Fill>
+  void backward_each(const float* w, const float* x, std::int64_t n, float* dx, float* dw, float* db, Workspace& ws,
+                     Fill&& fill_dy_grid) const;
+
+  // The pooled output of one filter: height × width windows on a grid `grid_width` wide.
+  struct PooledPlane {
+    std::int64_t height, width, grid_width;
+    std::int64_t count() const { return height * width; }
+  };
+  PooledPlane pooled_plane() const;
 
   // Positions per filter row of the output gradient in the input grid (dy_grid): the span,
   // rounded up for transpose_blocks' 8 × 8 blocks.

@@ -25,6 +25,7 @@ WEFT_GRADIENT_CASES(pooling) {
   layer({{"type", "avg_pool1d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}}, Shape{2, 7});
   layer({{"type", "avg_pool2d"}, {"kernel", 2}, {"padding", 1}, {"count_include_pad", false}}, Shape{2, 5, 5});
   layer({{"type", "avg_pool2d"}, {"kernel", 3}, {"stride", 1}, {"padding", 1}}, Shape{1, 4, 5});
+  layer({{"type", "avg_pool2d"}, {"kernel", 2}}, Shape{2, 5, 4});  // the 2 × 2 windows max pooling reads directly
   layer({{"type", "avg_pool3d"}, {"kernel", 2}, {"stride", {1, 2, 2}}}, Shape{2, 3, 4, 5});
   layer({{"type", "avg_pool"}, {"dims", 4}, {"kernel", {1, 2, 2, 1}}}, Shape{2, 2, 4, 4, 3});
   layer({{"type", "global_avg_pool"}}, Shape{3, 4, 5});
