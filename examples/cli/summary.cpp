@@ -1,6 +1,7 @@
 // weft summary SPEC.json: the layer table, then the activation and gradient memory a pass holds
 // per sample (weft/executor.hpp): training keeps every layer output for backward, inference
-// reuses an output's buffer once its last reader has run.
+// reuses an output's buffer once its last reader has run; pairs of layers that run fused (their
+// intermediate output never stored) are named.
 #include <cstdio>
 #include <iostream>
 
@@ -33,6 +34,11 @@ Command add_summary(CLI::App& app) {
     std::cout << "memory per sample: training " << kept << " activation floats (" << kilobytes(kept) << ") + " << gradients
               << " gradient floats (" << kilobytes(gradients) << "); inference " << reused << " activation floats ("
               << kilobytes(reused) << ")\n";
+    std::string fused;
+    for (std::size_t l = 0; l + 1 < model.layer_count(); ++l)
+      if (training.fused_with_next(l))
+        fused += (fused.empty() ? "" : ", ") + model.layer(l).name + " + " + model.layer(l + 1).name;
+    if (!fused.empty()) std::cout << "fused (one layer each, the first's output never stored): " << fused << "\n";
     return 0;
   };
 }

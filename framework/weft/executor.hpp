@@ -133,6 +133,9 @@ class Executor {
   std::int64_t gradient_floats_per_sample() const;
   // Floats per sample held by the activation buffers (after sharing, when reused), for memory reports.
   std::int64_t activation_floats_per_sample() const;
+  // Whether layer `layer` and the next one run as one fused layer (weft/layer_fusion.hpp), so
+  // that `layer`'s output is never stored.
+  bool fused_with_next(std::size_t layer) const { return layer < fused_.size() && fused_[layer] != nullptr; }
   // Index of the first layer whose output in the last forward pass holds a NaN or infinity,
   // or -1: names where a non-finite value appeared (on any rank). With reuse_activations only
   // the outputs still held after the pass are checked (the model output among them).
