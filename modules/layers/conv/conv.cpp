@@ -2,12 +2,12 @@
 // over N·C·spatial inputs, written once for every number of spatial axes. Weight
 // (filters, channels / groups, kernel...) and bias (filters) as PyTorch's ConvNd.
 //
-// The windows of a block of samples are unrolled into a column matrix (vol2col) in the shard's
-// workspace and multiplied by the weight with one GEMM per group (conv_ops.hpp); backward
-// recomputes the columns instead of keeping them from forward, which costs one cheap copy and
-// saves a shard-sized buffer.
+// Stride 1 (the usual case) takes the shifted-window path (window_conv.hpp), which reads the
+// input in place; other strides unroll the windows of a block of samples into a column matrix
+// (vol2col) in the shard's workspace and multiply it by the weight with one GEMM per group
+// (conv_ops.hpp), and backward recomputes the columns instead of keeping them from forward.
+// A 2-d convolution followed by 2 × 2 max pooling may run fused with it (conv_max_pool.cpp).
 #include <algorithm>
-#include <cstdlib>
 
 #include "layers/conv/conv_ops.hpp"
 #include "layers/conv/conv_settings.hpp"
@@ -28,7 +28,7 @@ class Conv final : public Layer {
     check_conv_input(s_, input);
     shape_ = {slide(s_.window, input, s_.type), input[0], s_.filters, s_.groups};
     check_gemm_limits(shape_, s_.type);
-    windowed_ = WindowConv::supports(shape_) && !std::getenv("WEFT_TMP_IM2COL");
+    windowed_ = WindowConv::supports(shape_);
     if (windowed_) window_ = WindowConv(shape_);
     return channels_and(s_.filters, shape_.g.out, s_.window.dims);
   }

@@ -4,7 +4,6 @@
 // backward pass routes the pooled gradient straight into the grid the gradient products read.
 // The convolution's output and its gradient, four times the pooled size, are never written.
 // On fashion_cnn they were a third of a training step's memory traffic.
-#include <cstdlib>
 
 #include "layers/conv/conv_settings.hpp"
 #include "layers/conv/window_conv.hpp"
@@ -75,7 +74,7 @@ std::size_t dims_of(const std::string& type, const Config& c) {
 
 std::unique_ptr<Layer> fuse(const std::string& conv_type, const Config& conv, const std::string& pool_type,
                             const Config& pool, const Shape& input) {
-  if (dims_of(conv_type, conv) != 2 || dims_of(pool_type, pool) != 2 || std::getenv("WEFT_TMP_IM2COL")) return nullptr;
+  if (dims_of(conv_type, conv) != 2 || dims_of(pool_type, pool) != 2) return nullptr;
   auto layer = std::make_unique<ConvMaxPool>(read_conv_settings(conv, conv_type, 2, 2, true),
                                              read_fused_activation(conv) == FusedActivation::relu,
                                              read_window_settings(pool, 2, false, true));
