@@ -43,6 +43,36 @@ struct Executor::Shard {
 
 namespace {
 SingleProcess one_process;
+
+// A tensor's life in a pass (start and end: the times of its first and last use, inclusive)
+// and its floats per sample.
+struct Lifetime {
+  std::int64_t start, end, floats;
+};
+
+// Buffers for tensors given in order of start time, by greedy interval colouring: a tensor takes
+// the first buffer whose last tensor's life ended before its own starts, else a new one (always
+// a new one without `share`). Deterministic; a chain gets two buffers.
+struct BufferPlan {
+  std::vector<std::size_t> slot;     // per tensor
+  std::vector<std::int64_t> floats;  // per buffer: the most any of its tensors needs
+};
+BufferPlan share_buffers(const std::vector<Lifetime>& tensors, bool share) {
+  BufferPlan plan;
+  std::vector<std::int64_t> busy_until;  // per buffer: its latest tensor's end
+  for (const Lifetime& t : tensors) {
+    std::size_t slot = share ? 0 : busy_until.size();
+    while (slot < busy_until.size() && busy_until[slot] >= t.start) ++slot;
+    if (slot == busy_until.size()) {
+      busy_until.push_back(0);
+      plan.floats.push_back(0);
+    }
+    busy_until[slot] = t.end;
+    plan.floats[slot] = std::max(plan.floats[slot], t.floats);
+    plan.slot.push_back(slot);
+  }
+  return plan;
+}
 }  // namespace
 
 Executor::Executor(Model& model, ExecutorOptions options)
@@ -129,7 +159,6 @@ void Executor::plan_activation_buffers() {
   // Without reuse, one buffer per layer. With it, layer l's output lives from time l (its
   // forward) to its last reader's forward, inclusive: a reader never writes the buffer it reads.
   // The model output lives to the end of the pass (loss, metrics, copy_output read it).
-  // Greedy in layer order: a buffer is taken by the next tensor once its tensor's life has ended.
   const std::size_t layers = model_.layer_count(), inputs = model_.input_count();
   std::vector<std::size_t> last_read(layers);
   for (std::size_t l = 0; l < layers; ++l) {
@@ -142,23 +171,19 @@ void Executor::plan_activation_buffers() {
     if (fused_[l])
       for (const auto v : model_.layer(l).sources)
         if (v >= inputs) last_read[v - inputs] = std::max(last_read[v - inputs], l + 1);
-  activation_slot_.assign(layers, 0);
+  std::vector<Lifetime> outputs;
+  for (std::size_t l = 0; l < layers; ++l)  // a fused pair's first output is never written: no floats
+    outputs.push_back({static_cast<std::int64_t>(l), static_cast<std::int64_t>(last_read[l]),
+                       fused_[l] ? 0 : model_.layer(l).output.numel()});
+  BufferPlan plan = share_buffers(outputs, options_.reuse_activations);
+  activation_slot_ = std::move(plan.slot);
+  activation_floats_ = std::move(plan.floats);
+  // An output is still held after the pass when no later output took its buffer.
   activation_kept_.assign(layers, true);
-  std::vector<std::size_t> busy_until, holder;  // per buffer: its tensor's last reader, its layer
+  std::vector<std::size_t> holder(activation_floats_.size(), layers);
   for (std::size_t l = 0; l < layers; ++l) {
-    std::size_t slot = options_.reuse_activations ? 0 : busy_until.size();
-    while (slot < busy_until.size() && busy_until[slot] >= l) ++slot;
-    if (slot == busy_until.size()) {
-      busy_until.push_back(0);
-      holder.push_back(l);
-      activation_floats_.push_back(0);
-    }
-    activation_kept_[holder[slot]] = holder[slot] == l;  // the tensor it held is overwritten
-    holder[slot] = l;
-    busy_until[slot] = last_read[l];
-    // A fused pair's first output is never written: it needs no floats.
-    activation_floats_[slot] = std::max(activation_floats_[slot], fused_[l] ? 0 : model_.layer(l).output.numel());
-    activation_slot_[l] = slot;
+    if (holder[activation_slot_[l]] < layers) activation_kept_[holder[activation_slot_[l]]] = false;
+    holder[activation_slot_[l]] = l;
   }
 }
 
@@ -204,25 +229,16 @@ void Executor::plan_gradient_buffers() {
   const std::size_t out = inputs + model_.output_layer();
   start[out] = -1;
   end[out] = time_of(model_.output_layer());
-  // Greedy interval colouring in order of start time: a buffer is reused once its last tensor's
-  // life has ended. Deterministic, and a chain gets two buffers.
   std::vector<std::size_t> order;
   for (std::size_t v = 0; v < values; ++v)
     if (start[v] != -2) order.push_back(v);
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return start[a] < start[b]; });
+  std::vector<Lifetime> gradients;
+  for (const auto v : order) gradients.push_back({start[v], end[v], model_.value_shape(v).numel()});
+  BufferPlan plan = share_buffers(gradients, true);
   grad_slot_.assign(values, static_cast<std::size_t>(-1));
-  std::vector<std::int64_t> busy_until;
-  for (const auto v : order) {
-    std::size_t slot = 0;
-    while (slot < busy_until.size() && busy_until[slot] >= start[v]) ++slot;
-    if (slot == busy_until.size()) {
-      busy_until.push_back(0);
-      slot_floats_.push_back(0);
-    }
-    busy_until[slot] = end[v];
-    slot_floats_[slot] = std::max(slot_floats_[slot], model_.value_shape(v).numel());
-    grad_slot_[v] = slot;
-  }
+  for (std::size_t i = 0; i < order.size(); ++i) grad_slot_[order[i]] = plan.slot[i];
+  slot_floats_ = std::move(plan.floats);
 }
 
 std::int64_t Executor::gradient_floats_per_sample() const {
