@@ -3,17 +3,24 @@
 
 The file's layout (see the README, "Checkpoints"): the root attribute "spec" is the resolved
 model spec as JSON; /weights/<layer>/<param> and /buffers/<layer>/<buffer> hold the tensors in
-PyTorch's layouts; /data holds how inputs were normalised. This script rebuilds the forward pass
-in inference mode and is both the proof and the documentation of that layout.
+PyTorch's layouts; /data holds how inputs were prepared (normalisation, the datasets of several
+inputs). This script rebuilds the forward pass in inference mode, graphs included, and is both
+the proof and the documentation of that layout.
 
     weft_numpy.py MODEL.h5 INPUT.csv [--compare PREDICTIONS.csv]
+    weft_numpy.py MODEL.h5 DATA.h5 [--input NAME=DATASET ...] [--compare PREDICTIONS.csv]
 
 prints the model's outputs (probabilities for a classifier, as `weft predict` writes them) or,
 with --compare, checks them against weft's own predictions and exits non-zero on a mismatch.
+The samples come as `weft predict --input` takes them: a CSV file, or an HDF5 file. A model with
+several named inputs reads one dataset of the HDF5 file per input: the mapping stored with the
+model (or its spec's "training": {"datasets": ...}), each --input NAME=DATASET overriding it for
+its input; a one-input model reads --input input=DATASET, by default the dataset "features".
 """
 import argparse
 import json
 import math
+import os
 import sys
 
 import h5py
@@ -229,34 +236,108 @@ def forward(f, spec, inputs):
     return values[spec.get("output", previous)]
 
 
-def load_inputs(f, path):
-    """Reads a CSV (header row) and prepares it as weft did during training (/data)."""
-    with open(path) as text:
-        header = [h.strip() for h in text.readline().split(",")]
-    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    settings = json.loads(f["data"].attrs["settings"]) if "data" in f else {}
-    if "features" in settings:
-        table = table[:, [header.index(name) for name in settings["features"]]]
+def fail(message):
+    """Stops with a one-line error named after the running script (this one or the PyTorch rebuild)."""
+    sys.exit(f"{os.path.basename(sys.argv[0])}: {message}")
+
+
+def model_inputs(spec):
+    """{name: per-sample shape} of the model's inputs in weft's order: "input", or the keys of the
+    spec's "inputs" ordered by name (the first layer without "inputs" reads the first)."""
+    return {"input": list(spec["input"])} if "input" in spec else dict(sorted(spec["inputs"].items()))
+
+
+def data_settings(f):
+    return json.loads(f["data"].attrs["settings"]) if "data" in f else {}
+
+
+def normalised(f, table):
+    """A one-input model's samples (N, ...) prepared with the stored normalisation (/data)."""
+    settings = data_settings(f)
     kind = settings.get("normalize", "none")
     if kind == "scale":
         table = table * settings["scale"]
     elif kind == "standardize":
-        table = (table - f["data/mean"][...]) / f["data/std"][...]
+        shape = table.shape
+        table = ((table.reshape(len(table), -1) - f["data/mean"][...]) / f["data/std"][...]).reshape(shape)
     # weft holds inputs as float32.
     return table.astype(np.float32).astype(np.float64)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("model")
-    parser.add_argument("input")
-    parser.add_argument("--compare", help="weft predict's CSV output to check against")
-    parser.add_argument("--tolerance", type=float, default=1e-4)
-    args = parser.parse_args()
-    with h5py.File(args.model, "r") as f:
-        spec = json.loads(f.attrs["spec"])
-        x = load_inputs(f, args.input).reshape((-1, *spec["input"]))
-        y = forward(f, spec, {"input": x})
+def load_csv(f, path):
+    """Reads a CSV (header row) and prepares it as weft did during training (/data)."""
+    with open(path) as text:
+        header = [h.strip() for h in text.readline().split(",")]
+    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    settings = data_settings(f)
+    if "features" in settings:
+        table = table[:, [header.index(name) for name in settings["features"]]]
+    return normalised(f, table)
+
+
+def dataset_mapping(f, spec, flags):
+    """{model input: HDF5 dataset} as `weft predict` chooses them: for several inputs the mapping
+    stored with the model (/data), else the spec's "training": {"datasets"}; for one input the
+    dataset "features"; then each --input NAME=DATASET for its input."""
+    names = list(model_inputs(spec))
+    if len(names) == 1:
+        chosen = {"input": "features"}
+    else:
+        chosen = dict(data_settings(f).get("datasets") or spec.get("training", {}).get("datasets", {}))
+    given = set()
+    for flag in flags:
+        name, eq, dataset = flag.partition("=")
+        if not (name and eq and dataset):
+            fail(f"--input '{flag}': expected NAME=DATASET")
+        if name not in names:
+            fail(f"--input {flag}: the model has no input '{name}' (its inputs: {', '.join(names)})")
+        if name in given:
+            fail(f"--input {name}=...: given twice")
+        given.add(name)
+        chosen[name] = dataset
+    missing = [name for name in names if name not in chosen]
+    if missing:
+        fail(f"model input '{missing[0]}' has no dataset: map one with --input {missing[0]}=DATASET")
+    return {name: chosen[name] for name in names}
+
+
+def load_hdf5(f, spec, path, flags):
+    """{model input: (N, *shape) float64} from one dataset of an HDF5 file per input, read as
+    float32 like weft. Only a one-input model is normalised: weft refuses --normalize for several
+    inputs (their datasets are stored prepared), so a file claiming otherwise is refused here."""
+    shapes = model_inputs(spec)
+    if len(shapes) > 1 and data_settings(f).get("normalize", "none") != "none":
+        fail("a model with several inputs and a stored normalisation: weft has none for that")
+    inputs = {}
+    with h5py.File(path, "r") as data:
+        for name, dataset in dataset_mapping(f, spec, flags).items():
+            if dataset not in data:
+                fail(f"HDF5 file '{path}' has no dataset '{dataset}' (mapped to model input '{name}')")
+            x = data[dataset][...].astype(np.float32).astype(np.float64)
+            if x[0].size != math.prod(shapes[name]):
+                fail(f"dataset '{dataset}' has samples of shape {x.shape[1:]}; "
+                         f"model input '{name}' takes {tuple(shapes[name])}")
+            inputs[name] = x.reshape((len(x), *shapes[name]))
+    counts = {name: len(x) for name, x in inputs.items()}
+    if len(set(counts.values())) > 1:
+        fail(f"the datasets of '{path}' hold different numbers of samples: {counts}")
+    return {name: normalised(f, x) for name, x in inputs.items()} if len(inputs) == 1 else inputs
+
+
+def load_inputs(f, spec, path, flags):
+    """{model input: (N, *shape) float64}, prepared as `weft predict --input PATH` prepares them."""
+    if path.endswith((".h5", ".hdf5")):
+        return load_hdf5(f, spec, path, flags)
+    if len(model_inputs(spec)) > 1:
+        fail(f"the model has several inputs: give an HDF5 file with one dataset per input, not '{path}'")
+    if flags:
+        fail(f"--input {flags[0]} names a dataset of an HDF5 file; '{path}' is not one")
+    return {"input": load_csv(f, path).reshape((-1, *spec["input"]))}
+
+
+def probabilities(spec, y):
+    """The raw outputs as `weft predict` writes them: probabilities as the loss reads them, one
+    row per sample."""
     loss = spec.get("loss", {}).get("type")
     if loss == "cross_entropy":
         y = softmax(y)
@@ -264,17 +345,43 @@ def main():
         y = 1 / (1 + np.exp(-y))
     elif loss == "nll":
         y = np.exp(y)
-    y = y.reshape(len(y), -1)
-    if not args.compare:
+    return y.reshape(len(y), -1)
+
+
+def report(y, compare, tolerance, who):
+    """Prints y (N, outputs), or with compare checks it against weft predict's CSV; the exit code."""
+    if not compare:
         np.savetxt(sys.stdout, y, delimiter=",", fmt="%.9g")
         return 0
-    theirs = np.loadtxt(args.compare, delimiter=",", skiprows=1, ndmin=2)
+    theirs = np.loadtxt(compare, delimiter=",", skiprows=1, ndmin=2)
     if theirs.shape != y.shape:
-        print(f"shape mismatch: weft {theirs.shape}, NumPy {y.shape}")
+        print(f"shape mismatch: weft {theirs.shape}, {who} {y.shape}")
         return 1
     worst = float(np.max(np.abs(theirs - y)))
-    print(f"{len(y)} samples, {y.shape[1]} outputs: largest difference between weft and NumPy {worst:.3g}")
-    return 0 if worst <= args.tolerance else 1
+    print(f"{len(y)} samples, {y.shape[1]} outputs: largest difference between weft and {who} {worst:.3g}")
+    return 0 if worst <= tolerance else 1
+
+
+def arguments(description, default_input=None):
+    """The command line both this script and benchmarks/weft_model_in_pytorch.py take (the latter
+    with a default for the samples: the Fashion-MNIST folder)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("model")
+    parser.add_argument("input", nargs="?" if default_input else None, default=default_input,
+                        help="a CSV file, or an HDF5 file (one dataset per model input)")
+    parser.add_argument("--input", dest="datasets", action="append", default=[], metavar="NAME=DATASET",
+                        help="HDF5: the dataset model input NAME reads (repeatable), as in weft predict")
+    parser.add_argument("--compare", help="weft predict's CSV output to check against")
+    parser.add_argument("--tolerance", type=float, default=1e-4)
+    return parser.parse_args()
+
+
+def main():
+    args = arguments(__doc__.split("\n")[0])
+    with h5py.File(args.model, "r") as f:
+        spec = json.loads(f.attrs["spec"])
+        y = forward(f, spec, load_inputs(f, spec, args.input, args.datasets))
+    return report(probabilities(spec, y), args.compare, args.tolerance, "NumPy")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ The blocks of one page run in order in one fresh folder (a page's later block ma
 earlier one wrote), each as written, with these replacements so that it takes seconds:
 - the Fashion-MNIST folder (/usr/share/datasets/fashion-mnist) and the placeholders DATA and DIR
   become a copy of its first 640 training and 320 test images (5 steps of 128 per epoch);
-- `build/examples/weft` and a bare `weft` become the weft under test, `examples/` the source's;
+- `build/examples/weft` and a bare `weft` become the weft under test, `examples/` and
+  `benchmarks/` the source's;
 - the synopsis placeholders become real values: SPEC.json and OTHER.json fashion_mlp.json,
   MODEL.h5 model.h5, N 1, B 128, T 2, S 1; a checkpoint named by its step number
   (runs/a/step-00001500.h5) becomes the newest one in runs/a, since the step count of the small
@@ -69,7 +70,7 @@ def runnable(block, data):
     text = block.replace(FASHION, data)
     text = re.sub(r"(?<![\w/.-])build/examples/weft\b", weft, text)
     text = re.sub(r"(?m)^(\s*(?:\w+=\S+\s+)*)weft\b", lambda m: m.group(1) + weft, text)
-    text = re.sub(r"(?<![\w/.-])examples/", source + "/examples/", text)
+    text = re.sub(r"(?<![\w/.-])(examples|benchmarks)/", source + r"/\1/", text)
     for placeholder, value in (("SPEC.json", f"{source}/examples/models/fashion_mlp.json"),
                                ("OTHER.json", f"{source}/examples/models/fashion_mlp.json"),
                                ("MODEL.h5", "model.h5"), ("DATA", data), ("DIR", data),
