@@ -4,7 +4,7 @@ initialised by the same rules (he_normal, glorot_uniform, ...; biases zero), so 
 the two starts from the same distribution. Shared by benchmarks/compare (through
 pytorch_workload.py) and weft_model_in_pytorch.py.
 Handles conv1d/2d/3d, dense, batch_norm, layer_norm, max/avg and global pooling, flatten, dropout,
-the elementwise activations and the merge layers (add, subtract, multiply, concat) of graph specs;
+reshape, the elementwise activations and the merge layers (add, subtract, multiply, concat) of graph specs;
 anything else stops with a message naming the layer.
 """
 import functools
@@ -75,6 +75,8 @@ def module_for(layer, in_shape):
                            padding=layer.get("padding", 0))
     if kind == "flatten":
         return nn.Flatten()
+    if kind == "reshape":  # per sample: the batch axis stays
+        return Reshape(layer["shape"])
     if kind in MERGES:
         return Merge(kind, layer.get("axis", 0))
     if kind in ("global_avg_pool", "global_max_pool"):
@@ -99,6 +101,17 @@ class Merge(nn.Module):
             return torch.cat(xs, dim=self.axis + 1 if self.axis >= 0 else self.axis)  # after the batch axis
         op = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul}[self.kind]
         return functools.reduce(op, xs)  # left to right, weft's order
+
+
+class Reshape(nn.Module):
+    """weft's reshape: each sample to "shape" (one entry may be -1), the batch axis kept."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = list(shape)
+
+    def forward(self, x):
+        return x.reshape([len(x)] + self.shape)
 
 
 class GlobalPool(nn.Module):

@@ -145,7 +145,8 @@ JSON
 /usr/bin/python3 "$src/examples/python/weft_numpy.py" conv.h5 images.csv --compare conv_predictions.csv --tolerance 1e-5
 
 # A graph on the same images: fan-out into a residual branch and a concatenation, every merge layer,
-# broadcasting (the (4, 1, 1) channel means added back to the maps); rebuilt by weft_numpy.py.
+# broadcasting (the (4, 1, 1) channel means added back to the maps); rebuilt by weft_numpy.py and,
+# in PyTorch, by benchmarks/weft_model_in_pytorch.py.
 cat >graph.json <<'JSON'
 { "input": [1, 6, 6],
   "layers": [
@@ -165,6 +166,7 @@ JSON
 "$weft" train graph.json --data images.csv --batch 8 --epochs 2 --seed 3 --out graph.h5 >/dev/null
 "$weft" predict graph.h5 --input images.csv -o graph_predictions.csv
 /usr/bin/python3 "$src/examples/python/weft_numpy.py" graph.h5 images.csv --compare graph_predictions.csv --tolerance 1e-5
+/usr/bin/python3 "$src/benchmarks/weft_model_in_pytorch.py" graph.h5 images.csv --compare graph_predictions.csv --tolerance 1e-5
 
 # Early stopping (patience 1, restore_best by default) through the command line: resumed from
 # each epoch's checkpoint, the run stops at the same epoch and saves the same weights.
