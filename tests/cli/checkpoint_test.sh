@@ -10,12 +10,9 @@
 #     one with every activation and inference-time layer weft registers;
 #  5. early stopping resumed from a checkpoint stops at the same epoch with the same weights.
 # Usage: checkpoint_test.sh WEFT SOURCE_DIR
-set -euo pipefail
 weft=$1
 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # 150 samples, 4 features, 3 classes: the class is which of three directions the point is nearest.
 /usr/bin/python3 - <<'PY'

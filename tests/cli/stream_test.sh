@@ -6,11 +6,8 @@
 #  3. weft evaluate streams an HDF5 file and reports what the in-memory evaluation reports;
 #  4. bad files: a missing dataset, uneven row counts, features of the wrong shape.
 # Usage: stream_test.sh WEFT
-set -euo pipefail
 weft=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # 150 samples, 4 features (offset and scaled, so standardisation matters), 3 classes: how many
 # of the first two features are positive.
@@ -56,12 +53,6 @@ assert not bad, f"differ after a streamed resume: {bad}"
 assert any(n.startswith("optimizer/") for n in a) and "data/mean" in a
 PY
 
-expect_error() {  # NAME TEXT COMMAND...: fails with one stderr line containing TEXT
-  local name=$1 text=$2
-  shift 2
-  if "$@" >out 2>err; then echo "FAIL $name: succeeded"; exit 1; fi
-  [ "$(wc -l <err)" -eq 1 ] && grep -qF -- "$text" err || { echo "FAIL $name:"; cat err; exit 1; }
-}
 expect_error "other window" "streaming windows of 26 rows, this run trains streaming windows of 52 rows" \
   "$weft" train "${common[@]/0.0005/0.001}" --resume straight/step-00000005.h5
 expect_error "missing dataset" "HDF5 file 'data.h5' has no dataset 'targets'" \
