@@ -732,14 +732,7 @@ std::int64_t Executor::first_non_finite_layer() {
           break;
         }
     }
-  if (comm_->size() > 1) {
-    const auto all = comm_->all_gather(std::as_bytes(std::span<const std::int64_t>(&first, 1)));
-    for (std::size_t r = 0; r < all.size(); r += sizeof first) {
-      std::int64_t v;
-      std::memcpy(&v, all.data() + r, sizeof v);
-      first = std::min(first, v);
-    }
-  }
+  first = comm_->min(first);
   return first == layers ? -1 : first;
 }
 

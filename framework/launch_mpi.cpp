@@ -72,6 +72,10 @@ class MpiWorld final : public Communicator {
   void sum(std::span<std::int64_t> data) override {
     check(MPI_Allreduce(MPI_IN_PLACE, data.data(), count_of(data.size()), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "allreduce");
   }
+  std::int64_t min(std::int64_t value) override {
+    check(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD), "allreduce");
+    return value;
+  }
   std::vector<std::byte> all_gather(std::span<const std::byte> local) override {
     int mine = count_of(local.size());
     std::vector<int> counts(static_cast<std::size_t>(size_)), offsets(static_cast<std::size_t>(size_));

@@ -33,6 +33,7 @@ class Communicator {
   // library's: not the same bits as one process.
   virtual void sum(std::span<float> data) = 0;
   virtual void sum(std::span<std::int64_t> data) = 0;  // the same for integers (exact)
+  virtual std::int64_t min(std::int64_t value) = 0;  // the smallest `value` over all ranks
   // Every rank's block, concatenated in rank order (blocks may differ in size).
   virtual std::vector<std::byte> all_gather(std::span<const std::byte> local) = 0;
   // Ends every process of the run with `message` on stderr.
@@ -65,6 +66,7 @@ class SingleProcess final : public Communicator {
   void broadcast(std::span<std::byte> data, int root) override;
   void sum(std::span<float>) override {}
   void sum(std::span<std::int64_t>) override {}
+  std::int64_t min(std::int64_t value) override { return value; }
   std::vector<std::byte> all_gather(std::span<const std::byte> local) override { return {local.begin(), local.end()}; }
   [[noreturn]] void abort(const std::string& message) override;
   Request start_receive_from_previous(std::span<std::byte> data) override;
