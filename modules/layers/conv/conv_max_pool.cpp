@@ -13,8 +13,8 @@
 namespace weft::builtin {
 namespace {
 
-// The pooled output and each window's argmax (a position in the convolution's input grid) go
-// to the workspace's first int slot, which forward fills for backward.
+// Each window's argmax (a position in the convolution's input grid) goes to the workspace's
+// first int slot, which forward fills for backward.
 constexpr std::size_t argmax_slot = 0;
 
 class ConvMaxPool final : public Layer {
@@ -25,15 +25,14 @@ class ConvMaxPool final : public Layer {
     check_conv_input(s_, input);
     shape_ = {slide(s_.window, input, s_.type), input[0], s_.filters, s_.groups};
     if (WindowConv::supports(shape_)) window_ = WindowConv(shape_);
-    const Shape conv_output = channels_and(s_.filters, shape_.g.out, 2);
-    const WindowGeometry g = slide(pool_, conv_output, "max_pool2d");
-    return channels_and(s_.filters, g.out, 2);
+    pool_geometry_ = slide(pool_, channels_and(s_.filters, shape_.g.out, 2), "max_pool2d");
+    return channels_and(s_.filters, pool_geometry_.out, 2);
   }
 
   // Whether infer() found a shape this fusion covers: stride-1 convolution, whole 2 × 2 windows.
   bool fuses(const Shape& input) const {
     if (input.rank() != 3 || !WindowConv::supports(shape_)) return false;
-    const WindowGeometry g = slide(pool_, channels_and(s_.filters, shape_.g.out, 2), "max_pool2d");
+    const WindowGeometry& g = pool_geometry_;
     for (std::size_t d = 0; d < 2; ++d)
       if (g.kernel[d] != 2 || g.stride[d] != 2 || g.dilation[d] != 1 || g.pad_before[d] != 0 ||
           g.out[d] != shape_.g.out[d] / 2)
@@ -64,6 +63,7 @@ class ConvMaxPool final : public Layer {
   bool relu_;
   WindowSettings pool_;
   ConvShape shape_;
+  WindowGeometry pool_geometry_;  // the pooling's windows over the convolution's output
   WindowConv window_;
 };
 

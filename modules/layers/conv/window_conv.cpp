@@ -280,8 +280,6 @@ void WindowConv::backward(const float* w, const float* x, const float* relu_outp
   });
 }
 
-bool WindowConv::supports_max_pool_2x2() const { return s_.g.dims == 2; }
-
 void WindowConv::forward_max_pool_2x2(const float* w, const float* bias, const float* x, std::int64_t n, bool relu,
                                       float* y, std::int32_t* argmax, Workspace& ws) const {
   const PooledPlane p = pooled_plane();

@@ -44,7 +44,6 @@ class WindowConv {
   // is the pooled output, through relu first when `relu` (relu and max commute, ties and NaN
   // included, since the pool compares relu's values); argmax (same layout) receives each
   // window's argmax as a position of the input grid, for the backward pass.
-  bool supports_max_pool_2x2() const;
   void forward_max_pool_2x2(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,
                             std::int32_t* argmax, Workspace& ws) const;
   // The gradients of the fused pair from dy (n, out_channels, out / 2), given forward's y and
