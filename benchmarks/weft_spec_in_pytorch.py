@@ -3,9 +3,10 @@ resolved spec stored in a model file): the same layers with weft's defaults for 
 initialised by the same rules (he_normal, glorot_uniform, ...; biases zero), so that training
 the two starts from the same distribution. Shared by benchmarks/compare (through
 pytorch_workload.py) and weft_model_in_pytorch.py.
-Handles conv1d/2d/3d, dense, batch_norm, layer_norm, max/avg and global pooling, flatten, dropout,
-reshape, the elementwise activations and the merge layers (add, subtract, multiply, concat) of graph specs;
-anything else stops with a message naming the layer.
+Handles conv and conv_transpose (1d/2d/3d, or "dims"), dense, batch_norm, layer_norm, max/avg and
+global pooling, flatten, reshape, dropout and spatial_dropout, softmax and log_softmax, every
+elementwise activation weft registers and the merge layers (add, subtract, multiply, concat) of
+graph specs; anything else stops with a message naming the layer.
 """
 import functools
 import math
@@ -15,8 +16,15 @@ import torch
 
 nn = torch.nn
 
+# weft's elementwise activations (modules/layers/activations.cpp, smooth_activations.cpp) with
+# their settings, weft's defaults where a spec file leaves them out; each is PyTorch's definition.
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "identity": nn.Identity, "selu": nn.SELU,
-               "silu": nn.SiLU, "swish": nn.SiLU, "hard_sigmoid": nn.Hardsigmoid, "gelu": nn.GELU}
+               "silu": nn.SiLU, "swish": nn.SiLU, "hard_sigmoid": nn.Hardsigmoid,
+               "gelu": lambda c: nn.GELU(approximate=c.get("approximate", "none")),
+               "leaky_relu": lambda c: nn.LeakyReLU(c.get("slope", 0.01)),
+               "elu": lambda c: nn.ELU(c.get("alpha", 1.0)),
+               "softplus": lambda c: nn.Softplus(c.get("beta", 1.0), c.get("threshold", 20.0))}
+PARAMETRIC = ("gelu", "leaky_relu", "elu", "softplus")
 
 # weft's initializers by name, as PyTorch's init functions (fan_in / fan_out as PyTorch counts them).
 INITIALIZERS = {
@@ -47,14 +55,11 @@ def module_for(layer, in_shape):
     """The PyTorch module for one weft layer spec on per-sample input shape in_shape."""
     kind = layer["type"]
     if kind in ACTIVATIONS:
-        return ACTIVATIONS[kind]()
-    if kind in ("conv1d", "conv2d", "conv3d"):
-        conv = {"conv1d": nn.Conv1d, "conv2d": nn.Conv2d, "conv3d": nn.Conv3d}[kind]
-        module = conv(in_shape[0], layer["filters"], layer["kernel"], stride=layer.get("stride", 1),
-                      padding=layer.get("padding", 0), dilation=layer.get("dilation", 1),
-                      groups=layer.get("groups", 1), bias=layer.get("bias", True))
-        _initialise(module, layer, "he_uniform")
-        return module
+        return ACTIVATIONS[kind](layer) if kind in PARAMETRIC else ACTIVATIONS[kind]()
+    if kind in ("softmax", "log_softmax"):  # over the features, or the channels at each position
+        return nn.Softmax(dim=1) if kind == "softmax" else nn.LogSoftmax(dim=1)
+    if kind.startswith("conv"):
+        return _conv(layer, in_shape)
     if kind == "dense":
         module = nn.Linear(in_shape[0], layer["units"], bias=layer.get("bias", True))
         _initialise(module, layer, "glorot_uniform")
@@ -71,8 +76,13 @@ def module_for(layer, in_shape):
              "avg_pool1d": nn.AvgPool1d, "avg_pool2d": nn.AvgPool2d, "avg_pool3d": nn.AvgPool3d}
     if kind in pools:
         stride = layer.get("stride", "kernel")
-        return pools[kind](layer["kernel"], stride=layer["kernel"] if stride == "kernel" else stride,
-                           padding=layer.get("padding", 0))
+        settings = dict(stride=layer["kernel"] if stride == "kernel" else stride, padding=layer.get("padding", 0),
+                        ceil_mode=layer.get("ceil_mode", False))
+        if kind.startswith("max"):
+            settings["dilation"] = layer.get("dilation", 1)
+        else:
+            settings["count_include_pad"] = layer.get("count_include_pad", True)
+        return pools[kind](layer["kernel"], **settings)
     if kind == "flatten":
         return nn.Flatten()
     if kind == "reshape":  # per sample: the batch axis stays
@@ -81,9 +91,38 @@ def module_for(layer, in_shape):
         return Merge(kind, layer.get("axis", 0))
     if kind in ("global_avg_pool", "global_max_pool"):
         return GlobalPool(kind == "global_max_pool")
-    if kind == "dropout":
+    if kind == "dropout":  # inverted dropout, as weft's: the identity in eval mode
         return nn.Dropout(layer.get("rate", 0.5))
+    if kind == "spatial_dropout":  # whole channels of (N, C, spatial...)
+        dropout = {2: nn.Dropout1d, 3: nn.Dropout2d, 4: nn.Dropout3d}.get(len(in_shape))
+        if dropout is None:
+            raise SystemExit(f"spatial_dropout: per-sample input {in_shape} has no PyTorch channel dropout")
+        return dropout(layer.get("rate", 0.5))
     raise SystemExit(f"{kind}: no PyTorch counterpart in weft_spec_in_pytorch.py")
+
+
+def _conv(layer, in_shape):
+    """conv1d/2d/3d, conv_transpose1d/2d/3d, or conv / conv_transpose with "dims". weft's weights
+    have PyTorch's layouts: (filters, channels / groups, kernel...) for a convolution,
+    (channels, filters / groups, kernel...) for a transposed one."""
+    kind = layer["type"]
+    transpose = kind.startswith("conv_transpose")
+    family = "conv_transpose" if transpose else "conv"
+    suffix = kind[len(family):]
+    if suffix not in ("", "1d", "2d", "3d") or (suffix == "" and "dims" not in layer):
+        raise SystemExit(f"{kind}: no PyTorch counterpart in weft_spec_in_pytorch.py")
+    dims = int(suffix[0]) if suffix else int(layer["dims"])
+    padding = layer.get("padding", 0)
+    padding = 0 if padding == "valid" else padding  # "same" (conv only): PyTorch's, odd pixel after as weft
+    settings = dict(stride=layer.get("stride", 1), padding=padding, dilation=layer.get("dilation", 1),
+                    groups=layer.get("groups", 1), bias=layer.get("bias", True))
+    if transpose:
+        module = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)[dims - 1](
+            in_shape[0], layer["filters"], layer["kernel"], output_padding=layer.get("output_padding", 0), **settings)
+    else:
+        module = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[dims - 1](in_shape[0], layer["filters"], layer["kernel"], **settings)
+    _initialise(module, layer, "he_uniform")
+    return module
 
 
 MERGES = ("add", "subtract", "multiply", "concat")

@@ -7,7 +7,9 @@
 #  3. export to a weights-only file and predict from it;
 #  4. examples/python/weft_numpy.py rebuilds the model from the HDF5 file with h5py and NumPy
 #     and reproduces weft's predictions (within 1e-5), for a dense model and for a convolutional
-#     one with every activation and inference-time layer weft registers;
+#     one with every activation and inference-time layer weft registers; so does
+#     benchmarks/weft_model_in_pytorch.py in PyTorch for the convolutional ones, transposed
+#     convolutions of each dimensionality included, and both fail on a changed weight;
 #  5. early stopping resumed from a checkpoint stops at the same epoch with the same weights.
 # Usage: checkpoint_test.sh WEFT SOURCE_DIR
 weft=$1
@@ -140,6 +142,54 @@ JSON
 "$weft" train conv.json --data images.csv --batch 8 --epochs 2 --seed 3 --out conv.h5 >/dev/null
 "$weft" predict conv.h5 --input images.csv -o conv_predictions.csv
 /usr/bin/python3 "$src/examples/python/weft_numpy.py" conv.h5 images.csv --compare conv_predictions.csv --tolerance 1e-5
+/usr/bin/python3 "$src/benchmarks/weft_model_in_pytorch.py" conv.h5 images.csv --compare conv_predictions.csv --tolerance 1e-5
+
+# The transposed convolutions of every dimensionality (the generic one with "dims", per-axis
+# stride, padding, dilation, output_padding, groups, no bias), softmax over the channels at each
+# position and channel dropout on 1-d and 3-d maps, rebuilt by both scripts.
+cat >transposed.json <<'JSON'
+{ "input": [1, 6, 6],
+  "layers": [
+    {"type": "conv_transpose", "dims": 2, "filters": 3, "kernel": [2, 3], "stride": [1, 2], "padding": [0, 1],
+     "dilation": [2, 1], "output_padding": [1, 0], "name": "up2d"},
+    {"type": "softmax"}, {"type": "reshape", "shape": [3, 99]},
+    {"type": "conv_transpose1d", "filters": 2, "kernel": 3, "stride": 2, "padding": 2, "output_padding": 1,
+     "bias": false, "name": "up1d"},
+    {"type": "spatial_dropout", "rate": 0.3}, {"type": "leaky_relu", "slope": 0.2},
+    {"type": "reshape", "shape": [2, 7, 7, 4]},
+    {"type": "conv_transpose3d", "filters": 2, "kernel": [2, 1, 2], "stride": [1, 2, 1], "padding": [0, 0, 1],
+     "groups": 2, "name": "up3d"},
+    {"type": "spatial_dropout", "rate": 0.3}, {"type": "elu", "alpha": 0.5},
+    {"type": "softplus", "beta": 0.5, "threshold": 3},
+    {"type": "flatten"}, {"type": "dense", "units": 3}, {"type": "log_softmax"} ],
+  "loss": "nll",
+  "optimizer": {"type": "adam", "lr": 0.01} }
+JSON
+"$weft" train transposed.json --data images.csv --batch 8 --epochs 2 --seed 3 --out transposed.h5 >/dev/null
+"$weft" predict transposed.h5 --input images.csv -o transposed_predictions.csv
+rebuilds=("$src/examples/python/weft_numpy.py" "$src/benchmarks/weft_model_in_pytorch.py")
+for script in "${rebuilds[@]}"; do
+  /usr/bin/python3 "$script" transposed.h5 images.csv --compare transposed_predictions.csv --tolerance 1e-5
+done
+# Each transposed convolution's weight changed by 0.05 in one place: both rebuilds must disagree.
+for tensor in up2d/weight up1d/weight up3d/weight up3d/bias; do
+  /usr/bin/python3 - "$tensor" <<'PY'
+import shutil, sys, h5py
+shutil.copy("transposed.h5", "bent.h5")
+with h5py.File("bent.h5", "r+") as f:
+    values = f["weights/" + sys.argv[1]][...]
+    values.flat[0] += 0.05
+    f["weights/" + sys.argv[1]][...] = values
+PY
+  for script in "${rebuilds[@]}"; do
+    if /usr/bin/python3 "$script" bent.h5 images.csv --compare transposed_predictions.csv --tolerance 1e-5 >bent.log 2>&1 ||
+       ! grep -q "largest difference between weft and" bent.log; then
+      echo "FAIL: $(basename "$script") with $tensor changed agreed with weft predict (or crashed):"
+      cat bent.log
+      exit 1
+    fi
+  done
+done
 
 # A graph on the same images: fan-out into a residual branch and a concatenation, every merge layer,
 # broadcasting (the (4, 1, 1) channel means added back to the maps); rebuilt by weft_numpy.py and,
