@@ -26,6 +26,7 @@ import torch
 
 from idx_data import FASHION_MNIST, images_and_labels
 from weft_spec_in_pytorch import network
+from weft_weights import load_into, tensors_in
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "python"))
 import weft_numpy  # noqa: E402 (the loader and the comparison, shared with the NumPy rebuild)
@@ -34,11 +35,7 @@ import weft_numpy  # noqa: E402 (the loader and the comparison, shared with the 
 def rebuilt(f, spec):
     """The PyTorch network of spec with the file's weights and buffers, in eval mode."""
     model, modules = network(spec)
-    for layer, module in zip(spec["layers"], modules):
-        for group in ("weights", "buffers"):
-            if f"{group}/{layer['name']}" in f:
-                for tensor, values in f[f"{group}/{layer['name']}"].items():
-                    getattr(module, tensor).data = torch.from_numpy(values[()]).reshape(getattr(module, tensor).shape)
+    load_into(spec, modules, tensors_in(f))
     return model.eval()
 
 

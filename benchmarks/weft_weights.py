@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The tensors of a weft model file (`weft train --out`, build/benchmarks/initial_model) and their
-loading into the PyTorch network weft_spec_in_pytorch.py builds from the same spec.
+loading into the PyTorch network weft_spec_in_pytorch.py builds from the same spec: the one loader
+of pytorch_workload.py (benchmarks/compare) and weft_model_in_pytorch.py.
 
 As a script it converts a model file into a NumPy .npz (the stored spec as "spec", every tensor as
 "<layer>/<tensor>"), so that pytorch_workload.py starts from weft's weights with NumPy alone: h5py
@@ -14,15 +15,18 @@ import numpy as np
 import torch
 
 
+def tensors_in(f):
+    """{"<layer>/<tensor>": array} of an open weft model file (h5py.File): parameters and buffers."""
+    return {f"{layer}/{name}": values[()] for group in ("weights", "buffers") if group in f
+            for layer, members in f[group].items() for name, values in members.items()}
+
+
 def read_model_file(path):
-    """(the stored spec, {"<layer>/<tensor>": array}) of a weft model file: parameters and buffers."""
+    """(the stored spec, tensors_in(the file)) of a weft model file."""
     import h5py  # here, not at the top: readers of .npz files need no h5py
 
     with h5py.File(path, "r") as f:
-        spec = json.loads(f.attrs["spec"])
-        tensors = {f"{layer}/{name}": values[()] for group in ("weights", "buffers") if group in f
-                   for layer, members in f[group].items() for name, values in members.items()}
-    return spec, tensors
+        return json.loads(f.attrs["spec"]), tensors_in(f)
 
 
 def read_npz(path):
