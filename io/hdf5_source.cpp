@@ -122,8 +122,17 @@ class Hdf5Reader final : public SampleReader {
       if (static_cast<std::int64_t>(rows_.size()) != rows) window_xs_.back() = kept_rows(window_xs_.back(), begin);
     }
     s_->feature_rows_read += rows;
-    if (s_->options.prepare && window_xs_.size() == 1 && window_xs_[0].size() > 0) s_->options.prepare(window_xs_[0]);
+    for (std::size_t k = 0; k < window_xs_.size(); ++k)
+      if (window_xs_[k].size() > 0) prepare(k, window_xs_[k]);
     features_loaded_ = true;
+  }
+
+  // Normalises input k's features as the options say: `prepare` for one input, the input's own
+  // for several.
+  void prepare(std::size_t k, Tensor& x) const {
+    const auto& inputs = s_->options.inputs;
+    const auto& f = inputs.empty() ? s_->options.prepare : inputs[k].prepare;
+    if (f) f(x);
   }
 
   // The rows of a window slab read from file row `begin` on that the split keeps (rows_).
@@ -151,7 +160,7 @@ class Hdf5Reader final : public SampleReader {
     s_->feature_rows_read += static_cast<std::int64_t>(rows.size());
     for (std::size_t k = 0; k < xs.size(); ++k) {
       Tensor part = s_->xs[k].read(rows);
-      if (s_->options.prepare && xs.size() == 1) s_->options.prepare(part);
+      prepare(k, part);
       const std::int64_t xw = s_->samples[k].numel();
       for (std::size_t j = 0; j < wanted.size(); ++j)
         std::copy_n(part.data() + static_cast<std::int64_t>(j) * xw, xw, xs[k].data() + wanted[j].second * xw);

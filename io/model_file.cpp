@@ -44,8 +44,11 @@ void write_model_parts(H5File& file, const Model& model) {
 void write_data(H5File& file, const DataState& data) {
   file.make_groups("/data");
   file.set_string_attribute("/data", "settings", data.settings.dump());
-  for (const auto& [name, values] : data.tensors)
+  for (const auto& [name, values] : data.tensors) {
+    // "mean/<input>": one of several inputs' statistics, in a group per statistic.
+    if (const auto slash = name.rfind('/'); slash != std::string::npos) file.make_groups("/data/" + name.substr(0, slash));
     file.write_doubles("/data/" + name, Shape{static_cast<std::int64_t>(values.size())}, values.data());
+  }
 }
 
 DataState read_data(const H5File& file) {

@@ -25,7 +25,12 @@ Normalization Normalization::parse(const std::string& text) {
   throw Error("normalisation '" + text + "': expected none, standardize or scale:FACTOR (a finite non-zero number)");
 }
 
-Normalization Normalization::from_state(const DataState& state) {
+namespace {
+// The stored name of a statistic: "mean", or "mean/<input>" for one of several inputs.
+std::string statistic(const std::string& what, const std::string& input) { return input.empty() ? what : what + "/" + input; }
+}  // namespace
+
+Normalization Normalization::from_state(const DataState& state, const std::string& input) {
   Normalization n;
   const Json& s = state.settings;
   if (!s.is_object() || !s.contains("normalize")) return n;
@@ -36,12 +41,13 @@ Normalization Normalization::from_state(const DataState& state) {
     throw IoError("the stored normalisation settings are malformed: " + s.dump());
   }
   if (n.kind_ == "standardize") {
+    const std::string mean = statistic("mean", input), std = statistic("std", input);
     for (const auto& [name, values] : state.tensors) {
-      if (name == "mean") n.mean_ = values;
-      if (name == "std") n.std_ = values;
+      if (name == mean) n.mean_ = values;
+      if (name == std) n.std_ = values;
     }
     if (n.mean_.empty() || n.mean_.size() != n.std_.size())
-      throw IoError("the stored standardisation needs /data/mean and /data/std of the same length");
+      throw IoError("the stored standardisation needs /data/" + mean + " and /data/" + std + " of the same length");
   } else if (n.kind_ != "none" && n.kind_ != "scale") {
     throw IoError("unknown stored normalisation '" + n.kind_ + "'");
   }
@@ -115,12 +121,12 @@ void Normalization::apply(Tensor& x) const {
   }
 }
 
-void Normalization::to_state(DataState& state) const {
+void Normalization::to_state(DataState& state, const std::string& input) const {
   state.settings["normalize"] = kind_;
   if (kind_ == "scale") state.settings["scale"] = factor_;
   if (kind_ == "standardize") {
-    state.tensors.emplace_back("mean", mean_);
-    state.tensors.emplace_back("std", std_);
+    state.tensors.emplace_back(statistic("mean", input), mean_);
+    state.tensors.emplace_back(statistic("std", input), std_);
   }
 }
 

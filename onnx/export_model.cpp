@@ -37,24 +37,27 @@ const std::vector<double>& data_tensor(const DataState& data, const std::string&
 }
 
 // The input preparation stored with the model (io/normalization), as nodes: the ONNX model
-// takes the same raw inputs as `weft predict`.
-std::string normalise(onnx_export::GraphBuilder& g, const Shape& input, const DataState& data, std::string x) {
+// takes the same raw inputs as `weft predict`. For one of several inputs (`name`), that input's
+// own statistics ("mean/<name>", "std/<name>").
+std::string normalise(onnx_export::GraphBuilder& g, const Shape& input, const DataState& data, std::string x,
+                      const std::string& name = "") {
   const std::string kind = data.settings.value("normalize", std::string("none"));
   if (kind == "none") return x;
-  g.set_scope("normalize");
+  const std::string scope = name.empty() ? "normalize" : "normalize/" + name, suffix = name.empty() ? "" : "/" + name;
+  g.set_scope(scope);
   if (kind == "scale") {
     const float factor = static_cast<float>(data.settings.value("scale", 1.0));
-    return g.node("Mul", {x, g.constant("normalize/scale", ConstView(&factor, Shape{}))});
+    return g.node("Mul", {x, g.constant(scope + "/scale", ConstView(&factor, Shape{}))});
   }
   if (kind != "standardize") throw IoError("the model's input normalisation '" + kind + "' is not one weft knows");
-  const auto& mean = data_tensor(data, "mean");
-  const auto& std = data_tensor(data, "std");
+  const auto& mean = data_tensor(data, "mean" + suffix);
+  const auto& std = data_tensor(data, "std" + suffix);
   if (static_cast<std::int64_t>(mean.size()) != input.numel() || std.size() != mean.size())
     throw IoError("the model's input normalisation has " + std::to_string(mean.size()) + " features; the model takes " +
                   input.str());
   const std::vector<float> m(mean.begin(), mean.end()), s(std.begin(), std.end());
-  x = g.node("Sub", {x, g.constant("normalize/mean", ConstView(m.data(), input))});
-  return g.node("Div", {x, g.constant("normalize/std", ConstView(s.data(), input))});
+  x = g.node("Sub", {x, g.constant(scope + "/mean", ConstView(m.data(), input))});
+  return g.node("Div", {x, g.constant(scope + "/std", ConstView(s.data(), input))});
 }
 
 // What `weft predict` prints for a classifier: probabilities from the raw outputs.
@@ -94,15 +97,13 @@ onnx::ModelProto build(const Model& model, const DataState& data) {
     describe_value(*graph.add_input(), "input", model.input_shape());
     values.push_back(normalise(g, model.input_shape(), data, "input"));
   } else {
-    if (data.settings.value("normalize", std::string("none")) != "none")
-      throw Error("ONNX export: the model has several inputs and a stored input normalisation, which applies to one");
     for (std::size_t i = 0; i < model.input_count(); ++i) {
       const std::string& name = model.input_name(i);
       if (name == "output" || name == "probabilities")
         throw Error("ONNX export: the model input '" + name + "' has the name of the graph's output; rename the input");
       g.reserve(name);
       describe_value(*graph.add_input(), name, model.input_shape(i));
-      values.push_back(name);
+      values.push_back(normalise(g, model.input_shape(i), data, name, name));
     }
   }
 

@@ -130,7 +130,10 @@ void emit_several(const PredictArgs& a, const SavedModel& saved, Trainer& traine
     const std::int64_t n = std::min(block, rows[0].size() - begin);
     std::vector<Tensor> xs;
     std::vector<ConstView> views;
-    for (std::size_t k = 0; k < rows.size(); ++k) xs.push_back(rows[k].read(begin, n));
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      xs.push_back(rows[k].read(begin, n));
+      saved.normalizations[k].apply(xs.back());  // each input by its own statistics
+    }
     for (std::size_t k = 0; k < rows.size(); ++k) views.push_back(ConstView(xs[k].view()).reshaped(shapes[k].with_batch(n)));
     write_rows(trainer.predict(views));
   }
@@ -141,7 +144,7 @@ int run(PredictArgs& a) {
   split_inputs(a, saved.model);
   const Model& model = saved.model;
   const io::DataState& data = saved.data;
-  const io::Normalization& normalization = saved.normalization;
+  const io::Normalization& normalization = saved.normalizations[0];
   TrainOptions options;
   options.threads = a.threads;
   Trainer trainer(saved.model, options);

@@ -111,12 +111,14 @@ void store_mapping(const std::vector<io::Hdf5Input>& mapping, io::DataState& pre
   prepared.settings["datasets"] = datasets;
 }
 
-// One streaming pass over the training part: its per-feature moments.
-io::FeatureMoments streamed_moments(const DataSource& train, std::int64_t block) {
-  io::FeatureMoments moments;
+// One streaming pass over the training part: each input's per-feature moments.
+std::vector<io::FeatureMoments> streamed_moments(const DataSource& train, std::int64_t block) {
+  std::vector<io::FeatureMoments> moments(train.input_count());
   const auto reader = train.open({}, 0);
-  Tensor x, y;
-  while (reader->read(block, x, y) > 0) moments.add(x);
+  std::vector<Tensor> xs(train.input_count());
+  Tensor y;
+  while (reader->read_inputs(block, 0, block, xs, y) > 0)
+    for (std::size_t k = 0; k < xs.size(); ++k) moments[k].add(xs[k]);
   return moments;
 }
 
@@ -128,9 +130,14 @@ TrainingData streamed_hdf5(const DataArgs& a, io::Hdf5SourceOptions o, std::uint
       throw Error("the validation split must be a fraction in (0, 1), got " + std::to_string(a.validation_split));
     o.split = {a.validation_split, seed, false};
   }
-  if (normalization.kind() == "standardize")
-    normalization.fit(streamed_moments(io::Hdf5Source(a.data, o), std::min<std::int64_t>(window, 4096)));
-  o.prepare = [normalization](Tensor& x) { normalization.apply(x); };
+  // Several inputs: each normalised by its own statistics, from its dataset's training rows.
+  std::vector<io::Normalization> each(std::max<std::size_t>(o.inputs.size(), 1), normalization);
+  if (normalization.kind() == "standardize") {
+    const auto moments = streamed_moments(io::Hdf5Source(a.data, o), std::min<std::int64_t>(window, 4096));
+    for (std::size_t k = 0; k < each.size(); ++k) each[k].fit(moments[k]);
+  }
+  if (o.inputs.empty()) o.prepare = [n = each[0]](Tensor& x) { n.apply(x); };
+  for (std::size_t k = 0; k < o.inputs.size(); ++k) o.inputs[k].prepare = [n = each[k]](Tensor& x) { n.apply(x); };
   TrainingData out;
   out.window_rows = window;
   out.train = std::make_unique<io::Hdf5Source>(a.data, o);
@@ -142,7 +149,7 @@ TrainingData streamed_hdf5(const DataArgs& a, io::Hdf5SourceOptions o, std::uint
                   (out.train->size() == 0 ? "nothing to train on" : "nothing to validate on") + " in the " +
                   std::to_string(out.train->size() + out.validation->size()) + " rows of '" + a.data + "'");
   }
-  normalization.to_state(out.prepared);
+  for (std::size_t k = 0; k < each.size(); ++k) each[k].to_state(out.prepared, o.inputs.empty() ? "" : o.inputs[k].input);
   out.prepared.settings["stream_window_rows"] = window;
   return out;
 }
@@ -211,9 +218,6 @@ TrainingData load_training_data(const DataArgs& given, const Model& model, std::
   const DataArgs a = with_mapped_features(given, mapping);
   const Shape& input = model.input_shape();
   auto normalization = io::Normalization::parse(a.normalize);
-  if (model.input_count() > 1 && normalization.kind() != "none")
-    throw Error("--normalize " + a.normalize + " prepares one input; the model has several (" + input_names(model) +
-                "): store their datasets normalised and train with --normalize none");
   if (is_hdf5(a.data)) {
     const auto o = stream_options(a, input, mapping);
     if (const std::int64_t window = streaming_window(a, o)) {
@@ -260,8 +264,10 @@ TrainingData load_training_data(const DataArgs& given, const Model& model, std::
 SavedModel load_saved_model(const std::string& path) {
   Model model = io::load_model(path);
   io::DataState data = io::load_data_state(path);
-  io::Normalization normalization = io::Normalization::from_state(data);
-  return {std::move(model), std::move(data), std::move(normalization)};
+  std::vector<io::Normalization> normalizations;
+  for (std::size_t k = 0; k < model.input_count(); ++k)  // several inputs: each its own statistics
+    normalizations.push_back(io::Normalization::from_state(data, model.input_count() > 1 ? model.input_name(k) : ""));
+  return {std::move(model), std::move(data), std::move(normalizations)};
 }
 
 std::unique_ptr<DataSource> open_evaluation_data(const DataArgs& given, const SavedModel& saved) {
@@ -271,11 +277,13 @@ std::unique_ptr<DataSource> open_evaluation_data(const DataArgs& given, const Sa
   if (is_hdf5(a.data)) {
     io::Hdf5SourceOptions o = stream_options(a, input, mapping);
     o.window_rows = budget_window(a, o).first;
-    o.prepare = [normalization = saved.normalization](Tensor& x) { normalization.apply(x); };
+    o.prepare = [normalization = saved.normalizations[0]](Tensor& x) { normalization.apply(x); };
+    for (std::size_t k = 0; k < o.inputs.size(); ++k)
+      o.inputs[k].prepare = [normalization = saved.normalizations[k]](Tensor& x) { normalization.apply(x); };
     return std::make_unique<io::Hdf5Source>(a.data, o);
   }
   Dataset test = io::load_idx_dataset(a.data, "t10k", input);
-  saved.normalization.apply(test.x);
+  saved.normalizations[0].apply(test.x);
   return std::make_unique<OwnedInMemorySource>(std::move(test));
 }
 

@@ -67,7 +67,7 @@ TrainingData load_training_data(const DataArgs& args, const Model& model, std::u
 struct SavedModel {
   Model model;
   io::DataState data;
-  io::Normalization normalization;
+  std::vector<io::Normalization> normalizations;  // one per model input, in the model's order
 };
 SavedModel load_saved_model(const std::string& path);
 

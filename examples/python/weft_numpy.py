@@ -4,7 +4,7 @@
 The file's layout (see the README, "Checkpoints"): the root attribute "spec" is the resolved
 model spec as JSON; /weights/<layer>/<param> and /buffers/<layer>/<buffer> hold the tensors in
 PyTorch's layouts; /data holds how inputs were prepared (normalisation, the datasets of several
-inputs). This script rebuilds the forward pass in inference mode, graphs included, and is both
+inputs; with several, each input's statistics as /data/mean/<input> and /data/std/<input>). This script rebuilds the forward pass in inference mode, graphs included, and is both
 the proof and the documentation of that layout.
 
     weft_numpy.py MODEL.h5 INPUT.csv [--compare PREDICTIONS.csv]
@@ -251,15 +251,17 @@ def data_settings(f):
     return json.loads(f["data"].attrs["settings"]) if "data" in f else {}
 
 
-def normalised(f, table):
-    """A one-input model's samples (N, ...) prepared with the stored normalisation (/data)."""
+def normalised(f, table, input_name=None):
+    """Samples (N, ...) prepared with the stored normalisation (/data): for one of several inputs
+    (input_name) by that input's own statistics, /data/mean/<input> and /data/std/<input>."""
     settings = data_settings(f)
     kind = settings.get("normalize", "none")
+    suffix = f"/{input_name}" if input_name else ""
     if kind == "scale":
         table = table * settings["scale"]
     elif kind == "standardize":
         shape = table.shape
-        table = ((table.reshape(len(table), -1) - f["data/mean"][...]) / f["data/std"][...]).reshape(shape)
+        table = ((table.reshape(len(table), -1) - f["data/mean" + suffix][...]) / f["data/std" + suffix][...]).reshape(shape)
     # weft holds inputs as float32.
     return table.astype(np.float32).astype(np.float64)
 
@@ -303,11 +305,8 @@ def dataset_mapping(f, spec, flags):
 
 def load_hdf5(f, spec, path, flags):
     """{model input: (N, *shape) float64} from one dataset of an HDF5 file per input, read as
-    float32 like weft. Only a one-input model is normalised: weft refuses --normalize for several
-    inputs (their datasets are stored prepared), so a file claiming otherwise is refused here."""
+    float32 like weft and normalised as stored (several inputs: each by its own statistics)."""
     shapes = model_inputs(spec)
-    if len(shapes) > 1 and data_settings(f).get("normalize", "none") != "none":
-        fail("a model with several inputs and a stored normalisation: weft has none for that")
     inputs = {}
     with h5py.File(path, "r") as data:
         for name, dataset in dataset_mapping(f, spec, flags).items():
@@ -321,7 +320,7 @@ def load_hdf5(f, spec, path, flags):
     counts = {name: len(x) for name, x in inputs.items()}
     if len(set(counts.values())) > 1:
         fail(f"the datasets of '{path}' hold different numbers of samples: {counts}")
-    return {name: normalised(f, x) for name, x in inputs.items()} if len(inputs) == 1 else inputs
+    return {name: normalised(f, x, name if len(inputs) > 1 else None) for name, x in inputs.items()}
 
 
 def load_inputs(f, spec, path, flags):

@@ -4,6 +4,8 @@
 # reads the samples as `weft predict` does (one HDF5 dataset per input, by the mapping stored with
 # the model or by --input NAME=DATASET) and must give weft predict's probabilities within 1e-5;
 # a model file with one weight or one batch-norm running statistic changed must make both fail.
+# Then the same with --normalize (standardize: each input by its own stored statistics; scale:F),
+# a changed stored statistic of either input making both fail.
 # The model: the image through conv2d, batch_norm, relu and global average pooling; the table
 # through dense+relu; multiply, subtract and concat joining them (the pooled tensor read three
 # times, the table twice); its inputs declared table first, while weft orders them by name.
@@ -55,26 +57,49 @@ for script in "${rebuilds[@]}"; do
   /usr/bin/python3 "$script" model.h5 new.h5 --input image=pics --input meta=feats --compare flags.csv --tolerance 1e-5
 done
 
-# The same file with one value changed, on each input's path: both rebuilds must disagree.
-/usr/bin/python3 - <<'PY'
-import shutil, h5py
-for out, tensor in (("bent_weight.h5", "weights/meta_dense/weight"), ("bent_buffer.h5", "buffers/bn/running_mean")):
-    shutil.copy("model.h5", out)
-    with h5py.File(out, "r+") as f:
-        values = f[tensor][...]
-        values.flat[0] += 0.05
-        f[tensor][...] = values
-PY
+# bend MODEL PREDICTIONS.csv DELTA TENSOR...: for each TENSOR (an HDF5 path), a copy of MODEL with
+# its first value moved by DELTA; both rebuilds must disagree with weft predict's PREDICTIONS.csv
+# on the unchanged model (counted in $failed).
 failed=0
-for bent in bent_weight.h5 bent_buffer.h5; do
+bend() {
+  local model=$1 predictions=$2 delta=$3
+  shift 3
+  for tensor in "$@"; do
+    /usr/bin/python3 - "$model" "$tensor" "$delta" <<'PY'
+import shutil, sys, h5py
+model, tensor, delta = sys.argv[1], sys.argv[2], float(sys.argv[3])
+shutil.copy(model, "bent.h5")
+with h5py.File("bent.h5", "r+") as f:
+    values = f[tensor][...]
+    values.flat[0] += delta
+    f[tensor][...] = values
+PY
+    for script in "${rebuilds[@]}"; do
+      if /usr/bin/python3 "$script" bent.h5 new.h5 --input image=pics --input meta=feats --compare "$predictions" \
+           --tolerance 1e-5 >bent.log 2>&1 || ! grep -q "largest difference between weft and" bent.log; then
+        echo "FAIL: $(basename "$script") with $tensor of $model changed agreed with weft predict (or crashed):"
+        cat bent.log
+        failed=$((failed + 1))
+      fi
+    done
+  done
+}
+
+# The same file with one value changed, on each input's path: both rebuilds must disagree.
+bend model.h5 flags.csv 0.05 weights/meta_dense/weight buffers/bn/running_mean
+
+# The same model trained with each input normalised (--normalize standardize: by its own
+# statistics; scale:F): both rebuilds prepare each input as predict does. A stored statistic of
+# either input changed must make both disagree.
+for normalize in scale:0.5 standardize; do  # normalized.h5 stays the standardised one
+  "$weft" train spec.json --data train.h5 --input image=pixels --input meta=table --batch 32 --epochs 3 --seed 3 \
+    --normalize "$normalize" --progress plain --out normalized.h5 >train.log
+  "$weft" predict normalized.h5 --input new.h5 --input image=pics --input meta=feats -o normalized.csv
   for script in "${rebuilds[@]}"; do
-    if /usr/bin/python3 "$script" "$bent" new.h5 --input image=pics --input meta=feats --compare flags.csv \
-         --tolerance 1e-5 >bent.log 2>&1 || ! grep -q "largest difference between weft and" bent.log; then
-      echo "FAIL: $(basename "$script") on $bent agreed with weft predict on the unchanged model (or crashed):"
-      cat bent.log
-      failed=$((failed + 1))
-    fi
+    /usr/bin/python3 "$script" normalized.h5 new.h5 --input image=pics --input meta=feats --compare normalized.csv \
+      --tolerance 1e-5
   done
 done
+bend normalized.h5 normalized.csv 0.5 data/mean/meta data/std/image
 [ "$failed" -eq 0 ]
 echo "several-input rebuilds in NumPy and PyTorch: all passed"

@@ -5,7 +5,8 @@
 #     ends with the same bits as the straight run (2 threads, then 1), streamed in windows;
 #  2. evaluate and predict reuse the mapping stored with the model, and agree with each other;
 #  3. the spec's "training": {"datasets": ...} maps them too, and --input overrides it;
-#  4. bad mappings and bad files are one line naming the input, the dataset and the file.
+#  4. bad mappings and bad files are one line naming the input, the dataset and the file;
+#  5. --normalize standardize stores each input's own statistics.
 # Usage: several_inputs_test.sh WEFT
 weft=$1
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -97,10 +98,24 @@ expect_error "uneven counts" "HDF5 file 'data.h5': 'short' (model input 'meta') 
   "$weft" train spec.json --data data.h5 --input image=grid --input meta=short
 expect_error "not HDF5" "the model has 2 inputs (image, meta): --data must be an HDF5 file with one dataset per input" \
   "$weft" train spec.json --data "$tmp" "${map[@]}"
-expect_error "normalise" "--normalize standardize prepares one input; the model has several (image, meta)" \
-  "$weft" train spec.json --data data.h5 "${map[@]}" --normalize standardize
 expect_error "evaluate unknown input" "--input label=labels: the model has no input 'label'" \
   "$weft" evaluate model.h5 --data data.h5 --input label=labels
 expect_error "predict missing dataset" "has no dataset 'tabel' (mapped to model input 'meta')" \
   "$weft" predict model.h5 --input data.h5 --input meta=tabel
+
+# 5. --normalize standardize, streamed in the 6 windows: each input standardised by its own
+# per-feature mean and standard deviation over the training rows, stored as /data/mean/<input>
+# and /data/std/<input>; NumPy's two-pass figures in double must agree to rounding.
+"$weft" train "${common[@]}" --normalize standardize --out standardized.h5 >/dev/null
+/usr/bin/python3 - <<'PY'
+import sys
+import h5py, numpy as np
+with h5py.File("standardized.h5") as model, h5py.File("data.h5") as data:
+    for name, dataset in (("image", "grid"), ("meta", "table")):
+        x = data[dataset][...].astype(np.float64).reshape(160, -1)
+        for statistic, want in (("mean", x.mean(axis=0)), ("std", x.std(axis=0))):
+            got = model[f"data/{statistic}/{name}"][...]
+            if got.shape != want.shape or np.max(np.abs(got - want)) > 1e-12:
+                sys.exit(f"FAIL: /data/{statistic}/{name} is {got}, NumPy's {want}")
+PY
 echo "several-input CLI runs: all passed"

@@ -153,6 +153,36 @@ BOOST_AUTO_TEST_CASE(a_part_of_a_batch_holds_every_input_of_the_same_rows_as_the
   }
 }
 
+BOOST_AUTO_TEST_CASE(each_input_is_prepared_by_its_own_function_in_whole_batches_and_in_parts) {
+  // --normalize with several inputs: each input's statistics; here two maps that differ.
+  weft::testing::TempDir dir;
+  const auto path = write(dir, two_inputs(50));
+  auto prepared = mapped(20);
+  prepared.inputs[0].prepare = [](Tensor& x) {
+    for (auto& v : x.span()) v = 2 * v + 1;
+  };
+  prepared.inputs[1].prepare = [](Tensor& x) {
+    for (auto& v : x.span()) v = v - 100;
+  };
+  const weft::io::Hdf5Source raw(path, mapped(20)), source(path, prepared);
+  const weft::EpochOrder order{true, 4, 1};
+  std::vector<Tensor> as_read(2), whole(2), part(2);
+  Tensor y;
+  BOOST_REQUIRE_EQUAL(raw.open(order, 0)->read_inputs(12, 0, 12, as_read, y), 12);
+  BOOST_REQUIRE_EQUAL(source.open(order, 0)->read_inputs(12, 0, 12, whole, y), 12);  // from the window
+  BOOST_REQUIRE_EQUAL(source.open(order, 0)->read_inputs(12, 4, 9, part, y), 12);  // rows read one by one
+  for (std::size_t k = 0; k < 2; ++k) {
+    const std::int64_t w = source.input_shape(k).numel();
+    for (std::int64_t i = 0; i < 12; ++i)
+      for (std::int64_t j = 0; j < w; ++j) {
+        const auto at = static_cast<std::size_t>(i * w + j);
+        const float want = k == 0 ? 2 * as_read[k][at] + 1 : as_read[k][at] - 100;
+        BOOST_CHECK_EQUAL(whole[k][at], want);
+        BOOST_CHECK_EQUAL(part[k][at], i >= 4 && i < 9 ? want : 0.0f);
+      }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_two_input_run_resumed_from_its_state_equals_the_straight_run) {
   weft::testing::TempDir dir;
   const weft::io::Hdf5Source data(write(dir, two_inputs(100)), mapped(30));

@@ -41,6 +41,9 @@ struct Hdf5Input {
   std::string input;    // the model input's name, for messages
   std::string dataset;  // the dataset in the file (n, ...)
   Shape shape;          // the model input's per-sample shape: served in it (same value count)
+  // Applied to this input's features of each window (n, stored sample...) right after reading:
+  // its normalisation. Empty: none.
+  std::function<void(Tensor&)> prepare = {};
 };
 
 // What Hdf5Source reads and how.
@@ -52,7 +55,7 @@ struct Hdf5SourceOptions {
   Shape sample_shape;                  // serve features in this shape (same value count); empty: as stored
   std::string expected_by = "the model";  // names who wants sample_shape, for the error
   // Applied to each window's features (n, stored sample...) right after reading: normalisation.
-  // Only for one input (not applied with `inputs`).
+  // Only for one input (with `inputs`, each input's own prepare applies).
   std::function<void(Tensor&)> prepare;
   // Several-input models: one dataset per model input, in the model's input order. When given,
   // it replaces features, sample_shape and expected_by.

@@ -5,7 +5,8 @@
 //   none:         inputs as read;
 //   scale:        x · factor (e.g. 1/255 for bytes);
 //   standardize:  (x − mean) / std per feature, mean and std from the training set (a feature
-//                 that never varies keeps std 1, so it maps to 0 rather than to NaN).
+//                 that never varies keeps std 1, so it maps to 0 rather than to NaN); a model
+//                 with several inputs has one Normalization per input, fitted on its dataset.
 #include <string>
 #include <vector>
 
@@ -37,7 +38,8 @@ class Normalization {
   // "none", "standardize", "scale:F"; throws Error naming the accepted forms otherwise.
   static Normalization parse(const std::string& text);
   // Rebuilds what to_state() stored; a state without normalisation settings means "none".
-  static Normalization from_state(const DataState& state);
+  // A model with several inputs normalises each by its own statistics: `input` names the one.
+  static Normalization from_state(const DataState& state, const std::string& input = "");
 
   // Computes the statistics (standardize) from the training features x (n, features...).
   void fit(const Tensor& x);
@@ -46,8 +48,9 @@ class Normalization {
   // Normalises x (n, features...) in place; throws ShapeError when the feature count differs
   // from the one fitted.
   void apply(Tensor& x) const;
-  // Adds the settings and statistics to `state`.
-  void to_state(DataState& state) const;
+  // Adds the settings and statistics to `state`: "mean" and "std", or for one of several inputs
+  // "mean/<input>" and "std/<input>" (the kind and a scale factor are common to all inputs).
+  void to_state(DataState& state, const std::string& input = "") const;
 
   const std::string& kind() const { return kind_; }  // "none", "scale" or "standardize"
 
