@@ -6,7 +6,7 @@
 #  2. evaluate and predict reuse the mapping stored with the model, and agree with each other;
 #  3. the spec's "training": {"datasets": ...} maps them too, and --input overrides it;
 #  4. bad mappings and bad files are one line naming the input, the dataset and the file;
-#  5. --normalize standardize stores each input's own statistics.
+#  5. --normalize standardize stores each input's own statistics, and evaluate and predict apply them.
 # Usage: several_inputs_test.sh WEFT
 weft=$1
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -54,12 +54,13 @@ with h5py.File(sys.argv[1]) as a, h5py.File(sys.argv[2]) as b:
     assert weights and all(np.array_equal(a[n][...], b[n][...]) for n in weights), "the resumed run differs"
 PY
 
-# Evaluate and predict take the mapping saved with the model; predict's probabilities give the
-# accuracy evaluate reports.
-"$weft" evaluate model.h5 --data data.h5 >eval.log
-accuracy=$(sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' eval.log)
-"$weft" predict model.h5 --input data.h5 -o predictions.csv
-/usr/bin/python3 - "$accuracy" <<'PY'
+# Evaluate and predict take the mapping (and the normalisation) saved with MODEL; predict's
+# probabilities give the accuracy evaluate reports.
+evaluate_matches_predict() {
+  "$weft" evaluate "$1" --data data.h5 >eval.log
+  accuracy=$(sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' eval.log)
+  "$weft" predict "$1" --input data.h5 -o predictions.csv
+  /usr/bin/python3 - "$accuracy" <<'PY'
 import sys, h5py, numpy as np
 p = np.loadtxt("predictions.csv", delimiter=",", skiprows=1)
 with h5py.File("data.h5") as f:
@@ -68,6 +69,8 @@ ours = (p.argmax(1) == y).mean()
 assert abs(ours - float(sys.argv[1])) < 1e-4, (ours, sys.argv[1])
 assert ours > 0.7, f"accuracy {ours}: the two-input model did not learn (chance 0.25)"
 PY
+}
+evaluate_matches_predict model.h5
 # Swapping the datasets of a saved model's mapping by flag: another shape, refused.
 if "$weft" predict model.h5 --input data.h5 --input image=table -o /dev/null 2>swap.err; then exit 1; fi
 grep -qF "dataset 'table' has samples of shape (2); model input 'image' takes (2, 3)" swap.err
@@ -118,4 +121,5 @@ with h5py.File("standardized.h5") as model, h5py.File("data.h5") as data:
             if got.shape != want.shape or np.max(np.abs(got - want)) > 1e-12:
                 sys.exit(f"FAIL: /data/{statistic}/{name} is {got}, NumPy's {want}")
 PY
+evaluate_matches_predict standardized.h5
 echo "several-input CLI runs: all passed"
