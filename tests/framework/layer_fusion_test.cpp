@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 
+#include "model_helpers.hpp"
 #include "weft/executor.hpp"
 #include "weft/gradient_check.hpp"
 #include "weft/model.hpp"
@@ -17,6 +18,7 @@
 using weft::Json;
 using weft::Shape;
 using weft::Tensor;
+using weft::testing::same_bits;
 
 namespace {
 
@@ -57,10 +59,6 @@ Tensor filled(const Shape& shape, std::uint64_t seed, bool constant) {
   const weft::CounterRng rng(seed);
   for (std::size_t i = 0; i < t.size(); ++i) t[i] = constant ? 0.5f : static_cast<float>(rng.normal(i));
   return t;
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 struct Pass {

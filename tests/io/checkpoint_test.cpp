@@ -18,7 +18,7 @@ using weft::testing::error_of;
 
 namespace {
 
-const Json spec = weft::testing::small_classifier_spec({{"type", "adam"}, {"lr", 0.002}});
+const Json adam_classifier_spec = weft::testing::small_classifier_spec({{"type", "adam"}, {"lr", 0.002}});
 
 // A state as a trainer would report it: Adam's two slots per parameter, filled with values that
 // differ everywhere, and a history with a NaN (an undefined metric).
@@ -43,7 +43,7 @@ weft::io::TrainingState example_state(const weft::Model& model) {
 }
 
 std::string saved_checkpoint(const weft::testing::TempDir& dir, const std::string& name = "c.h5") {
-  weft::Model model(spec);
+  weft::Model model(adam_classifier_spec);
   model.initialize(3);
   weft::io::save_checkpoint(dir.file(name), model, example_state(model));
   return dir.file(name);
@@ -61,7 +61,7 @@ void rewrite(const std::string& path, const std::function<void(weft::io::H5File&
 
 BOOST_AUTO_TEST_CASE(checkpoint_round_trip_is_bit_exact) {
   weft::testing::TempDir dir;
-  weft::Model model(spec);
+  weft::Model model(adam_classifier_spec);
   model.initialize(3);
   const auto state = example_state(model);
   weft::io::save_checkpoint(dir.file("c.h5"), model, state, {{{"normalize", "standardize"}}, {{"mean", {1.5, -2.0}}}});
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(files_that_are_not_checkpoints_are_refused_with_one_line) {
   one_line_with(error_of([&] { weft::io::load_checkpoint(dir.file("foreign.h5")); }),
                 "is an HDF5 file but not a weft checkpoint (no root attribute format = \"weft-checkpoint\")");
 
-  weft::io::save_model(weft::Model(spec), dir.file("model.h5"));
+  weft::io::save_model(weft::Model(adam_classifier_spec), dir.file("model.h5"));
   one_line_with(error_of([&] { weft::io::load_checkpoint(dir.file("model.h5")); }),
                 "not a weft checkpoint (its root attribute format is \"weft\", expected \"weft-checkpoint\")");
 
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(damaged_tensor_data_is_caught_by_its_checksum) {
 
 BOOST_AUTO_TEST_CASE(missing_extra_and_misshapen_optimizer_tensors_are_named) {
   weft::testing::TempDir dir;
-  weft::Model model(spec);
+  weft::Model model(adam_classifier_spec);
   auto save_with = [&](const std::string& name, const std::function<void(weft::io::TrainingState&)>& tweak) {
     auto state = example_state(model);
     tweak(state);

@@ -18,7 +18,7 @@ using weft::Json;
 
 namespace {
 
-const Json spec = {{"input", {20}},
+const Json crash_spec = {{"input", {20}},
                    {"layers", {{{"type", "dense"}, {"units", 64}}, {{"type", "relu"}}, {{"type", "dense"}, {"units", 10}}}},
                    {"loss", "cross_entropy"},
                    {"optimizer", {{"type", "adam"}}}};
@@ -70,7 +70,7 @@ std::size_t temporaries_in(const std::string& dir) {
 BOOST_AUTO_TEST_CASE(a_writer_killed_at_any_moment_leaves_a_complete_checkpoint) {
   weft::testing::TempDir dir;
   const std::string path = dir.file("run.h5");
-  weft::Model model(spec);
+  weft::Model model(crash_spec);
   weft::io::save_checkpoint(path, model, generation_state(model, 0));
 
   const weft::CounterRng rng(2024);

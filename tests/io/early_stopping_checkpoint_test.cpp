@@ -16,7 +16,7 @@ using weft::testing::error_of;
 namespace {
 
 // Dropout makes the weights depend on the random state too; batch_norm brings buffers.
-const Json spec = {{"input", {3}},
+const Json early_stopping_spec = {{"input", {3}},
                    {"layers",
                     {{{"type", "dense"}, {"units", 4}},
                      {{"type", "batch_norm"}},
@@ -36,7 +36,7 @@ weft::Dataset make_data() {
 // rises over epochs 1-3 (t = 0, 1, 2; the peak at 0.3·10 − 1 = 2) and falls after. With mode
 // "max" and patience 2, epoch 3 is the best and epochs 4 and 5 do not improve: it stops after
 // epoch 5 and puts epoch 3's weights back. Batch 4 of 8 samples: 2 steps per epoch.
-weft::TrainOptions options() {
+weft::TrainOptions early_stopping_options() {
   weft::TrainOptions o;
   o.batch_size = 4;
   o.seed = 5;
@@ -62,9 +62,9 @@ Outcome outcome(weft::Trainer& trainer, const weft::EarlyStopping& early) {
 // The straight run, with a checkpoint after every step. `early_first`: the order of the two
 // callbacks (the command line puts the checkpoints first).
 Outcome straight_run(const std::string& dir, bool early_first) {
-  weft::Model model(spec);
+  weft::Model model(early_stopping_spec);
   model.initialize(1);
-  weft::Trainer trainer(model, options());
+  weft::Trainer trainer(model, early_stopping_options());
   weft::EarlyStopping early(early_stopping_settings());
   weft::io::CheckpointSettings settings;
   settings.dir = dir;
@@ -82,11 +82,11 @@ Outcome straight_run(const std::string& dir, bool early_first) {
 // A new model, trainer and early stopping resumed from `path`, as `weft train --resume` does.
 Outcome resumed_run(const std::string& path) {
   weft::io::Checkpoint c = weft::io::load_checkpoint(path);
-  weft::Model model(spec);
+  weft::Model model(early_stopping_spec);
   model.initialize(1);
   std::copy(c.model.parameters().begin(), c.model.parameters().end(), model.parameters().begin());
   std::copy(c.model.buffers().begin(), c.model.buffers().end(), model.buffers().begin());
-  weft::Trainer trainer(model, options());
+  weft::Trainer trainer(model, early_stopping_options());
   trainer.restore({std::move(c.training.json), std::move(c.training.tensors)});
   weft::EarlyStopping early(early_stopping_settings());
   BOOST_REQUIRE(c.training.early_stopping);
@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(a_run_resumed_from_any_checkpoint_stops_where_the_straight_
 
 BOOST_AUTO_TEST_CASE(the_early_stopping_state_reads_back_exactly) {
   weft::testing::TempDir dir;
-  weft::Model model(spec);
+  weft::Model model(early_stopping_spec);
   model.initialize(2);
   weft::io::TrainingState state;
   for (const auto& t : model.parameter_table())

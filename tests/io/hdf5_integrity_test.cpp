@@ -19,7 +19,7 @@ using weft::testing::error_of;
 
 namespace {
 
-const Json spec = {{"input", {2}}, {"layers", {{{"type", "dense"}, {"units", 2}}}}, {"loss", "mse"}, {"optimizer", "sgd"}};
+const Json tiny_spec = {{"input", {2}}, {"layers", {{{"type", "dense"}, {"units", 2}}}}, {"loss", "mse"}, {"optimizer", "sgd"}};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -34,7 +34,7 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 
 BOOST_AUTO_TEST_CASE(a_changed_character_in_a_checkpoints_text_is_an_error_not_a_silent_change) {
   weft::testing::TempDir dir;
-  weft::Model model(spec);
+  weft::Model model(tiny_spec);
   model.initialize(1);
   weft::io::TrainingState state;
   state.json = {{"step", 123456789}, {"epoch", 1}, {"history", Json::array()}};

@@ -22,7 +22,7 @@ std::pair<double, std::vector<float>> weight_penalty(const Json& spec) {
   return {p, g};
 }
 
-void check_values(const std::vector<float>& got, const std::vector<double>& want) {
+void check_gradient_values(const std::vector<float>& got, const std::vector<double>& want) {
   BOOST_REQUIRE_EQUAL(got.size(), want.size());
   for (std::size_t i = 0; i < got.size(); ++i) BOOST_CHECK_CLOSE(double(got[i]) + 1.0, want[i] + 1.0, 1e-4);
 }
@@ -33,15 +33,15 @@ BOOST_AUTO_TEST_CASE(weight_penalties_by_hand) {
   // l1 0.1: 0.1·(1 + 2 + 0 + 0.5) = 0.35; gradient 0.1·sign(w) = 0.1, −0.1, 0, 0.1
   auto [p1, g1] = weight_penalty({{"type", "l1"}, {"l1", 0.1}});
   BOOST_CHECK_CLOSE(p1, 0.35, 1e-6);
-  check_values(g1, {0.1, -0.1, 0, 0.1});
+  check_gradient_values(g1, {0.1, -0.1, 0, 0.1});
   // l2 0.1: 0.1·(1 + 4 + 0 + 0.25) = 0.525; gradient 0.2·w = 0.2, −0.4, 0, 0.1
   auto [p2, g2] = weight_penalty({{"type", "l2"}, {"l2", 0.1}});
   BOOST_CHECK_CLOSE(p2, 0.525, 1e-6);
-  check_values(g2, {0.2, -0.4, 0, 0.1});
+  check_gradient_values(g2, {0.2, -0.4, 0, 0.1});
   // elastic net l1 0.1, l2 0.01: 0.35 + 0.0525 = 0.4025; gradient 0.1·sign(w) + 0.02·w
   auto [p3, g3] = weight_penalty({{"type", "elastic_net"}, {"l1", 0.1}, {"l2", 0.01}});
   BOOST_CHECK_CLOSE(p3, 0.4025, 1e-6);
-  check_values(g3, {0.12, -0.14, 0, 0.11});
+  check_gradient_values(g3, {0.12, -0.14, 0, 0.11});
 }
 
 BOOST_AUTO_TEST_CASE(l2_on_a_layer_changes_weights_not_biases_and_adds_to_the_loss) {

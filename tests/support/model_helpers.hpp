@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the test suites.
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -8,8 +9,14 @@
 #include "weft/dataset.hpp"
 #include "weft/model.hpp"
 #include "weft/rng.hpp"
+#include "weft/tensor.hpp"
 
 namespace weft::testing {
+
+// Whether two tensors hold the same floats, bit for bit (the determinism checks' equality).
+inline bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
 
 // Copies `values` into the parameter `name` ("dense_0/weight") of `model`.
 inline void set_parameter(Model& model, const std::string& name, std::initializer_list<float> values) {

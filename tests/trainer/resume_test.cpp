@@ -19,7 +19,7 @@ Json spec_with(const Json& optimizer) {
           {"optimizer", optimizer}};
 }
 
-weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classification(n, 6, 3, 7); }
+weft::Dataset make_resume_data(std::int64_t n) { return weft::testing::random_classification(n, 6, 3, 7); }
 
 using weft::testing::StopAtStep;
 
@@ -51,7 +51,7 @@ weft::TrainOptions options_with(const Json& schedule) {
 // resumed_shard: the shard size the resuming trainer is given (0: none, so it takes the run's).
 void check_resume_is_exact(const Json& optimizer, const Json& schedule, std::int64_t stop_step,
                            std::int64_t resumed_shard = 8) {
-  const auto data = make_data(100), validation = make_data(30);
+  const auto data = make_resume_data(100), validation = make_resume_data(30);
   const std::int64_t epochs = 3;
   weft::FitOptions fit;
   fit.epochs = epochs;

@@ -22,7 +22,7 @@ using weft::testing::error_of;
 namespace {
 
 // "meta" (3) and "pixels" (2, 2) through their own dense layers, concatenated, then classified.
-const Json spec = {{"inputs", {{"pixels", {2, 2}}, {"meta", {3}}}},
+const Json two_input_spec = {{"inputs", {{"pixels", {2, 2}}, {"meta", {3}}}},
                    {"layers",
                     {{{"type", "flatten"}, {"inputs", {"pixels"}}, {"name", "flat"}},
                      {{"type", "dense"}, {"units", 6}, {"name", "p"}},
@@ -49,7 +49,7 @@ weft::Dataset two_inputs(std::int64_t n) {
   return d;
 }
 
-std::string write(const weft::testing::TempDir& dir, const weft::Dataset& d, const std::string& name = "two.h5") {
+std::string write_two_inputs(const weft::testing::TempDir& dir, const weft::Dataset& d, const std::string& name = "two.h5") {
   const std::string path = dir.file(name);
   weft::io::H5File file(path, 'w');
   file.write_floats("tabular", d.x.shape(), d.x.data());
@@ -65,25 +65,25 @@ weft::io::Hdf5SourceOptions mapped(std::int64_t window) {
   return o;
 }
 
-weft::TrainOptions options(int threads) {
+weft::TrainOptions two_input_options(int threads) {
   return {.batch_size = 16, .shard_size = 8, .threads = threads, .seed = 11};
 }
 
-// A model of `spec` initialised from seed 3, and its trainer.
-struct Run {
-  explicit Run(int threads) : trainer(initialized(model), options(threads)) {}
+// A model of `two_input_spec` initialised from seed 3, and its trainer.
+struct TwoInputRun {
+  explicit TwoInputRun(int threads) : trainer(initialized(model), two_input_options(threads)) {}
   static weft::Model& initialized(weft::Model& m) {
     m.initialize(3);
     return m;
   }
   std::vector<float> parameters() const { return {model.parameters().begin(), model.parameters().end()}; }
-  weft::Model model{spec};
+  weft::Model model{two_input_spec};
   weft::Trainer trainer;
 };
 
 // The parameters after `epochs` epochs of `data`.
-std::vector<float> train(const weft::DataSource& data, int threads, std::int64_t epochs = 2) {
-  Run run(threads);
+std::vector<float> train_two_inputs(const weft::DataSource& data, int threads, std::int64_t epochs = 2) {
+  TwoInputRun run(threads);
   run.trainer.fit(data, weft::FitOptions{.epochs = epochs, .callbacks = {}});
   return run.parameters();
 }
@@ -97,17 +97,17 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 BOOST_AUTO_TEST_CASE(a_two_input_model_trains_to_the_same_bits_with_one_and_two_threads_and_learns) {
   const auto data = two_inputs(100);
   const weft::InMemorySource source(data);
-  const auto one = train(source, 1), two = train(source, 2);
+  const auto one = train_two_inputs(source, 1), two = train_two_inputs(source, 2);
   BOOST_CHECK(same_bits(one, two));
 
-  Run run(2);
+  TwoInputRun run(2);
   run.trainer.fit(data, weft::FitOptions{.epochs = 30, .callbacks = {}});
   BOOST_CHECK_GT(run.trainer.evaluate(data).accuracy, 0.8);  // three classes: chance is about 1/3
 }
 
 BOOST_AUTO_TEST_CASE(predict_and_train_step_take_one_tensor_per_input) {
   const auto data = two_inputs(40);
-  Run run(2);
+  TwoInputRun run(2);
   const std::vector<weft::ConstView> xs = {data.x.view(), data.more_x[0].view()};
   const Tensor whole = run.trainer.predict(xs), in_pieces = run.trainer.predict(xs, 16);
   BOOST_CHECK(std::memcmp(whole.data(), in_pieces.data(), whole.size() * sizeof(float)) == 0);
@@ -118,19 +118,19 @@ BOOST_AUTO_TEST_CASE(predict_and_train_step_take_one_tensor_per_input) {
 BOOST_AUTO_TEST_CASE(one_window_of_a_two_dataset_file_is_the_in_memory_run_and_windows_keep_thread_independence) {
   weft::testing::TempDir dir;
   const auto data = two_inputs(100);
-  const auto path = write(dir, data);
-  const auto in_memory = train(weft::InMemorySource(data), 2);
-  BOOST_CHECK(same_bits(train(weft::io::Hdf5Source(path, mapped(1000)), 1), in_memory));
+  const auto path = write_two_inputs(dir, data);
+  const auto in_memory = train_two_inputs(weft::InMemorySource(data), 2);
+  BOOST_CHECK(same_bits(train_two_inputs(weft::io::Hdf5Source(path, mapped(1000)), 1), in_memory));
   const weft::io::Hdf5Source windows(path, mapped(30));
-  const auto one = train(windows, 1);
-  BOOST_CHECK(same_bits(one, train(windows, 2)));
+  const auto one = train_two_inputs(windows, 1);
+  BOOST_CHECK(same_bits(one, train_two_inputs(windows, 2)));
   BOOST_CHECK(!same_bits(one, in_memory));  // another order: the test above is not vacuous
 }
 
 BOOST_AUTO_TEST_CASE(a_part_of_a_batch_holds_every_input_of_the_same_rows_as_the_whole_batch) {
   weft::testing::TempDir dir;
   const auto data = two_inputs(50);
-  const weft::io::Hdf5Source source(write(dir, data), mapped(20));
+  const weft::io::Hdf5Source source(write_two_inputs(dir, data), mapped(20));
   std::vector<Tensor> whole(2), part(2);
   Tensor y_whole, y_part;
   const weft::EpochOrder order{true, 4, 1};
@@ -185,9 +185,9 @@ BOOST_AUTO_TEST_CASE(each_input_is_prepared_by_its_own_function_in_whole_batches
 
 BOOST_AUTO_TEST_CASE(a_two_input_run_resumed_from_its_state_equals_the_straight_run) {
   weft::testing::TempDir dir;
-  const weft::io::Hdf5Source data(write(dir, two_inputs(100)), mapped(30));
-  const auto straight = train(data, 2);
-  Run first(2);
+  const weft::io::Hdf5Source data(write_two_inputs(dir, two_inputs(100)), mapped(30));
+  const auto straight = train_two_inputs(data, 2);
+  TwoInputRun first(2);
   weft::testing::StopAtStep stop(9);  // in the middle of the second epoch (7 steps each)
   first.trainer.fit(data, weft::FitOptions{.epochs = 2, .callbacks = {&stop}});
   BOOST_REQUIRE_EQUAL(first.trainer.step(), 9);
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(a_two_input_run_resumed_from_its_state_equals_the_straight_
   // A fresh trainer on a model rebuilt from the spec, as --resume does from a checkpoint.
   weft::Model second_model(first.model.spec());
   std::copy(first.model.parameters().begin(), first.model.parameters().end(), second_model.parameters().begin());
-  weft::Trainer second(second_model, options(1));
+  weft::Trainer second(second_model, two_input_options(1));
   second.restore(first.trainer.state());
   second.fit(data, weft::FitOptions{.epochs = 2, .callbacks = {}});
   BOOST_CHECK(same_bits(straight, {second_model.parameters().begin(), second_model.parameters().end()}));
@@ -216,10 +216,10 @@ BOOST_AUTO_TEST_CASE(a_validation_split_keeps_each_samples_inputs_together) {
 BOOST_AUTO_TEST_CASE(bad_data_for_several_inputs_is_an_error_naming_it) {
   weft::testing::TempDir dir;
   const auto data = two_inputs(20);
-  const auto path = write(dir, data);
+  const auto path = write_two_inputs(dir, data);
 
-  weft::Model model(spec);
-  weft::Trainer trainer(model, options(1));
+  weft::Model model(two_input_spec);
+  weft::Trainer trainer(model, two_input_options(1));
   weft::Dataset one_input{data.x, data.y, "one input"};
   BOOST_CHECK_EQUAL(error_of([&] { trainer.train_epoch(one_input); }),
                     "'one input' has 1 input per sample; the model takes 2 (meta, pixels)");
@@ -249,18 +249,18 @@ BOOST_AUTO_TEST_CASE(bad_data_for_several_inputs_is_an_error_naming_it) {
 }
 
 BOOST_AUTO_TEST_CASE(a_spec_maps_only_inputs_the_model_has_to_datasets) {
-  Json with_map = spec;
+  Json with_map = two_input_spec;
   with_map["training"] = {{"datasets", {{"meta", "tabular"}, {"pixels", "images"}}}};
   const weft::Model model(with_map);
   BOOST_CHECK_EQUAL(model.spec()["training"]["datasets"]["pixels"], "images");
-  BOOST_CHECK(!weft::Model(spec).spec().contains("training") ||
-              !weft::Model(spec).spec()["training"].contains("datasets"));
+  BOOST_CHECK(!weft::Model(two_input_spec).spec().contains("training") ||
+              !weft::Model(two_input_spec).spec()["training"].contains("datasets"));
 
-  Json unknown = spec;
+  Json unknown = two_input_spec;
   unknown["training"] = {{"datasets", {{"image", "images"}}}};
   BOOST_CHECK_EQUAL(error_of([&] { weft::Model m(unknown); }),
                     "training: datasets: 'image' is not a model input (inputs: meta, pixels)");
-  Json not_names = spec;
+  Json not_names = two_input_spec;
   not_names["training"] = {{"datasets", {{"meta", 3}}}};
   BOOST_CHECK(error_of([&] { weft::Model m(not_names); }).starts_with("training: 'datasets' must map model input names"));
 }

@@ -13,13 +13,13 @@ using weft::Json;
 
 namespace {
 
-const Json spec = {{"input", {6}},
+const Json stream_spec = {{"input", {6}},
                    {"layers", {{{"type", "dense"}, {"units", 10}, {"init", "he_normal"}}, {{"type", "relu"}},
                                {{"type", "dropout"}, {"rate", 0.2}}, {{"type", "dense"}, {"units", 3}}}},
                    {"loss", "cross_entropy"},
                    {"optimizer", {{"type", "adam"}, {"lr", 0.01}}}};
 
-weft::Dataset make_data(std::int64_t n) { return weft::testing::random_classification(n, 6, 3, 7); }
+weft::Dataset make_stream_data(std::int64_t n) { return weft::testing::random_classification(n, 6, 3, 7); }
 
 std::string write(const weft::testing::TempDir& dir, const weft::Dataset& d) {
   const std::string path = dir.file("train.h5");
@@ -38,8 +38,8 @@ weft::TrainOptions options(int threads) {
   return o;
 }
 
-std::vector<float> train(const weft::DataSource& data, int threads, std::int64_t epochs) {
-  weft::Model model(spec);
+std::vector<float> train_streamed(const weft::DataSource& data, int threads, std::int64_t epochs) {
+  weft::Model model(stream_spec);
   model.initialize(3);
   weft::Trainer trainer(model, options(threads));
   weft::FitOptions fit;
@@ -58,33 +58,33 @@ weft::io::Hdf5Source streamed(const std::string& path, std::int64_t window) {
 
 BOOST_AUTO_TEST_CASE(streaming_with_one_window_is_the_in_memory_run) {
   weft::testing::TempDir dir;
-  const auto data = make_data(100);
+  const auto data = make_stream_data(100);
   const auto path = write(dir, data);
-  BOOST_CHECK(train(streamed(path, 100), 2, 2) == train(weft::InMemorySource(data), 2, 2));
-  BOOST_CHECK(train(streamed(path, 1000), 2, 2) == train(weft::InMemorySource(data), 2, 2));
+  BOOST_CHECK(train_streamed(streamed(path, 100), 2, 2) == train_streamed(weft::InMemorySource(data), 2, 2));
+  BOOST_CHECK(train_streamed(streamed(path, 1000), 2, 2) == train_streamed(weft::InMemorySource(data), 2, 2));
 }
 
 BOOST_AUTO_TEST_CASE(streamed_windows_give_the_same_bits_for_any_thread_count) {
   weft::testing::TempDir dir;
-  const auto data = make_data(100);
+  const auto data = make_stream_data(100);
   const auto path = write(dir, data);
-  const auto one = train(streamed(path, 16), 1, 2);
-  BOOST_CHECK(one == train(streamed(path, 16), 2, 2));
-  BOOST_CHECK(one != train(weft::InMemorySource(data), 1, 2));  // a different (windowed) order
+  const auto one = train_streamed(streamed(path, 16), 1, 2);
+  BOOST_CHECK(one == train_streamed(streamed(path, 16), 2, 2));
+  BOOST_CHECK(one != train_streamed(weft::InMemorySource(data), 1, 2));  // a different (windowed) order
 }
 
 BOOST_AUTO_TEST_CASE(a_streamed_run_resumed_mid_epoch_continues_bit_for_bit) {
   weft::testing::TempDir dir;
-  const auto path = write(dir, make_data(100));
+  const auto path = write(dir, make_stream_data(100));
   const auto source = streamed(path, 16);
-  weft::Model straight_model(spec);
+  weft::Model straight_model(stream_spec);
   straight_model.initialize(3);
   weft::Trainer straight(straight_model, options(2));
   weft::FitOptions fit;
   fit.epochs = 2;
   straight.fit(source, fit);
 
-  weft::Model first_model(spec);
+  weft::Model first_model(stream_spec);
   first_model.initialize(3);
   weft::Trainer first(first_model, options(2));
   weft::testing::StopAtStep stop(10);  // epoch 2, mini-batch 3 of 7
@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE(a_streamed_run_resumed_mid_epoch_continues_bit_for_bit) {
   first.fit(source, fit);
   BOOST_REQUIRE_EQUAL(first.position(), 3);
 
-  weft::Model resumed_model(spec);
+  weft::Model resumed_model(stream_spec);
   std::copy(first_model.parameters().begin(), first_model.parameters().end(), resumed_model.parameters().begin());
   weft::Trainer resumed(resumed_model, options(1));
   resumed.restore(first.state());

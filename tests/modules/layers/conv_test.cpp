@@ -42,7 +42,7 @@ namespace {
 //    4  5  6  7
 //    8  9 10 11
 //   12 13 14 15
-std::vector<float> ramp_4x4() {
+std::vector<float> counting_4x4() {
   std::vector<float> x(16);
   for (int i = 0; i < 16; ++i) x[static_cast<std::size_t>(i)] = float(i);
   return x;
@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(conv2d_3x3_on_4x4_by_hand) {
   l.set_param("weight", asymmetric_3x3);
   l.set_param("bias", {0.5f});
   // y(i, j) = (4i + j) + 2(4i + j + 1) − (4(i + 2) + j + 2) + 0.5 = 8i + 2j − 7.5
-  const Tensor y = l.run(ramp_4x4());
+  const Tensor y = l.run(counting_4x4());
   BOOST_REQUIRE(y.shape() == (Shape{1, 1, 2, 2}));
   BOOST_CHECK_CLOSE(y[0], -7.5f, 1e-4);
   BOOST_CHECK_CLOSE(y[1], -5.5f, 1e-4);
@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(conv2d_strided_and_padded_by_hand) {
   //   (0,1): a=−1,b= 1:  0 + 0 − x[1][3] = −7          → −6.5
   //   (1,0): a= 1,b=−1:  0 + 2·x[1][0] − x[3][1] = −5  → −4.5
   //   (1,1): a= 1,b= 1:  5 + 2·6 − 15 = 2              →  2.5
-  const Tensor y = l.run(ramp_4x4());
+  const Tensor y = l.run(counting_4x4());
   BOOST_REQUIRE(y.shape() == (Shape{1, 1, 2, 2}));
   BOOST_CHECK_CLOSE(y[0], -4.5f, 1e-4);
   BOOST_CHECK_CLOSE(y[1], -6.5f, 1e-4);

@@ -12,6 +12,7 @@
 using weft::Json;
 using weft::Shape;
 using weft::Tensor;
+using weft::testing::same_bits;
 
 WEFT_GRADIENT_CASES(dropout) {
   layer({{"type", "dropout"}, {"rate", 0.3}}, Shape{7});
@@ -48,10 +49,6 @@ Tensor random(const Shape& shape, std::uint64_t seed) {
   const weft::CounterRng rng(seed);
   for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(rng.normal(i));
   return t;
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 using weft::Json;
 using weft::Shape;
 using weft::Tensor;
+using weft::testing::same_bits;
 
 // Small: a weight moves every output it touches, and the more outputs sit within a step of
 // relu's kink the more the finite differences blur. The relu mask itself is pinned by the
@@ -24,12 +25,12 @@ WEFT_GRADIENT_CASES(fused_activation) {
 
 namespace {
 
-struct Pass {
+struct FusedPass {
   Tensor output, input_gradient, gradient;
 };
 
 // Forward and backward over a batch of 5 in shards of 2, from fixed inputs and weights.
-Pass run(const Json& layers, const Shape& input, std::span<const float> weights) {
+FusedPass run_fused(const Json& layers, const Shape& input, std::span<const float> weights) {
   weft::Model m({{"input", input.to_vector()}, {"layers", layers}, {"loss", "mse"}});
   BOOST_REQUIRE_EQUAL(m.parameters().size(), weights.size());
   std::copy(weights.begin(), weights.end(), m.parameters().begin());
@@ -38,7 +39,7 @@ Pass run(const Json& layers, const Shape& input, std::span<const float> weights)
   Tensor x(input.with_batch(5)), dy(m.output_shape().with_batch(5));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.normal(i));
   for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = static_cast<float>(rng.derive(1).normal(i));
-  Pass p{Tensor(dy.shape()), Tensor(x.shape()), Tensor(Shape{static_cast<std::int64_t>(weights.size())})};
+  FusedPass p{Tensor(dy.shape()), Tensor(x.shape()), Tensor(Shape{static_cast<std::int64_t>(weights.size())})};
   exec.forward(x, true, 0, 0);
   exec.copy_output(p.output);
   exec.backward(dy);
@@ -47,18 +48,14 @@ Pass run(const Json& layers, const Shape& input, std::span<const float> weights)
   return p;
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
 void check_fused_equals_separate(Json layer, const Shape& input) {
   Json fused = layer;
   fused["activation"] = "relu";
   weft::Model init({{"input", input.to_vector()}, {"layers", Json::array({layer})}, {"loss", "mse"}});
   init.initialize(3);
   const std::vector<float> weights(init.parameters().begin(), init.parameters().end());
-  const Pass separate = run(Json::array({layer, {{"type", "relu"}}}), input, weights);
-  const Pass together = run(Json::array({fused}), input, weights);
+  const FusedPass separate = run_fused(Json::array({layer, {{"type", "relu"}}}), input, weights);
+  const FusedPass together = run_fused(Json::array({fused}), input, weights);
   // A case where relu decides nothing would prove little.
   const auto zeros = std::count(separate.output.data(), separate.output.data() + separate.output.size(), 0.0f);
   BOOST_CHECK(zeros > 0 && zeros < static_cast<std::ptrdiff_t>(separate.output.size()));

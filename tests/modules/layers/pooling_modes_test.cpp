@@ -31,7 +31,7 @@ WEFT_GRADIENT_CASES(pooling_modes) {
 
 namespace {
 
-void check_values(const Tensor& y, const std::vector<float>& expected) {
+void check_pooled(const Tensor& y, const std::vector<float>& expected) {
   BOOST_REQUIRE_EQUAL(y.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     if (std::isinf(expected[i])) {
@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(pooling_output_extents_follow_pytorchs_formula) {
 BOOST_AUTO_TEST_CASE(ceil_mode_and_dilation_by_hand) {
   // max, kernel 3, stride 2, dilation 2, padding 1, ceil mode on [3, 1, 4, 1, 5, 9, 2]: windows
   // start at −1, 1, 3 and read {pad, 1, 1}, {1, 1, 9}, {1, 9, beyond} → [1, 9, 9].
-  check_values(OneLayer({{"type", "max_pool1d"}, {"kernel", 3}, {"stride", 2}, {"dilation", 2}, {"padding", 1},
+  check_pooled(OneLayer({{"type", "max_pool1d"}, {"kernel", 3}, {"stride", 2}, {"dilation", 2}, {"padding", 1},
                          {"ceil_mode", true}},
                         Shape{1, 7})
                    .run({3, 1, 4, 1, 5, 9, 2}),
@@ -145,19 +145,19 @@ BOOST_AUTO_TEST_CASE(ceil_mode_and_dilation_by_hand) {
   // {1, 5} (a 4th would start at 6 = in + padding: dropped) → with the pad counted [1.5, 2.5, 3],
   // without [3, 2.5, 3].
   const Json avg = {{"type", "avg_pool1d"}, {"kernel", 2}, {"stride", 2}, {"padding", 1}, {"ceil_mode", true}};
-  check_values(OneLayer(avg, Shape{1, 5}).run({3, 1, 4, 1, 5}), {1.5f, 2.5f, 3});
+  check_pooled(OneLayer(avg, Shape{1, 5}).run({3, 1, 4, 1, 5}), {1.5f, 2.5f, 3});
   Json real_only = avg;
   real_only["count_include_pad"] = false;
-  check_values(OneLayer(real_only, Shape{1, 5}).run({3, 1, 4, 1, 5}), {3, 2.5f, 3});
+  check_pooled(OneLayer(real_only, Shape{1, 5}).run({3, 1, 4, 1, 5}), {3, 2.5f, 3});
   // avg, kernel 3, stride 2, padding 1, ceil mode on 0..5: windows at −1, 1, 3, 5; the last reads
   // {5, pad, beyond}: the divisor counts x5 and the pad (2), not the slot beyond → 5/2.
-  check_values(OneLayer({{"type", "avg_pool1d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}, {"ceil_mode", true}},
+  check_pooled(OneLayer({{"type", "avg_pool1d"}, {"kernel", 3}, {"stride", 2}, {"padding", 1}, {"ceil_mode", true}},
                         Shape{1, 6})
                    .run({0, 1, 2, 3, 4, 5}),
                {1.0f / 3, 2, 4, 2.5f});
   // A dilated max window wholly in padding: kernel 2, dilation 3, padding 1 on [1, 2] reads
   // positions −1 and 2, both outside → −∞ (PyTorch's value).
-  check_values(OneLayer({{"type", "max_pool1d"}, {"kernel", 2}, {"stride", 1}, {"padding", 1}, {"dilation", 3}},
+  check_pooled(OneLayer({{"type", "max_pool1d"}, {"kernel", 2}, {"stride", 1}, {"padding", 1}, {"dilation", 3}},
                         Shape{1, 2})
                    .run({1, 2}),
                {-std::numeric_limits<float>::infinity()});
@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(ceil_mode_and_dilation_match_a_reference_loop) {
         const auto y = reference_pool(plane, k.h, k.w, k.ah, k.aw, k.max, k.ceil_mode, k.count_include_pad);
         expected.insert(expected.end(), y.begin(), y.end());
       }
-      check_values(OneLayer(spec, Shape{channels, k.h, k.w}).run(x), expected);
+      check_pooled(OneLayer(spec, Shape{channels, k.h, k.w}).run(x), expected);
     }
   }
 }

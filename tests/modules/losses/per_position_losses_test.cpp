@@ -40,7 +40,7 @@ const std::initializer_list<float> logits = {0, 0, 0, ln2, 0, ln3,  //
 const std::initializer_list<float> labels = {2, 2, 0, 1};
 const Shape per_sample{3, 2};
 
-void check_close(const Tensor& got, const std::vector<double>& expected) {
+void check_losses(const Tensor& got, const std::vector<double>& expected) {
   BOOST_REQUIRE_EQUAL(got.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) BOOST_CHECK_SMALL(double(got[i]) - expected[i], 1e-6);
 }
@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(cross_entropy_per_position_by_hand) {
   // in the class-major layout [sample][class][position]:
   //   s0p0 (1/3, 1/3, −2/3)/4, s0p1 (1/6, 2/6, −3/6)/4, s1p0 (−3/6, 1/6, 2/6)/4, s1p1 (4/6, −5/6, 1/6)/4
   BOOST_CHECK_CLOSE(loss_of(ce(), per_sample, logits, labels, 2, &grad), std::log(72.0) / 4, 1e-4);
-  check_close(grad, {1.0 / 12, 1.0 / 24, 1.0 / 12, 1.0 / 12, -1.0 / 6, -1.0 / 8,  //
+  check_losses(grad, {1.0 / 12, 1.0 / 24, 1.0 / 12, 1.0 / 12, -1.0 / 6, -1.0 / 8,  //
                      -1.0 / 8, 1.0 / 6, 1.0 / 24, -5.0 / 24, 1.0 / 12, 1.0 / 24});
   // Class weights (1, 2, 3): labels 2, 2, 0, 1 weigh 3, 3, 1, 2 (Σ 9):
   //   (3·ln 3 + 3·ln 2 + 1·ln 2 + 2·ln 6) / 9 = (5·ln 3 + 6·ln 2) / 9.
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(cross_entropy_per_position_by_hand) {
   // the others divide by 2: s1p0 (−3/6, 1/6, 2/6)/2.
   BOOST_CHECK_CLOSE(loss_of(ce({{"ignore_index", 2}}), per_sample, logits, labels, 2, &grad),
                     (std::log(2.0) + std::log(6.0)) / 2, 1e-4);
-  check_close(grad, {0, 0, 0, 0, 0, 0, -0.25, 1.0 / 3, 1.0 / 12, -5.0 / 12, 1.0 / 6, 1.0 / 12});
+  check_losses(grad, {0, 0, 0, 0, 0, 0, -0.25, 1.0 / 3, 1.0 / 12, -5.0 / 12, 1.0 / 6, 1.0 / 12});
   // PyTorch's −100 convention, with weights: s0p1 ignored, Σw = 3 + 1 + 2 = 6:
   //   (3·ln 3 + 1·ln 2 + 2·ln 6) / 6 = (5·ln 3 + 3·ln 2) / 6.
   BOOST_CHECK_CLOSE(loss_of(ce({{"ignore_index", -100}, {"weight", {1.0, 2.0, 3.0}}}), per_sample, logits,
@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(nll_per_position_by_hand) {
   const std::initializer_list<float> log_p = {l3, l6, l3, l3, l3, l2,  //
                                               l2, l23, l6, l6, l3, l6};
   BOOST_CHECK_CLOSE(loss_of("nll", per_sample, log_p, labels, 2, &grad), std::log(72.0) / 4, 1e-4);
-  check_close(grad, {0, 0, 0, 0, -0.25, -0.25, -0.25, 0, 0, -0.25, 0, 0});
+  check_losses(grad, {0, 0, 0, 0, -0.25, -0.25, -0.25, 0, 0, -0.25, 0, 0});
   // Weights (1, 2, 3) and ignore_index 0 (s1p0): (3·ln 3 + 3·ln 2 + 2·ln 6) / (3 + 3 + 2).
   BOOST_CHECK_CLOSE(loss_of({{"type", "nll"}, {"weight", {1.0, 2.0, 3.0}}, {"ignore_index", 0}}, per_sample, log_p,
                             labels, 2),
