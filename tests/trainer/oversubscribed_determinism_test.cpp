@@ -17,14 +17,16 @@
 
 #include "weft/trainer.hpp"
 
-namespace {
-
 constexpr int most_workers = 16;
 
-// Lifts oneTBB's cap on concurrent workers above the core count while it lives.
+// Lifts oneTBB's cap on concurrent workers above the core count while it lives. Outside the
+// anonymous namespace: the suite's test cases derive from it, and in the unity build (where this
+// file is included, not compiled alone) GCC warns about a base with internal linkage.
 struct Oversubscribe {
   tbb::global_control control{tbb::global_control::max_allowed_parallelism, most_workers};
 };
+
+namespace {
 
 // Two steps of batch 64 in shards of 4: 16 shards a step, so 16 workers all have one.
 std::vector<float> train_example(const std::string& name, int threads) {
