@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(a_part_of_a_batch_holds_every_input_of_the_same_rows_as_the
 BOOST_AUTO_TEST_CASE(each_input_is_prepared_by_its_own_function_in_whole_batches_and_in_parts) {
   // --normalize with several inputs: each input's statistics; here two maps that differ.
   weft::testing::TempDir dir;
-  const auto path = write(dir, two_inputs(50));
+  const auto path = write_two_inputs(dir, two_inputs(50));
   auto prepared = mapped(20);
   prepared.inputs[0].prepare = [](Tensor& x) {
     for (auto& v : x.span()) v = 2 * v + 1;

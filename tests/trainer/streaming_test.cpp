@@ -21,7 +21,7 @@ const Json stream_spec = {{"input", {6}},
 
 weft::Dataset make_stream_data(std::int64_t n) { return weft::testing::random_classification(n, 6, 3, 7); }
 
-std::string write(const weft::testing::TempDir& dir, const weft::Dataset& d) {
+std::string write_stream_file(const weft::testing::TempDir& dir, const weft::Dataset& d) {
   const std::string path = dir.file("train.h5");
   weft::io::H5File file(path, 'w');
   file.write_floats("features", d.x.shape(), d.x.data());
@@ -59,7 +59,7 @@ weft::io::Hdf5Source streamed(const std::string& path, std::int64_t window) {
 BOOST_AUTO_TEST_CASE(streaming_with_one_window_is_the_in_memory_run) {
   weft::testing::TempDir dir;
   const auto data = make_stream_data(100);
-  const auto path = write(dir, data);
+  const auto path = write_stream_file(dir, data);
   BOOST_CHECK(train_streamed(streamed(path, 100), 2, 2) == train_streamed(weft::InMemorySource(data), 2, 2));
   BOOST_CHECK(train_streamed(streamed(path, 1000), 2, 2) == train_streamed(weft::InMemorySource(data), 2, 2));
 }
@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(streaming_with_one_window_is_the_in_memory_run) {
 BOOST_AUTO_TEST_CASE(streamed_windows_give_the_same_bits_for_any_thread_count) {
   weft::testing::TempDir dir;
   const auto data = make_stream_data(100);
-  const auto path = write(dir, data);
+  const auto path = write_stream_file(dir, data);
   const auto one = train_streamed(streamed(path, 16), 1, 2);
   BOOST_CHECK(one == train_streamed(streamed(path, 16), 2, 2));
   BOOST_CHECK(one != train_streamed(weft::InMemorySource(data), 1, 2));  // a different (windowed) order
@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(streamed_windows_give_the_same_bits_for_any_thread_count) {
 
 BOOST_AUTO_TEST_CASE(a_streamed_run_resumed_mid_epoch_continues_bit_for_bit) {
   weft::testing::TempDir dir;
-  const auto path = write(dir, make_stream_data(100));
+  const auto path = write_stream_file(dir, make_stream_data(100));
   const auto source = streamed(path, 16);
   weft::Model straight_model(stream_spec);
   straight_model.initialize(3);
