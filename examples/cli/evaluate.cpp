@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "number_checks.hpp"
 #include "training_data.hpp"
 #include "weft/trainer.hpp"
 
@@ -57,7 +58,7 @@ Command add_evaluate(CLI::App& app) {
   ev->add_option("--labels", d.labels, "HDF5: the dataset of targets")->capture_default_str();
   ev->add_option("--memory-budget", d.memory_budget_mb, "HDF5: MB of samples read at a time")->capture_default_str();
   add_input_option(*ev, d);
-  ev->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  ev->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(non_negative_number);
   return [args] { return run(*args); };
 }
 

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     commands.emplace_back(sub, std::move(run));
   }
+  // A command-line mistake is one line, as every other error: CLI11's default adds a second.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("weft: error: ") + e.what() + " (--help lists the options)\n";
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

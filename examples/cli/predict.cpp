@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "number_checks.hpp"
 #include "training_data.hpp"
 #include "weft/io/csv.hpp"
 #include "weft/io/hdf5_dataset.hpp"
@@ -224,7 +225,7 @@ Command add_predict(CLI::App& app) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   pr->add_option("--features", args->features, "HDF5 input: the dataset of samples")->capture_default_str();
   pr->add_option("-o,--out", args->out, "write the CSV here instead of to standard output");
-  pr->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  pr->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(non_negative_number);
   return [args] { return run(*args); };
 }
 

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "number_checks.hpp"
 #include "training_data.hpp"
 #include "weft/callbacks.hpp"
 #include "weft/io/checkpoint.hpp"
@@ -277,26 +278,26 @@ Command add_train(CLI::App& app) {
       "that dies is named in one line (with mpirun --quiet, the only line; docs/distributed.md).");
   t->add_option("spec", args->spec, "model spec (JSON)")->required();
   add_data_options(*t, args->data);
-  t->add_option("--epochs", args->epochs, "passes over the training set (spec default 1)")->check(CLI::PositiveNumber);
+  t->add_option("--epochs", args->epochs, "passes over the training set (spec default 1)")->check(positive_number);
   t->add_option("--batch", args->batch, "mini-batch size; 0 = the full training set, 1 = stochastic (spec default 128)")
-      ->check(CLI::NonNegativeNumber);
-  t->add_option("--lr", args->lr, "the optimizer's learning rate")->check(CLI::PositiveNumber);
-  t->add_option("--accumulate", args->accumulate, "mini-batches whose gradients make one optimizer step")->check(CLI::PositiveNumber);
-  t->add_option("--clip-norm", args->clip_norm, "rescale gradients whose global L2 norm exceeds this")->check(CLI::PositiveNumber);
-  t->add_option("--clip-value", args->clip_value, "clamp every gradient element to [-v, v]")->check(CLI::PositiveNumber);
+      ->check(non_negative_number);
+  t->add_option("--lr", args->lr, "the optimizer's learning rate")->check(positive_number);
+  t->add_option("--accumulate", args->accumulate, "mini-batches whose gradients make one optimizer step")->check(positive_number);
+  t->add_option("--clip-norm", args->clip_norm, "rescale gradients whose global L2 norm exceeds this")->check(positive_number);
+  t->add_option("--clip-value", args->clip_value, "clamp every gradient element to [-v, v]")->check(positive_number);
   t->add_option("--schedule", args->schedule, "learning-rate schedule as JSON, e.g. '{\"type\":\"cosine\",\"total\":10}'");
   t->add_option("--validation-split", args->validation_split, "hold out this fraction of the training set (seeded) for validation");
   t->add_option("--patience", args->patience, "early stopping: epochs without improvement before stopping")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number);
   t->add_option("--monitor", args->monitor, "early stopping: the metric to watch (default val_loss)");
   t->add_option("--log", args->log, "write the per-epoch metrics to this CSV file (for `weft plot`)");
   t->add_option("--progress", args->progress, "auto (a live bar on a terminal), bar, or plain (one line per epoch)")
       ->check(CLI::IsMember({"auto", "bar", "plain"}))
       ->capture_default_str();
-  t->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  t->add_option("--threads", args->threads, "worker threads (0: all cores)")->check(non_negative_number)->capture_default_str();
   t->add_option("--shard", args->shard, "samples per shard (default: the batch over the machine's cores, within 32..128; "
                  "results do not depend on --threads)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number);
   t->add_flag("--fast-allreduce", args->fast_allreduce,
               "under mpirun: sum gradients with MPI_Allreduce (faster on many processes; results differ in the last bits with K)");
   t->add_flag("--no-overlap", args->no_overlap,
@@ -309,7 +310,7 @@ Command add_train(CLI::App& app) {
   t->add_option("--checkpoint-every", c.every, "every N steps (500, 500steps) and/or epochs (2epochs); repeatable")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  t->add_option("--keep-last", c.keep_last, "keep only the newest K periodic checkpoints")->check(CLI::NonNegativeNumber);
+  t->add_option("--keep-last", c.keep_last, "keep only the newest K periodic checkpoints")->check(non_negative_number);
   t->add_option("--keep-best", c.keep_best, "keep best.h5 for the best value of this metric (val_loss, val_accuracy, ...)");
   t->add_option("--resume", c.resume, "continue the run saved in this checkpoint (same spec, flags and data)");
   t->add_option("--init-from", c.init_from, "initialise layers from this model file or checkpoint by name (transfer learning)");

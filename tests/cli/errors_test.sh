@@ -33,6 +33,10 @@ count_error "unknown kind" "unknown kind 'layerz'" "$weft" list layerz
 count_error "unknown schedule" "unknown schedule type 'cosinus'" "$weft" train "$tmp/ok.json" --schedule '{"type": "cosinus"}'
 count_error "bad training key" "training: unknown setting 'epoch'" "$weft" train "$tmp/training.json"
 count_error "missing metrics" "cannot open the metrics file '$tmp/none.csv'" "$weft" plot "$tmp/none.csv" -o "$tmp/c.svg"
+# Numeric options say what they take, not CLI11's range up to the largest double.
+count_error "zero epochs" "--epochs: expected a number > 0, got 0" "$weft" train "$tmp/ok.json" --epochs 0
+count_error "infinite rate" "--lr: expected a number > 0, got inf" "$weft" train "$tmp/ok.json" --lr inf
+count_error "negative threads" "--threads: expected a number >= 0, got -2" "$weft" evaluate "$tmp/none.h5" --threads -2
 printf 'epoch,loss\n1,x\n' >"$tmp/bad.csv"
 count_error "bad metrics" "bad.csv' line 2: 'x' is not a number" "$weft" plot "$tmp/bad.csv" -o "$tmp/c.svg"
 # Every subcommand (as --help lists them) takes --plugin, so plugin modules work everywhere.
