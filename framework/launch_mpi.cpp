@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "liveness.hpp"
 #include "peer_watch.hpp"
 #include "weft/communicator.hpp"
 #include "weft/error.hpp"
@@ -34,7 +35,7 @@ int count_of(std::size_t bytes) {
 
 class MpiWorld final : public Communicator {
  public:
-  MpiWorld() {
+  explicit MpiWorld(double peer_timeout_seconds) {
     // Ranks that wait in a collective yield their core instead of spinning: with ranks sharing
     // cores (or oneTBB workers beside them) spinning made a fashion_mlp step's exchange 98 ms
     // instead of 4.5 ms on 2 cores. A value the user set (environment, mpirun --mca) is kept.
@@ -49,11 +50,15 @@ class MpiWorld final : public Communicator {
     // The non-blocking operations' own channel (a copy of the world: same ranks, separate
     // matching), so that their messages and broadcasts never pair with the blocking ones.
     check(MPI_Comm_dup(MPI_COMM_WORLD, &nonblocking_), "communicator duplication");
-    watch_peers();
+    const auto peers = watch_peers();
+    if (size_ > 1 && peer_timeout_seconds > 0) start_liveness(peers, peer_timeout_seconds);
   }
   ~MpiWorld() override {
     MPI_Comm_free(&nonblocking_);
     MPI_Finalize();
+    // Heartbeats go on through MPI_Finalize (it waits for every rank): a host that drops then
+    // still ends the job. Afterwards the goodbye: no rank takes this one's end for a failure.
+    if (liveness_) liveness_->finish();
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -120,13 +125,14 @@ class MpiWorld final : public Communicator {
     std::fprintf(stderr, "%s\n", message.c_str());
     std::fflush(stderr);
     detail::tell_local_peers_this_rank_aborts();  // this line says why; no "rank R died" after it
+    if (liveness_) liveness_->announce_abort();    // nor "rank R has sent nothing" from another host
     MPI_Abort(MPI_COMM_WORLD, 1);
     std::exit(1);  // MPI_Abort does not return; this only satisfies [[noreturn]]
   }
 
  private:
   // Every rank's host and pid, so that a rank that dies is named in one line (peer_watch.hpp).
-  void watch_peers() {
+  std::vector<detail::Peer> watch_peers() {
     struct Where {
       char host[64];
       int pid;
@@ -138,19 +144,45 @@ class MpiWorld final : public Communicator {
     std::vector<detail::Peer> peers;
     for (const auto& w : all) peers.push_back({std::string(w.host, strnlen(w.host, sizeof w.host)), w.pid});
     detail::watch_local_peers(rank_, peers);
+    return peers;
+  }
+
+  // The heartbeat connections to rank 0 (liveness.hpp). A rank that cannot reach rank 0 ends the
+  // job at once: running on without them would leave a dropped host to hang it.
+  void start_liveness(const std::vector<detail::Peer>& peers, double timeout_seconds) {
+    liveness_ = std::make_unique<detail::Liveness>(rank_, peers, timeout_seconds);
+    detail::LivenessContact contact;
+    if (rank_ == 0) contact = liveness_->listen();
+    check(MPI_Bcast(&contact, sizeof contact, MPI_BYTE, 0, MPI_COMM_WORLD), "broadcast");
+    struct Why {
+      char text[200];
+    } mine{};
+    if (rank_ != 0) std::snprintf(mine.text, sizeof mine.text, "%s", liveness_->connect(contact).c_str());
+    std::vector<Why> all(static_cast<std::size_t>(size_));
+    check(MPI_Allgather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, MPI_COMM_WORLD), "allgather");
+    for (int r = 1; r < size_; ++r) {
+      if (!all[static_cast<std::size_t>(r)].text[0]) continue;
+      if (rank_ != 0) MPI_Barrier(MPI_COMM_WORLD);  // never completes: rank 0 ends the job
+      abort("weft: rank " + std::to_string(r) + " of " + std::to_string(size_) + " (on " +
+            peers[static_cast<std::size_t>(r)].host + ") cannot reach rank 0 for the heartbeats that detect a dropped host: " +
+            all[static_cast<std::size_t>(r)].text + "; allow TCP between the hosts, or run with --peer-timeout 0 (then a "
+            "dropped host hangs the job)");
+    }
+    liveness_->start();
   }
 
   static constexpr int tag = 7;
   int rank_ = 0, size_ = 1;
   MPI_Comm nonblocking_ = MPI_COMM_NULL;  // the channel of the start_* operations
   std::vector<MPI_Request> requests_;     // indexed by Request handle
+  std::unique_ptr<detail::Liveness> liveness_;  // null with one rank or --peer-timeout 0
 };
 
 }  // namespace
 
-std::unique_ptr<Communicator> launch_communicator() {
+std::unique_ptr<Communicator> launch_communicator(double peer_timeout_seconds) {
   if (!std::getenv("OMPI_COMM_WORLD_SIZE")) return std::make_unique<SingleProcess>();
-  return std::make_unique<MpiWorld>();
+  return std::make_unique<MpiWorld>(peer_timeout_seconds);
 }
 
 bool built_with_mpi() { return true; }

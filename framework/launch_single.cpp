@@ -4,7 +4,7 @@
 
 namespace weft {
 
-std::unique_ptr<Communicator> launch_communicator() { return std::make_unique<SingleProcess>(); }
+std::unique_ptr<Communicator> launch_communicator(double) { return std::make_unique<SingleProcess>(); }
 bool built_with_mpi() { return false; }
 
 }  // namespace weft

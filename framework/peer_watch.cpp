@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <ctime>
 
@@ -21,7 +22,10 @@ Local local[max_local];
 int local_count = 0;
 int own_rank = 0, world = 1;
 char host[64] = "";
-volatile sig_atomic_t peer_aborts = 0;  // a local peer is ending the job itself (SIGUSR1)
+// A local peer (or this process) is ending the job itself (SIGUSR1). Atomic: the liveness thread
+// reads it too; lock-free, so the signal handlers may touch it.
+std::atomic<int> peer_aborts{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 
 // Whether process `pid` has ended (gone, or a zombie not yet reaped by mpirun).
 bool ended(pid_t pid) {
@@ -103,8 +107,11 @@ void watch_local_peers(int rank, const std::vector<Peer>& peers) {
 }
 
 void tell_local_peers_this_rank_aborts() {
+  peer_aborts = 1;
   for (int i = 0; i < local_count; ++i)
     if (local[i].rank != own_rank) kill(local[i].pid, SIGUSR1);
 }
+
+bool a_local_peer_aborts() { return peer_aborts != 0; }
 
 }  // namespace weft::detail

@@ -19,7 +19,10 @@ struct Peer {
 
 // Installs the SIGTERM handler for rank `rank` of peers.size() (peers[r]: where rank r runs).
 void watch_local_peers(int rank, const std::vector<Peer>& peers);
-// Before this rank ends the job itself (it printed why): its local peers stay silent.
+// Before this rank ends the job itself (it printed why): its local peers stay silent, and so does
+// this process's own SIGTERM handler.
 void tell_local_peers_this_rank_aborts();
+// Whether a local peer said it ends the job itself (the line is printed: add none).
+bool a_local_peer_aborts();
 
 }  // namespace weft::detail

@@ -53,6 +53,7 @@ struct TrainArgs {
   std::uint64_t seed = 0;
   bool fast_allreduce = false;
   bool no_overlap = false;
+  double peer_timeout = default_peer_timeout_seconds;
 };
 
 // The spec with the flags that were given written over its "optimizer" and "training" objects.
@@ -245,7 +246,7 @@ int train(const TrainArgs& a, Communicator& comm) {
 }
 
 int run(const TrainArgs& a) {
-  const auto comm = launch_communicator();
+  const auto comm = launch_communicator(a.peer_timeout);
   if (comm->size() == 1) return train(a, *comm);
   // Other ranks than 0 print nothing: their output would repeat rank 0's.
   if (comm->rank() != 0 && !std::freopen("/dev/null", "w", stdout)) throw Error("cannot silence rank output");
@@ -275,7 +276,8 @@ Command add_train(CLI::App& app) {
       "mini-batch with its --threads cores; the result is the same bits as one process at the same --batch and --shard, "
       "whatever K and --threads (not with --fast-allreduce). Streaming an HDF5 file (--stream), each process reads only "
       "its own samples. Rank 0 prints and writes checkpoints and --out; any K can --resume any checkpoint. A process "
-      "that dies is named in one line (with mpirun --quiet, the only line; docs/distributed.md).");
+      "that dies, or a host that drops (silent for --peer-timeout), is named in one line (with mpirun --quiet, the only "
+      "line; docs/distributed.md).");
   t->add_option("spec", args->spec, "model spec (JSON)")->required();
   add_data_options(*t, args->data);
   t->add_option("--epochs", args->epochs, "passes over the training set (spec default 1)")->check(positive_number);
@@ -303,6 +305,11 @@ Command add_train(CLI::App& app) {
   t->add_flag("--no-overlap", args->no_overlap,
               "under mpirun: exchange gradients after the backward pass instead of during it (the same bits; for "
               "measuring what the overlap hides)");
+  t->add_option("--peer-timeout", args->peer_timeout,
+                "under mpirun: seconds without a heartbeat (TCP to rank 0, beside MPI) after which a rank counts as "
+                "dropped and the job ends naming it; 0: no heartbeats")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   t->add_option("--seed", args->seed, "seed for initialisation, shuffling, validation split and dropout")->capture_default_str();
   t->add_option("--out", args->out, "write the trained model to this HDF5 file");
   auto& c = args->checkpoints;
