@@ -77,11 +77,13 @@ class SingleProcess final : public Communicator {
   void release_requests() override {}
 };
 
+// Seconds of silence after which launch_communicator() counts a rank as dropped (weft train's
+// --peer-timeout default).
+constexpr double default_peer_timeout_seconds = 10;
 // The communicator of this process: Open MPI's world when built with it and started by mpirun
 // (MPI is initialised here and finalised when the result is destroyed), else single-process.
 // Under mpirun a rank silent for `peer_timeout_seconds` (its host dropped) ends the job with a
 // line naming it (docs/distributed.md); 0 turns that watch off.
-constexpr double default_peer_timeout_seconds = 10;
 std::unique_ptr<Communicator> launch_communicator(double peer_timeout_seconds = default_peer_timeout_seconds);
 // Whether this libweft was built with Open MPI (the `mpi` build option found it).
 bool built_with_mpi();
