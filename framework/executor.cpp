@@ -156,15 +156,26 @@ void Executor::plan_layer_fusions() {
 }
 
 void Executor::plan_activation_buffers() {
-  // Without reuse, one buffer per layer. With it, layer l's output lives from time l (its
-  // forward) to its last reader's forward, inclusive: a reader never writes the buffer it reads.
-  // The model output lives to the end of the pass (loss, metrics, copy_output read it).
+  // Layer l's output lives from time l (its forward) to its last reader's forward, inclusive: a
+  // reader never writes the buffer it reads. The model output lives to the end of the pass
+  // (loss, metrics, copy_output read it), and so, on an executor that may train, does an output
+  // some backward reads (backward_needs) or an activity penalty reads again in backward. Without
+  // reuse (free_unneeded_activations off), one buffer per layer.
   const std::size_t layers = model_.layer_count(), inputs = model_.input_count();
+  const bool may_train = !options_.reuse_activations;
+  // The layer that runs layer l's work: the fused pair's for both of its layers.
+  const auto runner = [&](std::size_t l) -> const Layer& {
+    if (fused_[l]) return *fused_[l];
+    return absorbed_[l] ? *fused_[l - 1] : *model_.layer(l).layer;
+  };
   std::vector<std::size_t> last_read(layers);
   for (std::size_t l = 0; l < layers; ++l) {
     last_read[l] = l;
+    if (may_train && !fused_[l] && (runner(l).backward_needs().output || model_.layer(l).activity_regularizer))
+      last_read[l] = layers;
+    const bool input_needed = may_train && !absorbed_[l] && runner(l).backward_needs().inputs;
     for (const auto v : model_.layer(l).sources)
-      if (v >= inputs) last_read[v - inputs] = std::max(last_read[v - inputs], l);
+      if (v >= inputs) last_read[v - inputs] = std::max(last_read[v - inputs], input_needed ? layers : l);
   }
   last_read[model_.output_layer()] = layers;
   for (std::size_t l = 0; l + 1 < layers; ++l)  // a fused pair reads its input while it writes l + 1
@@ -175,9 +186,10 @@ void Executor::plan_activation_buffers() {
   for (std::size_t l = 0; l < layers; ++l)  // a fused pair's first output is never written: no floats
     outputs.push_back({static_cast<std::int64_t>(l), static_cast<std::int64_t>(last_read[l]),
                        fused_[l] ? 0 : model_.layer(l).output.numel()});
-  BufferPlan plan = share_buffers(outputs, options_.reuse_activations);
+  BufferPlan plan = share_buffers(outputs, sharing_activations());
   activation_slot_ = std::move(plan.slot);
   activation_floats_ = std::move(plan.floats);
+  activation_end_ = last_read;
   // An output is still held after the pass when no later output took its buffer.
   activation_kept_.assign(layers, true);
   std::vector<std::size_t> holder(activation_floats_.size(), layers);
@@ -185,6 +197,14 @@ void Executor::plan_activation_buffers() {
     if (holder[activation_slot_[l]] < layers) activation_kept_[holder[activation_slot_[l]]] = false;
     holder[activation_slot_[l]] = l;
   }
+}
+
+void Executor::poison_dead_activations(std::size_t time) {
+  // Its buffer holds no live tensor until a later layer writes it (its next tensor starts later).
+  if (!scribble_ || !sharing_activations()) return;
+  for (std::size_t l = 0; l <= time; ++l)
+    if (activation_end_[l] == time && !fused_[l])
+      for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_(output_view(*shards_[s], l).span());
 }
 
 std::int64_t Executor::activation_floats_per_sample() const {
@@ -393,6 +413,7 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
   for (std::size_t l = 0; l < model_.layer_count(); ++l) {
     if (absorbed_[l]) {  // computed by the fused layer before it
       if (training && model_.layer(l).activity_regularizer) activity_forward(l);
+      poison_dead_activations(l);
       continue;
     }
     // A fused pair runs as its first layer with the second's output (see plan_layer_fusions).
@@ -419,11 +440,12 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
     }
     for_each_shard([&](Shard& sh) {
       // A shared buffer holds an earlier tensor: poisoned here, a layer reading a dead tensor shows.
-      if (scribble_ && options_.reuse_activations) scribble_(output_view(sh, output).span());
+      if (scribble_) scribble_(output_view(sh, output).span());
       PassInfo pass{training, step, batch_, sh.first, layer_rng};
       with_args(sh, pass, [&](const ForwardArgs& args) { layer.forward(args); });
     });
     if (training && model_.layer(l).activity_regularizer) activity_forward(l);
+    poison_dead_activations(l);
   }
 }
 
@@ -719,8 +741,13 @@ std::int64_t Executor::first_non_finite_layer() {
   // Per rank, then the smallest over ranks (-1, none, counted as the layer count).
   const auto layers = static_cast<std::int64_t>(model_.layer_count());
   std::int64_t first = layers;
+  // Outputs whose buffer another took, or that the scribble poisoned when they died, are gone.
+  const auto held = [&](std::size_t l) {
+    const bool poisoned = scribble_ && sharing_activations() && activation_end_[l] < model_.layer_count();
+    return activation_kept_[l] && !fused_[l] && !poisoned;
+  };
   for (std::size_t l = 0; l < model_.layer_count() && first == layers; ++l)
-    for (std::size_t s = own_begin_; s < own_end_ && first == layers && activation_kept_[l] && !fused_[l]; ++s) {
+    for (std::size_t s = own_begin_; s < own_end_ && first == layers && held(l); ++s) {
       const Shard& sh = *shards_[s];
       const float* y = output_data(sh, l);
       const std::int64_t n = sh.count * model_.layer(l).output.numel();

@@ -12,10 +12,12 @@
 //   gradients in that fixed order (the latest reader's first), so fan-out keeps the same bits.
 //   A tensor's gradient buffer lives from its latest reader's backward to its producer's; buffers
 //   whose lives do not overlap share memory (a chain needs two, as a ping-pong would).
-// - Activations: training keeps every layer's output until backward (the Layer contract lets
-//   backward read its input and output). An inference executor (reuse_activations) plans them
-//   like the gradients: an output lives from its layer's forward to its last reader's, and
-//   outputs whose lives do not overlap share a buffer (a chain needs two).
+// - Activations: an output lives from its layer's forward to its last reader's, and outputs
+//   whose lives do not overlap share a buffer. In training an output that a backward reads
+//   (Layer::backward_needs: its producer's output, its readers' input) lives to the end of the
+//   forward pass instead (backward writes no activation); so does one with an activity penalty.
+//   An inference executor (reuse_activations) needs no output after its last reader (a chain
+//   needs two buffers).
 // - Every cross-shard sum (loss, statistics, gradients) runs in shard order, so results are the
 //   same bits with 1 or 64 threads.
 // - Across processes (weft/communicator.hpp), every rank is given the whole global mini-batch
@@ -62,6 +64,9 @@ struct ExecutorOptions {
   // Run pairs of layers that a registered fusion covers as one layer (weft/layer_fusion.hpp):
   // the same bits, less memory traffic. false runs every layer on its own (to compare).
   bool fuse_layers = true;
+  // Training: an output no backward reads gives its buffer away after its last reader's forward
+  // (see the top). false keeps every output until backward (to compare: the same bits).
+  bool free_unneeded_activations = true;
 };
 
 // Runs a Model's passes shard by shard on its own threads (see the file comment). One pass at a
@@ -83,7 +88,8 @@ class Executor {
   // called on every buffer a pass must overwrite, just before the pass writes it (each shard's
   // layer outputs in forward(); its parameter gradients and each layer's d(loss)/d(input) in
   // backward()), so a checker can poison them and catch a layer that leaves some unwritten or
-  // adds into them.
+  // adds into them. Shared activation buffers are also poisoned when their tensor's life ends,
+  // so a backward reading an input or output it did not declare (Layer::backward_needs) shows.
   void set_scribble(std::function<void(std::span<float>)> fill) { scribble_ = std::move(fill); }
 
   // Runs `fn` on the executor's arena: parallel algorithms inside use only its workers.
@@ -131,7 +137,7 @@ class Executor {
   void copy_input_gradient(std::size_t input, View out);
   // Floats per sample held by the gradient buffers (after sharing), for memory reports.
   std::int64_t gradient_floats_per_sample() const;
-  // Floats per sample held by the activation buffers (after sharing, when reused), for memory reports.
+  // Floats per sample held by the activation buffers (after sharing), for memory reports.
   std::int64_t activation_floats_per_sample() const;
   // Whether layer `layer` and the next one run as one fused layer (weft/layer_fusion.hpp), so
   // that `layer`'s output is never stored.
@@ -200,6 +206,11 @@ class Executor {
   std::vector<std::size_t> activation_slot_;    // per layer: its output's buffer
   std::vector<std::int64_t> activation_floats_; // per activation buffer: floats per sample
   std::vector<bool> activation_kept_;           // per layer: its output is still held after a pass
+  // Per layer: the last forward time (layer) that reads its output; the layer count when it is
+  // held to the end of the pass. A shared buffer is poisoned (scribble) once its tensor is dead.
+  std::vector<std::size_t> activation_end_;
+  bool sharing_activations() const { return options_.reuse_activations || options_.free_unneeded_activations; }
+  void poison_dead_activations(std::size_t time);
   // Where layer l's output lives in a shard (the first sh.count samples of its buffer).
   float* output_data(const Shard& sh, std::size_t layer) const;
   View output_view(const Shard& sh, std::size_t layer) const;

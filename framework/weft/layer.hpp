@@ -84,6 +84,15 @@ struct BackwardArgs {
                                         // when nobody needs it (dxs[0] is dx)
 };
 
+// Which of the tensors forward() saw backward() reads the values of (Layer::backward_needs()).
+// In training the executor gives a tensor's buffer to a later tensor once forward is past its
+// last reader and no backward needs it, so backward() may find other values there (the views
+// keep their shapes). The default, both, is always correct; a smaller declaration saves memory.
+struct BackwardNeeds {
+  bool inputs = true;  // the values of x (every input, xs)
+  bool output = true;  // the values of y
+};
+
 // The interface every layer implements (see the file comment for what it may and may not hold).
 // Registered by name in Registries::layers; weft/gradient_check.hpp checks an implementation.
 class Layer {
@@ -110,6 +119,11 @@ class Layer {
   // Writes args.dx (unless empty) and every args.grads, the gradients of this shard's samples
   // only: the executor sums the shards. Called from many threads at once.
   virtual void backward(const BackwardArgs& args) const = 0;
+
+  // What backward() and backward_partial_stats() read beyond dy, parameters, statistics and the
+  // workspace (see BackwardNeeds); valid after infer(). Scratch a layer needs (a dropout mask, an
+  // argmax) goes in its workspace, which is never shared.
+  virtual BackwardNeeds backward_needs() const { return {}; }
 
   // Layers whose output depends on the whole mini-batch (batch normalisation) split a pass in
   // two phases: each shard writes its partial statistics into `partial` (zeroed, *_stats_size

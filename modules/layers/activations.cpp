@@ -11,7 +11,9 @@ namespace {
 struct Relu {
   explicit Relu(const Config&) {}
   float value(float x) const { return x < 0.0f ? 0.0f : x; }  // NaN passes through, as it must
-  float derivative(float x, float) const { return x > 0.0f ? 1.0f : 0.0f; }
+  // y > 0 exactly where x > 0 (NaN: neither), so only the output is kept for backward.
+  float derivative(float, float y) const { return y > 0.0f ? 1.0f : 0.0f; }
+  static constexpr BackwardNeeds needs{.inputs = false, .output = true};
 };
 
 struct Sigmoid {
@@ -23,18 +25,21 @@ struct Sigmoid {
     return e / (1.0f + e);
   }
   float derivative(float, float y) const { return y * (1.0f - y); }
+  static constexpr BackwardNeeds needs{.inputs = false, .output = true};
 };
 
 struct Tanh {
   explicit Tanh(const Config&) {}
   float value(float x) const { return std::tanh(x); }
   float derivative(float, float y) const { return 1.0f - y * y; }
+  static constexpr BackwardNeeds needs{.inputs = false, .output = true};
 };
 
 struct Identity {
   explicit Identity(const Config&) {}
   float value(float x) const { return x; }
   float derivative(float, float) const { return 1.0f; }
+  static constexpr BackwardNeeds needs{.inputs = false, .output = false};
 };
 
 // x for x >= 0, slope·x below (PyTorch's LeakyReLU, negative_slope).
@@ -42,6 +47,7 @@ struct LeakyRelu {
   explicit LeakyRelu(const Config& c) : slope(static_cast<float>(c.number("slope"))) {}
   float value(float x) const { return x < 0.0f ? slope * x : x; }
   float derivative(float x, float) const { return x > 0.0f ? 1.0f : slope; }
+  static constexpr BackwardNeeds needs{.inputs = true, .output = false};  // any slope, even 0 or < 0
   float slope;
 };
 
@@ -50,6 +56,7 @@ struct Elu {
   explicit Elu(const Config& c) : alpha(static_cast<float>(c.number("alpha", 0.0))) {}
   float value(float x) const { return x > 0.0f ? x : alpha * std::expm1(x); }
   float derivative(float x, float y) const { return x > 0.0f ? 1.0f : y + alpha; }
+  static constexpr BackwardNeeds needs{};
   float alpha;
 };
 
@@ -60,6 +67,7 @@ struct Selu {
   explicit Selu(const Config&) {}
   float value(float x) const { return x > 0.0f ? scale * x : scale * alpha * std::expm1(x); }
   float derivative(float x, float y) const { return x > 0.0f ? scale : y + scale * alpha; }
+  static constexpr BackwardNeeds needs{};
 };
 
 // PyTorch's Hardsigmoid: relu6(x + 3)/6 = clamp(x/6 + 1/2, 0, 1).
@@ -67,6 +75,7 @@ struct HardSigmoid {
   explicit HardSigmoid(const Config&) {}
   float value(float x) const { return std::clamp(x / 6.0f + 0.5f, 0.0f, 1.0f); }
   float derivative(float x, float) const { return x > -3.0f && x < 3.0f ? 1.0f / 6.0f : 0.0f; }
+  static constexpr BackwardNeeds needs{.inputs = true, .output = false};
 };
 
 }  // namespace

@@ -165,6 +165,9 @@ class BatchNorm final : public Layer {
     }
   }
 
+  // x̂ is recomputed from x (and the statistics) rather than read from y.
+  BackwardNeeds backward_needs() const override { return {.inputs = true, .output = false}; }
+
   void backward(const BackwardArgs& a) const override {
     const std::int64_t n = a.x.shape()[0];
     const bool training = a.pass.training;

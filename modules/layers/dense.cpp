@@ -39,6 +39,11 @@ class Dense final : public Layer {
     if (activation_ == FusedActivation::relu) apply_relu(y, a.y.size());
   }
 
+  // dW reads x; the fused relu's mask reads y.
+  BackwardNeeds backward_needs() const override {
+    return {.inputs = true, .output = activation_ == FusedActivation::relu};
+  }
+
   void backward(const BackwardArgs& a) const override {
     const int n = static_cast<int>(a.x.shape()[0]), in = static_cast<int>(in_), out = static_cast<int>(units_);
     const float* dy = a.dy.data();

@@ -55,6 +55,9 @@ class Dropout final : public Layer {
   }
 
   // Needs the forward pass of the same shard just before (the executor's order).
+  // backward scales dy by the mask forward left in the workspace.
+  BackwardNeeds backward_needs() const override { return {.inputs = false, .output = false}; }
+
   void backward(const BackwardArgs& a) const override {
     if (a.dx.empty()) return;
     if (!active(a.pass)) {

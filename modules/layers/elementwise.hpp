@@ -3,6 +3,7 @@
 // `Fn` is built from the layer's Config and provides
 //   float value(float x) const;
 //   float derivative(float x, float y) const;   // f'(x), given y = f(x) to save recomputation
+//   static constexpr BackwardNeeds needs;         // which of x and y derivative() reads
 #include <algorithm>
 
 #include "weft/registry.hpp"
@@ -15,6 +16,7 @@ class Elementwise final : public Layer {
   explicit Elementwise(const Config& c) : fn_(c) {}
 
   Shape infer(const Shape& input) override { return input; }
+  BackwardNeeds backward_needs() const override { return Fn::needs; }
 
   // The executor never aliases a layer's input, output and gradients: __restrict lets the
   // compiler vectorise without run-time overlap checks.
@@ -32,7 +34,7 @@ class Elementwise final : public Layer {
     if (a.dx.empty()) return;
     const float *__restrict x = a.x.data(), *__restrict y = a.y.data(), *__restrict dy = a.dy.data();
     float* __restrict dx = a.dx.data();
-    const std::size_t n = a.x.size();
+    const std::size_t n = a.dy.size();
     constexpr std::size_t block = 256;
     float derivative[block];
     for (std::size_t begin = 0; begin < n; begin += block) {

@@ -46,6 +46,9 @@ class LayerNorm final : public Layer {
     }
   }
 
+  // The row moments and x̂ are recomputed from x.
+  BackwardNeeds backward_needs() const override { return {.inputs = true, .output = false}; }
+
   void backward(const BackwardArgs& a) const override {
     const float* gamma = affine_ ? a.params[0].data() : nullptr;
     float* dgamma = affine_ ? a.grads[0].data() : nullptr;

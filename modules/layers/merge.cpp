@@ -93,6 +93,9 @@ class Elementwise final : public Layer {
     }
   }
 
+  // A product's gradient reads the other factors; a sum's or difference's reads nothing.
+  BackwardNeeds backward_needs() const override { return {.inputs = op_ == Op::multiply, .output = false}; }
+
   void backward(const BackwardArgs& a) const override {
     const auto n = a.dy.shape()[0];
     const auto per = static_cast<std::size_t>(output_.numel());
@@ -165,6 +168,9 @@ class Concat final : public Layer {
   }
 
   void forward(const ForwardArgs& a) const override { copy_blocks(a.xs, a.y, a.y.shape()[0]); }
+
+  // The gradient is dy cut into blocks.
+  BackwardNeeds backward_needs() const override { return {.inputs = false, .output = false}; }
 
   void backward(const BackwardArgs& a) const override {
     const auto n = a.dy.shape()[0];

@@ -81,6 +81,9 @@ class Pool final : public Layer {
   }
 
   // Needs the forward pass of the same shard just before (the executor's order).
+  // Max routes dy through the argmax forward left in the workspace; average through fixed windows.
+  BackwardNeeds backward_needs() const override { return {.inputs = false, .output = false}; }
+
   void backward(const BackwardArgs& a) const override {
     if (a.dx.empty()) return;
     const std::int64_t planes = a.x.shape()[0] * channels_, in = g_.in_count(), out = g_.out_count();
@@ -290,6 +293,9 @@ class GlobalPool final : public Layer {
       }
     }
   }
+
+  // Max finds its argmax in x again; average spreads dy evenly.
+  BackwardNeeds backward_needs() const override { return {.inputs = max_, .output = false}; }
 
   void backward(const BackwardArgs& a) const override {
     if (a.dx.empty()) return;

@@ -35,6 +35,7 @@ class Reshape final : public Layer {
   }
 
   void forward(const ForwardArgs& a) const override { std::copy_n(a.x.data(), a.x.size(), a.y.data()); }
+  BackwardNeeds backward_needs() const override { return {.inputs = false, .output = false}; }  // dx = dy
   void backward(const BackwardArgs& a) const override {
     if (!a.dx.empty()) std::copy_n(a.dy.data(), a.dy.size(), a.dx.data());
   }

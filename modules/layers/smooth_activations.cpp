@@ -36,6 +36,7 @@ struct Gelu {
     const double pdf = std::exp(-0.5 * x * x) / std::sqrt(2 * std::numbers::pi);
     return static_cast<float>(0.5 * (1 + std::erf(x / std::numbers::sqrt2)) + x * pdf);
   }
+  static constexpr BackwardNeeds needs{.inputs = true, .output = false};
   bool tanh_form;
 };
 
@@ -47,6 +48,7 @@ struct Silu {
     const double s = logistic(x);
     return static_cast<float>(s * (1 + x * (1 - s)));
   }
+  static constexpr BackwardNeeds needs{.inputs = true, .output = false};
 };
 
 // softplus(x) = log(1 + exp(β·x))/β, and x itself where β·x > threshold (PyTorch's Softplus);
@@ -64,6 +66,7 @@ struct Softplus {
     const double bx = beta * x;
     return bx > threshold ? 1.0f : static_cast<float>(logistic(bx));
   }
+  static constexpr BackwardNeeds needs{.inputs = true, .output = false};
   double beta, threshold;
 };
 

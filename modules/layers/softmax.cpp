@@ -37,6 +37,9 @@ class Softmax final : public Layer {
     });
   }
 
+  // The Jacobian is written with y alone (softmax: y·(dy − Σdy·y); log_softmax: dy − exp(y)·Σdy).
+  BackwardNeeds backward_needs() const override { return {.inputs = false, .output = true}; }
+
   void backward(const BackwardArgs& a) const override {
     if (a.dx.empty()) return;
     for_each_row(a.x.shape()[0], [&](std::int64_t base) {

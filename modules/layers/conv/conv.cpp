@@ -55,6 +55,11 @@ class Conv final : public Layer {
     if (relu) apply_relu(a.y.data(), a.y.size());
   }
 
+  // dW reads x; the fused relu's mask reads y.
+  BackwardNeeds backward_needs() const override {
+    return {.inputs = true, .output = activation_ == FusedActivation::relu};
+  }
+
   void backward(const BackwardArgs& a) const override {
     const bool relu = activation_ == FusedActivation::relu;
     if (windowed_)

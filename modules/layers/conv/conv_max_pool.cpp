@@ -49,6 +49,10 @@ class ConvMaxPool final : public Layer {
                                  a.x.shape()[0], relu_, a.y.data(), argmax(a.ws, a.y.size()), a.ws);
   }
 
+  // dW reads x; the argmax is in the workspace; the fused relu's mask reads y, the pooled
+  // output (which equals the convolution's output at the argmax).
+  BackwardNeeds backward_needs() const override { return {.inputs = true, .output = relu_}; }
+
   // Needs the forward pass of the same shard just before (the executor's order).
   void backward(const BackwardArgs& a) const override {
     window_.backward_max_pool_2x2(a.params[0].data(), a.x.data(), a.y.data(), argmax(a.ws, a.y.size()), a.dy.data(),

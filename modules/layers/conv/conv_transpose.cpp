@@ -71,6 +71,9 @@ class ConvTranspose final : public Layer {
     }
   }
 
+  // dW reads x (no fused activation here).
+  BackwardNeeds backward_needs() const override { return {.inputs = true, .output = false}; }
+
   void backward(const BackwardArgs& a) const override {
     const auto [n, p, block, cols_scratch, block_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     float* dw = a.grads[0].data();
