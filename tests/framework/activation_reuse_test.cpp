@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(a_chain_needs_two_activation_buffers_in_inference) {
                       {"loss", "mse"}};
   weft::Model model(chain);
   BOOST_CHECK_EQUAL(weft::Executor(model, {.reuse_activations = true}).activation_floats_per_sample(), 16);
-  BOOST_CHECK_EQUAL(weft::Executor(model, {}).activation_floats_per_sample(), 8 + 8 + 8 + 8 + 2);
+  BOOST_CHECK_EQUAL(weft::Executor(model, {.free_unneeded_activations = false}).activation_floats_per_sample(), 8 + 8 + 8 + 8 + 2);
 }
 
 BOOST_AUTO_TEST_CASE(a_reusing_executor_refuses_training_and_backward) {
