@@ -19,6 +19,8 @@ using weft::Shape;
 using weft::Tensor;
 using weft::testing::error_of;
 
+using weft::testing::random_normal;
+
 namespace {
 
 // "d" (after dropout) is read by a branch, by the add two layers later and by the concat at the
@@ -38,20 +40,13 @@ const Json fan_out = {{"inputs", {{"x", {6}}, {"side", {3}}}},
                         {{"type", "dense"}, {"units", 4}}}},
                       {"loss", "cross_entropy"}};
 
-Tensor random(const Shape& shape, std::uint64_t seed) {
-  Tensor t(shape);
-  const weft::CounterRng rng(seed);
-  for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(rng.normal(i));
-  return t;
-}
-
 // The model's outputs for `n` random samples, with or without reuse (and then poisoning).
 Tensor outputs(weft::Model& model, std::int64_t n, bool reuse, std::int64_t* floats = nullptr) {
   weft::Executor exec(model, {.shard_size = 5, .threads = 2, .reuse_activations = reuse});
   if (reuse) exec.set_scribble([](std::span<float> s) { std::fill(s.begin(), s.end(), std::numeric_limits<float>::quiet_NaN()); });
   std::vector<Tensor> xs;
   std::vector<weft::ConstView> views;
-  for (std::size_t i = 0; i < model.input_count(); ++i) xs.push_back(random(model.input_shape(i).with_batch(n), 7 + i));
+  for (std::size_t i = 0; i < model.input_count(); ++i) xs.push_back(random_normal(model.input_shape(i).with_batch(n), 7 + i));
   for (const auto& x : xs) views.emplace_back(x.view());
   exec.forward(views, false, 0, 1);
   Tensor out(model.output_shape().with_batch(n));
@@ -99,7 +94,7 @@ BOOST_AUTO_TEST_CASE(a_chain_needs_two_activation_buffers_in_inference) {
 BOOST_AUTO_TEST_CASE(a_reusing_executor_refuses_training_and_backward) {
   weft::Model model(fan_out);
   weft::Executor exec(model, {.reuse_activations = true});
-  const Tensor x = random(Shape{4, 6}, 1), side = random(Shape{4, 3}, 2), y(Shape{4});
+  const Tensor x = random_normal(Shape{4, 6}, 1), side = random_normal(Shape{4, 3}, 2), y(Shape{4});
   const std::vector<weft::ConstView> xs = {side.view(), x.view()};  // inputs in name order
   BOOST_CHECK_EQUAL(error_of([&] { exec.forward(xs, true, 0, 1); }),
                     "this executor reuses activation buffers (inference only): a training pass needs one without reuse");
@@ -114,7 +109,7 @@ BOOST_AUTO_TEST_CASE(evaluation_after_training_matches_a_pass_that_keeps_every_a
   weft::Model model(weft::read_spec_file(WEFT_SOURCE_DIR "/examples/models/fashion_resnet.json"));
   model.initialize(4);
   weft::Trainer trainer(model, {.batch_size = 8, .shard_size = 4, .threads = 2, .seed = 1});
-  const Tensor x = random(Shape{8, 1, 28, 28}, 3);
+  const Tensor x = random_normal(Shape{8, 1, 28, 28}, 3);
   Tensor y(Shape{8});
   for (std::int64_t i = 0; i < 8; ++i) y[static_cast<std::size_t>(i)] = static_cast<float>(i);
   trainer.train_step(x.view(), y.view());  // batch norm's running statistics move

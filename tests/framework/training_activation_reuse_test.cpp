@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "model_helpers.hpp"
 #include "weft/executor.hpp"
 #include "weft/registry.hpp"
 
@@ -18,18 +19,10 @@ using weft::Json;
 using weft::Shape;
 using weft::Tensor;
 
+using weft::testing::random_normal;
+using weft::testing::same_bits;
+
 namespace {
-
-Tensor random(const Shape& shape, std::uint64_t seed) {
-  Tensor t(shape);
-  const weft::CounterRng rng(seed);
-  for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(rng.normal(i));
-  return t;
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 // What one training step computes.
 struct Step {
@@ -42,8 +35,8 @@ struct Step {
 // output's shape; with `reuse`, dead activation buffers are given away and poisoned.
 Step train_step(weft::Model& model, std::int64_t n, bool reuse) {
   weft::Executor exec(model, {.shard_size = 3, .threads = 2, .input_gradient = true, .free_unneeded_activations = reuse});
-  const Tensor x = random(model.input_shape(0).with_batch(n), 5);
-  Tensor targets = random(model.target_shape().with_batch(n), 6);
+  const Tensor x = random_normal(model.input_shape(0).with_batch(n), 5);
+  Tensor targets = random_normal(model.target_shape().with_batch(n), 6);
   if (model.target_shape().rank() == 0)  // class labels
     for (std::int64_t i = 0; i < n; ++i) targets[static_cast<std::size_t>(i)] = static_cast<float>(i % 10);
   Step s;

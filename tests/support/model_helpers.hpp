@@ -13,6 +13,14 @@
 
 namespace weft::testing {
 
+// A tensor of standard normal draws from CounterRng(seed), element i the i-th draw.
+inline Tensor random_normal(const Shape& shape, std::uint64_t seed) {
+  Tensor t(shape);
+  const CounterRng rng(seed);
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(rng.normal(i));
+  return t;
+}
+
 // Whether two tensors hold the same floats, bit for bit (the determinism checks' equality).
 inline bool same_bits(const Tensor& a, const Tensor& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
