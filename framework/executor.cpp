@@ -737,17 +737,26 @@ void Executor::copy_input_gradient(std::size_t input, View out) {
               [&](const Shard& sh) -> const float* { return sh.grad_slots[grad_slot_[input]].data(); });
 }
 
+bool Executor::output_held(std::size_t layer) const {
+  // Outputs whose buffer another took, or that the scribble poisoned when they died, are gone; a
+  // fused pair's first output is never written.
+  const bool poisoned = scribble_ && sharing_activations() && activation_end_[layer] < model_.layer_count();
+  return activation_kept_[layer] && !fused_[layer] && !poisoned;
+}
+
+std::int64_t Executor::first_unchecked_before(std::int64_t layer) const {
+  // A fused pair's first layer is checked through the pair's output (first_non_finite_layer).
+  const auto checked = [&](std::size_t l) { return output_held(fused_[l] ? l + 1 : l); };
+  while (layer > 0 && !checked(static_cast<std::size_t>(layer - 1))) --layer;
+  return layer;
+}
+
 std::int64_t Executor::first_non_finite_layer() {
   // Per rank, then the smallest over ranks (-1, none, counted as the layer count).
   const auto layers = static_cast<std::int64_t>(model_.layer_count());
   std::int64_t first = layers;
-  // Outputs whose buffer another took, or that the scribble poisoned when they died, are gone.
-  const auto held = [&](std::size_t l) {
-    const bool poisoned = scribble_ && sharing_activations() && activation_end_[l] < model_.layer_count();
-    return activation_kept_[l] && !fused_[l] && !poisoned;
-  };
   for (std::size_t l = 0; l < model_.layer_count() && first == layers; ++l)
-    for (std::size_t s = own_begin_; s < own_end_ && first == layers && held(l); ++s) {
+    for (std::size_t s = own_begin_; s < own_end_ && first == layers && output_held(l); ++s) {
       const Shard& sh = *shards_[s];
       const float* y = output_data(sh, l);
       const std::int64_t n = sh.count * model_.layer(l).output.numel();

@@ -134,12 +134,8 @@ void Trainer::accumulate_batch(std::span<const ConstView> xs, ConstView y, doubl
   executor_->forward(xs, true, step_, options_.seed);
   const double batch_loss = executor_->loss(y, true);
   if (!std::isfinite(batch_loss)) {
-    const auto layer = executor_->first_non_finite_layer();
     throw NumericError("training step " + std::to_string(step_ + 1) + ": the loss is " + std::to_string(batch_loss) +
-                       (layer >= 0 ? "; the first non-finite value appeared in the output of layer " +
-                                         std::to_string(layer) + " (" + model_.layer(layer).name + ")"
-                                   : "; every layer output was finite, so the loss itself overflowed") +
-                       ". The parameters of the last good step are kept.");
+                       where_non_finite() + ". The parameters of the last good step are kept.");
   }
   last_correct_ = classification() ? executor_->correct(y) : 0;
   // Accumulation: grad += weight · (this mini-batch's mean gradient), weight = its share of the
@@ -161,6 +157,19 @@ void Trainer::accumulate_batch(std::span<const ConstView> xs, ConstView y, doubl
     else
       for (std::size_t i = begin; i < end; ++i) g[i] += w * b[i];
   });
+}
+
+std::string Trainer::where_non_finite() {
+  const auto layer = executor_->first_non_finite_layer();
+  const auto name = [&](std::int64_t l) { return "layer " + std::to_string(l) + " (" + model_.layer(l).name + ")"; };
+  if (layer < 0) return "; every layer output was finite, so the loss itself overflowed";
+  const auto from = executor_->first_unchecked_before(layer);
+  if (from == layer) return "; the first non-finite value appeared in the output of " + name(layer);
+  // Training does not keep an output no backward reads: the value may have begun there.
+  return "; the first non-finite layer output still held is " + name(layer) + ", so it appeared there or in " +
+         (from + 1 == layer ? name(from) + ", whose output" : "layers " + std::to_string(from) + " to " +
+                                                                    std::to_string(layer - 1) + ", whose outputs") +
+         " training does not keep";
 }
 
 void Trainer::check_gradient() const {

@@ -146,6 +146,11 @@ class Executor {
   // or -1: names where a non-finite value appeared (on any rank). With reuse_activations only
   // the outputs still held after the pass are checked (the model output among them).
   std::int64_t first_non_finite_layer();
+  // The first of the layers just before `layer` whose outputs the last pass did not keep
+  // (training frees an output no backward reads once its readers have run, and reuse_activations
+  // more): a non-finite value first_non_finite_layer() found in `layer`'s output may have appeared
+  // in any of them. `layer` itself when the output before it was kept.
+  std::int64_t first_unchecked_before(std::int64_t layer) const;
 
  private:
   struct Shard;
@@ -209,6 +214,7 @@ class Executor {
   // Per layer: the last forward time (layer) that reads its output; the layer count when it is
   // held to the end of the pass. A shared buffer is poisoned (scribble) once its tensor is dead.
   std::vector<std::size_t> activation_end_;
+  bool output_held(std::size_t layer) const;  // its output, from the last pass, can still be read
   bool sharing_activations() const { return options_.reuse_activations || options_.free_unneeded_activations; }
   void poison_dead_activations(std::size_t time);
   // Where layer l's output lives in a shard (the first sh.count samples of its buffer).

@@ -201,6 +201,8 @@ class Trainer {
   void check_inputs(const DataSource& data) const;
   std::span<const ConstView> views_of(std::vector<Tensor>& xs);  // into batch_views_
   double finish_step(double loss);
+  // Where the first non-finite layer output of the last forward pass is, for the loss message.
+  std::string where_non_finite();
   void check_gradient() const;
   double add_weight_penalties();
   void clip_gradient();
