@@ -25,9 +25,9 @@ void check_count(std::span<const Shape> inputs, std::size_t min, std::size_t max
                    " inputs (name them in \"inputs\"), got " + std::to_string(inputs.size()));
 }
 
-class Elementwise final : public Layer {
+class ElementwiseMerge final : public Layer {
  public:
-  explicit Elementwise(Op op) : op_(op) {}
+  explicit ElementwiseMerge(Op op) : op_(op) {}
 
   Shape infer(const Shape& input) override { return infer_many(std::span<const Shape>(&input, 1)); }
 
@@ -207,11 +207,11 @@ class Concat final : public Layer {
 
 void register_merge(Registries& r) {
   r.layers.add({"add", "the elementwise sum of 2 or more inputs (\"inputs\"), size-1 axes broadcast as in PyTorch",
-                Json::object(), [](const Config&) { return std::make_unique<Elementwise>(Op::add); }});
+                Json::object(), [](const Config&) { return std::make_unique<ElementwiseMerge>(Op::add); }});
   r.layers.add({"subtract", "input 0 − input 1 (\"inputs\"), size-1 axes broadcast as in PyTorch", Json::object(),
-                [](const Config&) { return std::make_unique<Elementwise>(Op::subtract); }});
+                [](const Config&) { return std::make_unique<ElementwiseMerge>(Op::subtract); }});
   r.layers.add({"multiply", "the elementwise product of 2 or more inputs (\"inputs\"), size-1 axes broadcast as in PyTorch",
-                Json::object(), [](const Config&) { return std::make_unique<Elementwise>(Op::multiply); }});
+                Json::object(), [](const Config&) { return std::make_unique<ElementwiseMerge>(Op::multiply); }});
   r.layers.add({"concat", "2 or more inputs (\"inputs\") joined along the per-sample \"axis\" (0: channels; < 0: from the end)",
                 {{"axis", 0}},
                 [](const Config& c) { return std::make_unique<Concat>(c.integer("axis", -8, 8)); }});
