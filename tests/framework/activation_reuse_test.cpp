@@ -81,11 +81,7 @@ BOOST_AUTO_TEST_CASE(the_example_models_predict_the_same_bits_with_reuse) {
 
 BOOST_AUTO_TEST_CASE(a_chain_needs_two_activation_buffers_in_inference) {
   // dense 8 → relu → dense 8 → relu → dense 2: two buffers of 8, the output in the first again.
-  const Json chain = {{"input", {4}},
-                      {"layers",
-                       {{{"type", "dense"}, {"units", 8}}, {{"type", "relu"}}, {{"type", "dense"}, {"units", 8}},
-                        {{"type", "relu"}}, {{"type", "dense"}, {"units", 2}}}},
-                      {"loss", "mse"}};
+  const Json chain = weft::testing::dense_relu_chain();
   weft::Model model(chain);
   BOOST_CHECK_EQUAL(weft::Executor(model, {.reuse_activations = true}).activation_floats_per_sample(), 16);
   BOOST_CHECK_EQUAL(weft::Executor(model, {.free_unneeded_activations = false}).activation_floats_per_sample(), 8 + 8 + 8 + 8 + 2);

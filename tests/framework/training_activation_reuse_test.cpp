@@ -185,11 +185,7 @@ BOOST_AUTO_TEST_CASE(a_chain_keeps_only_what_backward_reads) {
   // dense 8 → relu → dense 8 → relu → dense 2: backward reads the relus' outputs (relu's own and
   // the next dense's input) and the model output; the dense outputs, read by relu only in
   // forward, take turns in one buffer with the model output: 8 + 8 + 8 instead of 34.
-  const Json chain = {{"input", {4}},
-                      {"layers",
-                       {{{"type", "dense"}, {"units", 8}}, {{"type", "relu"}}, {{"type", "dense"}, {"units", 8}},
-                        {{"type", "relu"}}, {{"type", "dense"}, {"units", 2}}}},
-                      {"loss", "mse"}};
+  const Json chain = weft::testing::dense_relu_chain();
   weft::Model model(chain);
   BOOST_CHECK_EQUAL(weft::Executor(model, {}).activation_floats_per_sample(), 24);
   BOOST_CHECK_EQUAL(weft::Executor(model, {.free_unneeded_activations = false}).activation_floats_per_sample(), 34);

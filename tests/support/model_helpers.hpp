@@ -13,6 +13,16 @@
 
 namespace weft::testing {
 
+// dense 8 → relu → dense 8 → relu → dense 2 on 4 features, mse: the chain whose activation
+// buffers the reuse tests count by hand.
+inline Json dense_relu_chain() {
+  return {{"input", {4}},
+          {"layers",
+           {{{"type", "dense"}, {"units", 8}}, {{"type", "relu"}}, {{"type", "dense"}, {"units", 8}},
+            {{"type", "relu"}}, {{"type", "dense"}, {"units", 2}}}},
+          {"loss", "mse"}};
+}
+
 // A tensor of standard normal draws from CounterRng(seed), element i the i-th draw.
 inline Tensor random_normal(const Shape& shape, std::uint64_t seed) {
   Tensor t(shape);
