@@ -179,22 +179,16 @@ class Pool final : public Layer {
   // directly rather than through the window table (pool_kernels.hpp), compared in the same
   // order with the same rule, the NaN rule included.
   void max_of_2x2(const float* x, std::int32_t* index, float* y) const {
-    const std::int64_t width = g_.in[1], out_h = g_.out[0], out_w = g_.out[1];
-    for (std::int64_t oy = 0; oy < out_h; ++oy) {
-      const auto top = static_cast<std::int32_t>(2 * oy * width), bottom = static_cast<std::int32_t>(top + width);
-      max_2x2_row_nan_rule(x, top, bottom, out_w, index + oy * out_w, y + oy * out_w);
-    }
+    max_pool_2x2_plane(x, g_.in[1], g_.out[0], g_.out[1], false, index, y);
   }
 
   // max_of_2x2's backward over a plane. Its windows are disjoint, so every input element is
-  // written once (route_2x2_row), instead of zeroing the plane and adding.
+  // written once (route_2x2_plane), instead of zeroing the plane and adding.
   void route_2x2(const float* dy, const std::int32_t* index, float* dx) const {
     const std::int64_t height = g_.in[0], width = g_.in[1], out_h = g_.out[0], out_w = g_.out[1];
-    for (std::int64_t oy = 0; oy < out_h; ++oy) {
-      const auto top = static_cast<std::int32_t>(2 * oy * width), bottom = static_cast<std::int32_t>(top + width);
-      route_2x2_row(dy + oy * out_w, index + oy * out_w, top, bottom, out_w, dx);
-      for (std::int64_t x = 2 * out_w; x < width; ++x) dx[top + x] = dx[bottom + x] = 0.0f;  // an odd width's last column
-    }
+    route_2x2_plane(dy, nullptr, index, width, out_h, out_w, dx);
+    for (std::int64_t row = 0; row < 2 * out_h; ++row)
+      for (std::int64_t x = 2 * out_w; x < width; ++x) dx[row * width + x] = 0.0f;  // an odd width's last column
     std::fill(dx + 2 * out_h * width, dx + height * width, 0.0f);  // an odd height's last row
   }
 

@@ -5,7 +5,6 @@
 
 #include "layers/conv/grid_copy.hpp"
 #include "layers/conv/window_kernels.hpp"
-#include "layers/fused_activation.hpp"
 #include "layers/pool_kernels.hpp"
 #include "vector_clones.hpp"
 
@@ -17,8 +16,7 @@ using Grid = WindowConv::Grid;
 
 // Workspace slots (the layer takes this path or the im2col one, never both).
 enum Slot : std::size_t {
-  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dx_grid_slot,
-  masked_row_slot
+  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dx_grid_slot
 };
 
 // Tiles read up to window_cols − 1 floats past the last position they keep.
@@ -120,9 +118,6 @@ WEFT_VECTOR_CLONES void add_shifted_rows(const float* rows, std::int64_t ld, con
     for (std::int64_t p = 0; p < span; ++p) dst[p] += src[p];
   }
 }
-
-// apply_relu (fused_activation.hpp) in the widest vectors the CPU has: exact in any of them.
-WEFT_VECTOR_CLONES void relu_in_place(float* __restrict y, std::size_t n) { apply_relu(y, n); }
 
 }  // namespace
 
@@ -282,17 +277,12 @@ void WindowConv::backward(const float* w, const float* x, const float* relu_outp
 
 void WindowConv::forward_max_pool_2x2(const float* w, const float* bias, const float* x, std::int64_t n, bool relu,
                                       float* y, std::int32_t* argmax, Workspace& ws) const {
+  // relu is applied by the pooling, to the pooled values only (pool_kernels.hpp).
   const PooledPlane p = pooled_plane();
   forward_each(w, bias, x, n, ws, [&](std::int64_t i, std::int64_t grp, float* rg, std::int64_t ld) {
     for (std::int64_t f = 0; f < out_group_; ++f) {
-      float* plane = rg + f * ld;
-      if (relu) relu_in_place(plane, static_cast<std::size_t>(span_));
       const std::int64_t first = (i * s_.out_channels + grp * out_group_ + f) * p.count();
-      for (std::int64_t oy = 0; oy < p.height; ++oy) {
-        const auto top = static_cast<std::int32_t>(2 * oy * p.grid_width);
-        max_2x2_row_nan_rule(plane, top, top + static_cast<std::int32_t>(p.grid_width), p.width,
-                              argmax + first + oy * p.width, y + first + oy * p.width);
-      }
+      max_pool_2x2_plane(rg + f * ld, p.grid_width, p.height, p.width, relu, argmax + first, y + first);
     }
   });
 }
@@ -300,25 +290,15 @@ void WindowConv::forward_max_pool_2x2(const float* w, const float* bias, const f
 void WindowConv::backward_max_pool_2x2(const float* w, const float* x, const float* y, const std::int32_t* argmax,
                                        const float* dy, std::int64_t n, bool relu, float* dx, float* dw, float* db,
                                        Workspace& ws) const {
-  // The pooled gradient goes to each window's argmax (route_2x2_row writes the other three
+  // The pooled gradient goes to each window's argmax (route_2x2_plane writes the other three
   // elements 0), through relu's gradient first: the convolution's output at the argmax is the
   // pooled value, so y > 0 is the mask the convolution's own backward would have applied there.
   const PooledPlane p = pooled_plane();
-  float* masked = ws.floats(masked_row_slot, static_cast<std::size_t>(p.width)).data();
   backward_each(w, x, n, dx, dw, db, ws, [&](std::int64_t i, std::int64_t grp, float* dy_grid, std::int64_t positions) {
     for (std::int64_t f = 0; f < out_group_; ++f) {
       const std::int64_t first = (i * s_.out_channels + grp * out_group_ + f) * p.count();
-      for (std::int64_t oy = 0; oy < p.height; ++oy) {
-        const std::int64_t at = first + oy * p.width;
-        const float* row = dy + at;
-        if (relu) {
-          mask_relu_gradient(y + at, row, masked, static_cast<std::size_t>(p.width));
-          row = masked;
-        }
-        const auto top = static_cast<std::int32_t>(2 * oy * p.grid_width);
-        route_2x2_row(row, argmax + at, top, top + static_cast<std::int32_t>(p.grid_width), p.width,
+      route_2x2_plane(dy + first, relu ? y + first : nullptr, argmax + first, p.grid_width, p.height, p.width,
                       dy_grid + f * positions);
-      }
     }
   });
 }

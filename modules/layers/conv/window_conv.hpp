@@ -41,9 +41,9 @@ class WindowConv {
 
   // 2-d only: the convolution followed by 2 × 2, stride-2 max pooling, without writing the
   // convolution's output (a layer fusion, weft/layer_fusion.hpp). y (n, out_channels, out / 2)
-  // is the pooled output, through relu first when `relu` (relu and max commute, ties and NaN
-  // included, since the pool compares relu's values); argmax (same layout) receives each
-  // window's argmax as a position of the input grid, for the backward pass.
+  // is the pooled output, of relu(convolution) when `relu` (max_pool_2x2_plane gives those bits
+  // without a pass of relu over the grid); argmax (same layout) receives each window's argmax as
+  // a position of the input grid, for the backward pass.
   void forward_max_pool_2x2(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,
                             std::int32_t* argmax, Workspace& ws) const;
   // The gradients of the fused pair from dy (n, out_channels, out / 2), given forward's y and
