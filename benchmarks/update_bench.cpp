@@ -48,7 +48,11 @@ void BM_ReduceGradients(benchmark::State& state, const char* spec) {
 
 BENCHMARK_CAPTURE(BM_OptimizerUpdate, adam, (weft::Json{{"type", "adam"}}));
 BENCHMARK_CAPTURE(BM_OptimizerUpdate, sgd_momentum, (weft::Json{{"type", "sgd"}, {"lr", 0.01}, {"momentum", 0.9}}));
+BENCHMARK_CAPTURE(BM_OptimizerUpdate, sgd_nesterov, (weft::Json{{"type", "sgd"}, {"lr", 0.01}, {"momentum", 0.9}, {"nesterov", true}}));
 BENCHMARK_CAPTURE(BM_OptimizerUpdate, rmsprop, (weft::Json{{"type", "rmsprop"}}));
+BENCHMARK_CAPTURE(BM_OptimizerUpdate, rmsprop_centered_momentum,
+                  (weft::Json{{"type", "rmsprop"}, {"momentum", 0.9}, {"centered", true}}));
+BENCHMARK_CAPTURE(BM_OptimizerUpdate, adagrad, (weft::Json{{"type", "adagrad"}}));
 BENCHMARK_CAPTURE(BM_ReduceGradients, fashion_mlp, "fashion_mlp")->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ReduceGradients, fashion_cnn, "fashion_cnn")->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK_MAIN();

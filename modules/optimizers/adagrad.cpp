@@ -5,10 +5,21 @@
 //   w ← w − clr · g / (√s + eps)
 #include <cmath>
 
+#include "vector_clones.hpp"
 #include "weft/registry.hpp"
 
 namespace weft::builtin {
 namespace {
+
+// The element loop on the widest vectors the CPU has (vector_clones.hpp).
+WEFT_VECTOR_CLONES void adagrad_update(std::size_t n, float clr, float wd, float eps, float* __restrict w,
+                                       const float* __restrict g, float* __restrict sum) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float grad = g[i] + wd * w[i];
+    sum[i] += grad * grad;
+    w[i] -= clr * grad / (std::sqrt(sum[i]) + eps);
+  }
+}
 
 class Adagrad final : public Optimizer {
  public:
@@ -27,12 +38,7 @@ class Adagrad final : public Optimizer {
               const OptimizerStep& step) const override {
     const float clr = static_cast<float>(step.lr / (1 + double(step.t - 1) * lr_decay_));
     const float wd = static_cast<float>(weight_decay_), eps = static_cast<float>(eps_);
-    float* s = slots[0].data();
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      const float grad = g[i] + wd * w[i];
-      s[i] += grad * grad;
-      w[i] -= clr * grad / (std::sqrt(s[i]) + eps);
-    }
+    adagrad_update(w.size(), clr, wd, eps, w.data(), g.data(), slots[0].data());
   }
 
  private:

@@ -5,10 +5,40 @@
 //   momentum > 0:  b ← momentum·b + g/d,  w ← w − lr·b;  otherwise w ← w − lr·g/d
 #include <cmath>
 
+#include "vector_clones.hpp"
 #include "weft/registry.hpp"
 
 namespace weft::builtin {
 namespace {
+
+struct RmsPropConstants {
+  float lr, alpha, eps, wd, momentum;
+};
+
+// The element loop with the options as template arguments, so that each version is a straight
+// loop the compiler vectorises (testing them per element did not: 9 GB/s against Adam's 115).
+template <bool Centered, bool Momentum>
+WEFT_VECTOR_CLONES void rmsprop_update(std::size_t n, RmsPropConstants c, float* __restrict w,
+                                       const float* __restrict g, float* __restrict v, float* __restrict b,
+                                       float* __restrict avg) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float grad = g[i] + c.wd * w[i];
+    v[i] = c.alpha * v[i] + (1 - c.alpha) * grad * grad;
+    float d;
+    if constexpr (Centered) {
+      avg[i] = c.alpha * avg[i] + (1 - c.alpha) * grad;
+      d = std::sqrt(v[i] - avg[i] * avg[i]) + c.eps;
+    } else {
+      d = std::sqrt(v[i]) + c.eps;
+    }
+    if constexpr (Momentum) {
+      b[i] = c.momentum * b[i] + grad / d;
+      w[i] -= c.lr * b[i];
+    } else {
+      w[i] -= c.lr * grad / d;
+    }
+  }
+}
 
 class RmsProp final : public Optimizer {
  public:
@@ -31,28 +61,16 @@ class RmsProp final : public Optimizer {
 
   void update(std::span<float> w, std::span<const float> g, std::span<const std::span<float>> slots,
               const OptimizerStep& step) const override {
-    const float lr = static_cast<float>(step.lr), a = static_cast<float>(alpha_), eps = static_cast<float>(eps_),
-                wd = static_cast<float>(weight_decay_), mu = static_cast<float>(momentum_);
+    const RmsPropConstants c{static_cast<float>(step.lr), static_cast<float>(alpha_), static_cast<float>(eps_),
+                             static_cast<float>(weight_decay_), static_cast<float>(momentum_)};
     float* v = slots[0].data();
     float* b = momentum_ > 0 ? slots[1].data() : nullptr;
     float* avg = centered_ ? slots[momentum_ > 0 ? 2 : 1].data() : nullptr;
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      const float grad = g[i] + wd * w[i];
-      v[i] = a * v[i] + (1 - a) * grad * grad;
-      float d;
-      if (avg) {
-        avg[i] = a * avg[i] + (1 - a) * grad;
-        d = std::sqrt(v[i] - avg[i] * avg[i]) + eps;
-      } else {
-        d = std::sqrt(v[i]) + eps;
-      }
-      if (b) {
-        b[i] = mu * b[i] + grad / d;
-        w[i] -= lr * b[i];
-      } else {
-        w[i] -= lr * grad / d;
-      }
-    }
+    const std::size_t n = w.size();
+    if (centered_ && b) return rmsprop_update<true, true>(n, c, w.data(), g.data(), v, b, avg);
+    if (centered_) return rmsprop_update<true, false>(n, c, w.data(), g.data(), v, b, avg);
+    if (b) return rmsprop_update<false, true>(n, c, w.data(), g.data(), v, b, avg);
+    rmsprop_update<false, false>(n, c, w.data(), g.data(), v, b, avg);
   }
 
  private:

@@ -4,10 +4,32 @@
 //   b ← g on the first step, else momentum·b + (1 − dampening)·g
 //   g ← g + momentum·b with nesterov, else b
 //   w ← w − lr·g
+#include "vector_clones.hpp"
 #include "weft/registry.hpp"
 
 namespace weft::builtin {
 namespace {
+
+struct SgdConstants {
+  float lr, momentum, damp, wd;  // damp = 1 − dampening
+};
+
+// The element loop with the options as template arguments, so that each version is a straight
+// loop the compiler vectorises (a loop testing them per element did not: 20 GB/s against Adam's
+// 115 on a Zen 5). `first`: PyTorch starts the momentum buffer as the first step's gradient.
+template <bool Momentum, bool Nesterov>
+WEFT_VECTOR_CLONES void sgd_update(std::size_t n, SgdConstants c, bool first, float* __restrict weight,
+                                   const float* __restrict gradient, float* __restrict buffer) {
+  for (std::size_t i = 0; i < n; ++i) {
+    float grad = gradient[i] + c.wd * weight[i];
+    if constexpr (Momentum) {
+      const float b = first ? grad : c.momentum * buffer[i] + c.damp * grad;
+      buffer[i] = b;
+      grad = Nesterov ? grad + c.momentum * b : b;
+    }
+    weight[i] -= c.lr * grad;
+  }
+}
 
 class Sgd final : public Optimizer {
  public:
@@ -29,17 +51,12 @@ class Sgd final : public Optimizer {
 
   void update(std::span<float> w, std::span<const float> g, std::span<const std::span<float>> slots,
               const OptimizerStep& step) const override {
-    const float lr = static_cast<float>(step.lr), mu = static_cast<float>(momentum_),
-                damp = static_cast<float>(1 - dampening_), wd = static_cast<float>(weight_decay_);
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      float grad = g[i] + wd * w[i];
-      if (mu != 0) {
-        float& b = slots[0][i];
-        b = step.t == 1 ? grad : mu * b + damp * grad;
-        grad = nesterov_ ? grad + mu * b : b;
-      }
-      w[i] -= lr * grad;
-    }
+    const SgdConstants c{static_cast<float>(step.lr), static_cast<float>(momentum_), static_cast<float>(1 - dampening_),
+                         static_cast<float>(weight_decay_)};
+    const bool first = step.t == 1;
+    if (momentum_ == 0) return sgd_update<false, false>(w.size(), c, first, w.data(), g.data(), nullptr);
+    if (nesterov_) return sgd_update<true, true>(w.size(), c, first, w.data(), g.data(), slots[0].data());
+    sgd_update<true, false>(w.size(), c, first, w.data(), g.data(), slots[0].data());
   }
 
  private:
