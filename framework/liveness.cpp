@@ -11,13 +11,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <utility>
-#include <cctype>
 
 namespace weft::detail {
 namespace {
@@ -247,7 +248,12 @@ void Liveness::read_from(Link& link, double now) {
         if (to->hello.size() > 12 || !std::isdigit(static_cast<unsigned char>(bytes[i]))) ::close(std::exchange(to->fd, -1));
         continue;
       }
-      Link* slot = to->hello.empty() ? nullptr : link_of(std::stoi(to->hello));
+      // Checked, never thrown: a number too large for an int (a stranger's bytes) would end rank 0.
+      int claimed = -1;
+      const char* end = to->hello.data() + to->hello.size();
+      const auto [stop, error] = std::from_chars(to->hello.data(), end, claimed);
+      if (error != std::errc() || stop != end) claimed = -1;
+      Link* slot = link_of(claimed);
       if (!slot || slot->fd >= 0 || slot->finished || slot->closed_at >= 0) {
         ::close(std::exchange(to->fd, -1));  // not a rank of this job, or one already connected
         continue;

@@ -58,6 +58,20 @@ void append(char*& out, long value) {
   while (n) *out++ = digits[--n];
 }
 
+// Whether a local peer ends the job itself. It sends SIGUSR1 before it exits, and mpirun's SIGTERM
+// comes after: a running process has handled the SIGUSR1 long before. A stopped one (SIGSTOP, as
+// a dropped host is simulated) finds both waiting when it continues, and another of its threads
+// may take the SIGUSR1 while this one takes the SIGTERM (which printed a second line, "rank 0
+// died", after "rank 1 has sent nothing"): that thread gets a moment to run the handler, and a
+// SIGUSR1 still pending interrupts the sleep here.
+bool peer_abort_seen_after_a_moment() {
+  for (int slice = 0; slice < 10 && !peer_aborts; ++slice) {
+    const timespec moment{0, 10'000'000};
+    nanosleep(&moment, nullptr);
+  }
+  return peer_aborts != 0;
+}
+
 void on_sigterm(int) {
   const Local* dead = nullptr;
   int lowest_alive = -1;
@@ -66,7 +80,7 @@ void on_sigterm(int) {
     if (gone && !dead) dead = &local[i];
     if (!gone && lowest_alive < 0) lowest_alive = local[i].rank;  // local[] ascends by rank
   }
-  if (dead && !peer_aborts && lowest_alive == own_rank) {
+  if (dead && lowest_alive == own_rank && !peer_abort_seen_after_a_moment()) {
     char line[256];
     char* out = line;
     append(out, "weft: rank ");

@@ -1,9 +1,11 @@
 """Shared by the tests/mpi scripts: running weft directly and under mpirun, a slice of
 Fashion-MNIST as HDF5, and a model file's tensors as raw bytes (for bit-for-bit comparisons)."""
+import glob
 import gzip
 import os
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -48,6 +50,32 @@ def mpi_env():
 
 def mpirun(mpirun_path, k, command, timeout=300):
     return run(mpirun_command(mpirun_path, k, command), env=mpi_env(), timeout=timeout)
+
+
+def wait_for_checkpoint(job, path, seconds):
+    """Waits until the running job (a Popen) has written the checkpoint `path`."""
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        if job.poll() is not None:
+            check(False, f"the job ended before writing {path}:\n{job.communicate()[0]}")
+        check(time.monotonic() < deadline, f"no {path} within {seconds} s")
+        time.sleep(0.01)
+
+
+def rank_pid(parent, rank):
+    """The pid of the process mpirun started as `rank` (Open MPI puts it in its environment)."""
+    for status in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            pid = int(status.split("/")[2])
+            fields = open(status).read().rsplit(")", 1)[1].split()
+            if int(fields[1]) != parent:
+                continue
+            environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue  # exited meanwhile
+        if f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
+            return pid
+    return None
 
 
 def read_idx_gz(path, header):

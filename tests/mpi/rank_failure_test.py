@@ -13,7 +13,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mpi_support import check, fashion_slice, mpi_env, mpirun_command, parameters, run  # noqa: E402
+from mpi_support import (check, fashion_slice, mpi_env, mpirun_command, parameters, rank_pid, run,  # noqa: E402
+                         wait_for_checkpoint)
 
 weft, source, mpirun_path = sys.argv[1:4]
 os.chdir(tempfile.mkdtemp(prefix="weft_mpi_kill_"))
@@ -24,31 +25,9 @@ mlp = os.path.join(source, "examples", "models", "fashion_mlp.json")
 flags = ["--data", "data.h5", "--batch", "64", "--shard", "16", "--epochs", "60", "--seed", "5",
          "--threads", "1", "--progress", "plain", "--checkpoint-dir", "ck", "--checkpoint-every", "10"]
 
-
-def rank_pid(parent, rank):
-    """The pid of the process mpirun started as `rank` (Open MPI puts it in its environment)."""
-    for status in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            pid = int(status.split("/")[2])
-            fields = open(status).read().rsplit(")", 1)[1].split()
-            if int(fields[1]) != parent:
-                continue
-            environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
-        except (OSError, ValueError, IndexError):
-            continue  # exited meanwhile
-        if f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
-            return pid
-    return None
-
-
 job = subprocess.Popen(mpirun_command(mpirun_path, 2, [weft, "train", mlp, *flags], quiet=True), env=mpi_env(),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-deadline = time.monotonic() + 120
-while not os.path.exists("ck/step-00000020.h5"):
-    if job.poll() is not None:
-        check(False, f"the job ended before its second checkpoint:\n{job.communicate()[0]}")
-    check(time.monotonic() < deadline, "no checkpoint at step 20 within 120 s")
-    time.sleep(0.01)
+wait_for_checkpoint(job, "ck/step-00000020.h5", 120)
 victim = rank_pid(job.pid, 1)
 check(victim is not None, "found no process of rank 1 under mpirun")
 os.kill(victim, signal.SIGKILL)
