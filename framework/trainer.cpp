@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -173,6 +174,14 @@ std::string Trainer::where_non_finite() {
 }
 
 void Trainer::check_gradient() const {
+  // Every value finite is the common case: checked in parallel over the update chunks (frozen
+  // layers, outside them, have zero gradients). Only a failure looks for the tensor to name.
+  std::atomic<bool> finite = true;
+  executor_->parallel_ranges(chunks_.size(), 1, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t c = begin; c < end && finite.load(std::memory_order_relaxed); ++c)
+      if (!all_finite({grad_.data() + chunks_[c].begin, chunks_[c].end - chunks_[c].begin})) finite = false;
+  });
+  if (finite) return;
   // Backward runs from the output to the input, so the non-finite tensor nearest the output is
   // where the problem appeared; earlier layers only inherited it.
   const auto& table = model_.parameter_table();
