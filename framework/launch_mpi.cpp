@@ -143,7 +143,7 @@ class MpiWorld final : public Communicator {
     check(MPI_Allgather(&mine, sizeof mine, MPI_BYTE, all.data(), sizeof mine, MPI_BYTE, MPI_COMM_WORLD), "allgather");
     std::vector<detail::Peer> peers;
     for (const auto& w : all) peers.push_back({std::string(w.host, strnlen(w.host, sizeof w.host)), w.pid});
-    detail::watch_local_peers(rank_, peers);
+    detail::watch_local_peers(rank_, peers, [] { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); });
     return peers;
   }
 

@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <new>
+#include <utility>
 
 namespace weft::detail {
 namespace {
@@ -26,6 +30,12 @@ char host[64] = "";
 // reads it too; lock-free, so the signal handlers may touch it.
 std::atomic<int> peer_aborts{0};
 static_assert(std::atomic<int>::is_always_lock_free);
+// The same news in memory that this host's ranks share (share_host_flag), set before the SIGUSR1s
+// go out: a SIGTERM handler sees it at once, whichever thread takes which signal. Null when the
+// shared memory could not be set up: then SIGUSR1 alone (peer_abort_seen_after_a_moment).
+std::atomic<int>* host_aborts = nullptr;
+
+bool abort_seen() { return peer_aborts != 0 || (host_aborts && host_aborts->load() != 0); }
 
 // Whether process `pid` has ended (gone, or a zombie not yet reaped by mpirun).
 bool ended(pid_t pid) {
@@ -58,18 +68,18 @@ void append(char*& out, long value) {
   while (n) *out++ = digits[--n];
 }
 
-// Whether a local peer ends the job itself. It sends SIGUSR1 before it exits, and mpirun's SIGTERM
-// comes after: a running process has handled the SIGUSR1 long before. A stopped one (SIGSTOP, as
-// a dropped host is simulated) finds both waiting when it continues, and another of its threads
-// may take the SIGUSR1 while this one takes the SIGTERM (which printed a second line, "rank 0
-// died", after "rank 1 has sent nothing"): that thread gets a moment to run the handler, and a
-// SIGUSR1 still pending interrupts the sleep here.
+// Whether a local peer ends the job itself, without the shared flag. It sends SIGUSR1 before it
+// exits, and mpirun's SIGTERM comes after: a running process has handled the SIGUSR1 long before.
+// A stopped one (SIGSTOP, as a dropped host is simulated) finds both waiting when it continues,
+// and another of its threads may take the SIGUSR1 while this one takes the SIGTERM (which printed
+// a second line, "rank 0 died", after "rank 1 has sent nothing"): that thread gets a moment to
+// run the handler, and a SIGUSR1 still pending interrupts the sleep here.
 bool peer_abort_seen_after_a_moment() {
-  for (int slice = 0; slice < 10 && !peer_aborts; ++slice) {
+  for (int slice = 0; slice < 10 && !abort_seen(); ++slice) {
     const timespec moment{0, 10'000'000};
     nanosleep(&moment, nullptr);
   }
-  return peer_aborts != 0;
+  return abort_seen();
 }
 
 void on_sigterm(int) {
@@ -80,7 +90,7 @@ void on_sigterm(int) {
     if (gone && !dead) dead = &local[i];
     if (!gone && lowest_alive < 0) lowest_alive = local[i].rank;  // local[] ascends by rank
   }
-  if (dead && lowest_alive == own_rank && !peer_abort_seen_after_a_moment()) {
+  if (dead && lowest_alive == own_rank && !(host_aborts ? abort_seen() : peer_abort_seen_after_a_moment())) {
     char line[256];
     char* out = line;
     append(out, "weft: rank ");
@@ -103,15 +113,41 @@ void on_sigterm(int) {
 
 void on_sigusr1(int) { peer_aborts = 1; }
 
+// Maps host_aborts: the host's lowest rank creates a POSIX shared-memory object named after its
+// pid, the others open it, and once every rank has mapped it the name goes (nothing is left in
+// /dev/shm, whatever becomes of the job). `barrier` is called twice on every rank.
+void share_host_flag(int rank, const std::function<void()>& barrier) {
+  char name[48];
+  std::snprintf(name, sizeof name, "/weft-peers-%ld", static_cast<long>(local[0].pid));
+  const bool creator = local[0].rank == rank;
+  const auto map = [](int fd) -> void* {
+    void* flag = fd < 0 ? MAP_FAILED : mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fd >= 0) close(fd);
+    return flag;
+  };
+  if (creator) {
+    shm_unlink(name);  // a leftover of a job that died between the two barriers, with this pid
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 && ftruncate(fd, sizeof(std::atomic<int>)) != 0) close(std::exchange(fd, -1));
+    if (void* flag = map(fd); flag != MAP_FAILED) host_aborts = new (flag) std::atomic<int>(0);
+  }
+  barrier();
+  if (!creator)  // the creator's object, seen through this process's mapping
+    if (void* flag = map(shm_open(name, O_RDWR | O_CLOEXEC, 0)); flag != MAP_FAILED) host_aborts = static_cast<std::atomic<int>*>(flag);
+  barrier();
+  if (creator) shm_unlink(name);
+}
+
 }  // namespace
 
-void watch_local_peers(int rank, const std::vector<Peer>& peers) {
+void watch_local_peers(int rank, const std::vector<Peer>& peers, const std::function<void()>& barrier) {
   own_rank = rank;
   world = static_cast<int>(peers.size());
   const std::string& mine = peers[static_cast<std::size_t>(rank)].host;
   std::strncpy(host, mine.c_str(), sizeof host - 1);
   for (std::size_t r = 0; r < peers.size() && local_count < max_local; ++r)
     if (peers[r].host == mine) local[local_count++] = {static_cast<int>(r), static_cast<pid_t>(peers[r].pid)};
+  share_host_flag(rank, barrier);
   struct sigaction action {};
   action.sa_handler = on_sigusr1;
   sigemptyset(&action.sa_mask);
@@ -122,10 +158,11 @@ void watch_local_peers(int rank, const std::vector<Peer>& peers) {
 
 void tell_local_peers_this_rank_aborts() {
   peer_aborts = 1;
+  if (host_aborts) host_aborts->store(1);
   for (int i = 0; i < local_count; ++i)
     if (local[i].rank != own_rank) kill(local[i].pid, SIGUSR1);
 }
 
-bool a_local_peer_aborts() { return peer_aborts != 0; }
+bool a_local_peer_aborts() { return abort_seen(); }
 
 }  // namespace weft::detail

@@ -7,6 +7,7 @@
 // rank still alive on that host prints "weft: rank R of K (pid P on HOST) died; ...". A whole
 // host that drops leaves no rank on it to tell: mpirun's own report (without --quiet) names it.
 // Internal to libweft's MPI launcher.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,8 @@ struct Peer {
 };
 
 // Installs the SIGTERM handler for rank `rank` of peers.size() (peers[r]: where rank r runs).
-void watch_local_peers(int rank, const std::vector<Peer>& peers);
+// Every rank calls it; `barrier` waits for all of them (the ranks of a host share a flag).
+void watch_local_peers(int rank, const std::vector<Peer>& peers, const std::function<void()>& barrier);
 // Before this rank ends the job itself (it printed why): its local peers stay silent, and so does
 // this process's own SIGTERM handler.
 void tell_local_peers_this_rank_aborts();
