@@ -53,9 +53,9 @@ def mpirun(mpirun_path, k, command, timeout=300):
 
 
 def wait_for_checkpoint(job, path, seconds):
-    """Waits until the running job (a Popen) has written the checkpoint `path`."""
+    """Waits until the running job (a Popen) has written a checkpoint `path` (a glob pattern)."""
     deadline = time.monotonic() + seconds
-    while not os.path.exists(path):
+    while not glob.glob(path):
         if job.poll() is not None:
             check(False, f"the job ended before writing {path}:\n{job.communicate()[0]}")
         check(time.monotonic() < deadline, f"no {path} within {seconds} s")
