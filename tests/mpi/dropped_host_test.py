@@ -50,6 +50,21 @@ def is_weft_process(pid):
         return False
 
 
+def end_all(job, ranks):
+    """Kills whatever is left of a job: its ranks first (stopped ones too: SIGKILL needs no
+    SIGCONT, which is sent anyway), since they hold mpirun's output pipe, then mpirun."""
+    for pid in ranks:
+        if pid is not None and is_weft_process(pid):
+            os.kill(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGKILL)
+    if job.poll() is None:
+        job.kill()
+    try:
+        return job.communicate(timeout=30)[0]
+    except ValueError:  # its output was read already
+        return ""
+
+
 def stop_a_rank(k, rank, ck):
     """Runs K ranks, stops `rank` after the checkpoint at step 20; the job's output and the
     seconds from the stop to mpirun's return. Nothing of the job outlives this call."""
@@ -57,17 +72,19 @@ def stop_a_rank(k, rank, ck):
                                                            "--checkpoint-every", "10", "--peer-timeout", str(PEER_TIMEOUT)],
                                           quiet=True),
                            env=mpi_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    victim = None
+    ranks = []
     try:
         wait_for_checkpoint(job, f"{ck}/step-00000020.h5", 120)
-        victim = rank_pid(job.pid, rank)
+        ranks = [rank_pid(job.pid, r) for r in range(k)]
+        victim = ranks[rank]
         check(victim is not None, f"found no process of rank {rank} under mpirun")
         os.kill(victim, signal.SIGSTOP)
         stopped = time.monotonic()
         try:
             output = job.communicate(timeout=60)[0]
         except subprocess.TimeoutExpired:
-            check(False, f"K = {k}: the job still ran 60 s after rank {rank} was stopped (nothing noticed the silence)")
+            check(False, f"K = {k}: the job still ran 60 s after rank {rank} was stopped (nothing noticed the silence):\n"
+                         f"{end_all(job, ranks)}")
         seconds = time.monotonic() - stopped
         # mpirun reaps what it started: the stopped rank must not be left behind (stopped forever).
         gone_by = time.monotonic() + 5
@@ -76,12 +93,7 @@ def stop_a_rank(k, rank, ck):
         check(not is_weft_process(victim), f"K = {k}: the stopped rank {rank} (pid {victim}) outlived mpirun")
         return output, seconds, victim
     finally:
-        if victim is not None and is_weft_process(victim):
-            os.kill(victim, signal.SIGCONT)
-            os.kill(victim, signal.SIGKILL)
-        if job.poll() is None:
-            job.kill()
-            job.wait()
+        end_all(job, ranks)
 
 
 def check_one_line(k, rank, victim, output, seconds):
@@ -144,19 +156,19 @@ def strangers_knock(k):
                                                            "--peer-timeout", str(PEER_TIMEOUT), "--out", "strangers.h5"],
                                           quiet=True),
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ranks = []
     try:
         wait_for_checkpoint(job, "ck_strangers/step-*.h5", 120)  # under way (--keep-last: any one)
-        rank0 = rank_pid(job.pid, 0)
-        check(rank0 is not None, "found no process of rank 0 under mpirun")
-        ports = listening_ports(rank0)
+        ranks = [rank_pid(job.pid, r) for r in range(k)]
+        check(ranks[0] is not None, "found no process of rank 0 under mpirun")
+        ports = listening_ports(ranks[0])
         check(len(ports) == 1, f"rank 0 listens on {ports}, expected the heartbeat port alone")
         for hello in (b"999999999999\n", b"1\n", b"heartbeat?\n"):
             try:
                 stranger = socket.create_connection(("127.0.0.1", ports[0]), timeout=10)
             except OSError as e:
-                job.kill()
                 check(False, f"rank 0's heartbeat port refused the stranger saying {hello!r} ({e}); the job said:\n"
-                             f"{job.communicate()[0]}")
+                             f"{end_all(job, ranks)}")
             with stranger:
                 stranger.sendall(hello)
                 try:
@@ -169,14 +181,12 @@ def strangers_knock(k):
         try:
             output = job.communicate(timeout=120)[0]
         except subprocess.TimeoutExpired:
-            check(False, "the job did not end within 120 s after the strangers")
+            check(False, f"the job did not end within 120 s after the strangers:\n{end_all(job, ranks)}")
         check(job.returncode == 0, f"the job failed after strangers connected to the heartbeat port:\n{output}")
         check("weft: rank" not in output, f"a rank was named after strangers connected:\n{output}")
         check(parameters("strangers.h5") == straight, "the job the strangers knocked at did not end with the uninterrupted bits")
     finally:
-        if job.poll() is None:
-            job.kill()
-            job.wait()
+        end_all(job, ranks)
 
 
 report = []
