@@ -21,8 +21,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mpi_support import (check, fashion_slice, mpi_env, mpirun, mpirun_command, parameters, rank_pid,  # noqa: E402
-                         run, wait_for_checkpoint)
+from mpi_support import (check, end_all, fashion_slice, is_weft_process, mpi_env, mpirun, mpirun_command,  # noqa: E402
+                         parameters, rank_pid, run, wait_for_checkpoint)
 
 weft, source, mpirun_path = sys.argv[1:4]
 work = tempfile.mkdtemp(prefix="weft_mpi_drop_")  # kept when a check fails, removed at the end
@@ -40,29 +40,6 @@ flags = ["--data", "data.h5", "--batch", "64", "--shard", "16", "--epochs", "60"
 
 run([weft, "train", mlp, *flags, "--out", "straight.h5"])
 straight = parameters("straight.h5")
-
-
-def is_weft_process(pid):
-    """Whether pid is still one of weft's processes (not reaped, nor a number used again)."""
-    try:
-        return open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0] == weft.encode()
-    except OSError:
-        return False
-
-
-def end_all(job, ranks):
-    """Kills whatever is left of a job: its ranks first (stopped ones too: SIGKILL needs no
-    SIGCONT, which is sent anyway), since they hold mpirun's output pipe, then mpirun."""
-    for pid in ranks:
-        if pid is not None and is_weft_process(pid):
-            os.kill(pid, signal.SIGCONT)
-            os.kill(pid, signal.SIGKILL)
-    if job.poll() is None:
-        job.kill()
-    try:
-        return job.communicate(timeout=30)[0]
-    except ValueError:  # its output was read already
-        return ""
 
 
 def stop_a_rank(k, rank, ck):
@@ -84,16 +61,16 @@ def stop_a_rank(k, rank, ck):
             output = job.communicate(timeout=60)[0]
         except subprocess.TimeoutExpired:
             check(False, f"K = {k}: the job still ran 60 s after rank {rank} was stopped (nothing noticed the silence):\n"
-                         f"{end_all(job, ranks)}")
+                         f"{end_all(job, ranks, weft)}")
         seconds = time.monotonic() - stopped
         # mpirun reaps what it started: the stopped rank must not be left behind (stopped forever).
         gone_by = time.monotonic() + 5
-        while is_weft_process(victim) and time.monotonic() < gone_by:
+        while is_weft_process(victim, weft) and time.monotonic() < gone_by:
             time.sleep(0.05)
-        check(not is_weft_process(victim), f"K = {k}: the stopped rank {rank} (pid {victim}) outlived mpirun")
+        check(not is_weft_process(victim, weft), f"K = {k}: the stopped rank {rank} (pid {victim}) outlived mpirun")
         return output, seconds, victim
     finally:
-        end_all(job, ranks)
+        end_all(job, ranks, weft)
 
 
 def check_one_line(k, rank, victim, output, seconds):
@@ -168,7 +145,7 @@ def strangers_knock(k):
                 stranger = socket.create_connection(("127.0.0.1", ports[0]), timeout=10)
             except OSError as e:
                 check(False, f"rank 0's heartbeat port refused the stranger saying {hello!r} ({e}); the job said:\n"
-                             f"{end_all(job, ranks)}")
+                             f"{end_all(job, ranks, weft)}")
             with stranger:
                 stranger.sendall(hello)
                 try:
@@ -181,12 +158,12 @@ def strangers_knock(k):
         try:
             output = job.communicate(timeout=120)[0]
         except subprocess.TimeoutExpired:
-            check(False, f"the job did not end within 120 s after the strangers:\n{end_all(job, ranks)}")
+            check(False, f"the job did not end within 120 s after the strangers:\n{end_all(job, ranks, weft)}")
         check(job.returncode == 0, f"the job failed after strangers connected to the heartbeat port:\n{output}")
         check("weft: rank" not in output, f"a rank was named after strangers connected:\n{output}")
         check(parameters("strangers.h5") == straight, "the job the strangers knocked at did not end with the uninterrupted bits")
     finally:
-        end_all(job, ranks)
+        end_all(job, ranks, weft)
 
 
 report = []

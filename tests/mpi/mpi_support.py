@@ -3,6 +3,7 @@ Fashion-MNIST as HDF5, and a model file's tensors as raw bytes (for bit-for-bit 
 import glob
 import gzip
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -76,6 +77,29 @@ def rank_pid(parent, rank):
         if f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
             return pid
     return None
+
+
+def is_weft_process(pid, weft):
+    """Whether pid is still a process of the program `weft` (not reaped, nor a number used again)."""
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0] == weft.encode()
+    except OSError:
+        return False
+
+
+def end_all(job, ranks, weft):
+    """Kills whatever is left of a job (a Popen of mpirun) and returns its output: its ranks
+    (pids) first, stopped ones too, since they hold mpirun's output pipe, then mpirun."""
+    for pid in ranks:
+        if pid is not None and is_weft_process(pid, weft):
+            os.kill(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGKILL)
+    if job.poll() is None:
+        job.kill()
+    try:
+        return job.communicate(timeout=30)[0]
+    except ValueError:  # its output was read already
+        return ""
 
 
 def read_idx_gz(path, header):
