@@ -197,7 +197,13 @@ void Liveness::run() {
     for (const auto* group : {&links_, &pending_})
       for (const Link& link : *group)
         if (link.fd >= 0) polls.push_back({link.fd, POLLIN, 0});
-    ::poll(polls.data(), polls.size(), std::max(1, static_cast<int>((next_beat - now) * 1000)));
+    // Awake at the next heartbeat or the moment a peer's silence passes the timeout, whichever
+    // comes first: judged only at heartbeats, a silence was named up to an interval late (2.5 s
+    // for --peer-timeout 2), and ranks watching rank 0 judged it at moments apart.
+    double wake = next_beat;
+    for (const Link& link : links_)
+      if (!link.finished && link.closed_at < 0) wake = std::min(wake, link.last_heard + timeout_);
+    ::poll(polls.data(), polls.size(), std::max(1, static_cast<int>(std::ceil((wake - now) * 1000)) + 1));
     if (stopping_) break;
     // Everything that arrived is read before any silence is judged: a process that was stopped
     // itself finds its peers' heartbeats waiting, and does not take them for silent.
