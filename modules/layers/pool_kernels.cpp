@@ -115,8 +115,9 @@ inline __mmask8 lanes_mask(std::int64_t count) {
 }
 
 // Rows shorter than eight windows on AVX-512VL: k-masked loads and stores instead of AVX2's
-// masked moves, whose stores are microcoded on AMD Zen (on fashion_cnn's 5-window rows they were
-// most of the routing time). The same values: only how the lanes past the row are kept out.
+// masked moves, which are slow on some CPUs (AMD's before Zen 4, by published instruction
+// tables); on a Zen 5 the two measured the same. The same values: only how the lanes past the
+// row are kept out.
 __attribute__((target("avx2,avx512f,avx512vl"))) bool max_pool_short_rows_avx512(
     const float* plane, std::int32_t grid_width, std::int64_t height, std::int64_t width, bool relu,
     std::int32_t* index, float* y) {
