@@ -109,34 +109,6 @@ __attribute__((target("avx2"), always_inline)) inline void max_2x2_block(__m256 
   }
 }
 
-// The first `count` of eight lanes (none when count <= 0).
-inline __mmask8 lanes_mask(std::int64_t count) {
-  return static_cast<__mmask8>(count >= 8 ? 0xff : count <= 0 ? 0 : (1u << count) - 1);
-}
-
-// Rows shorter than eight windows on AVX-512VL: k-masked loads and stores instead of AVX2's
-// masked moves, which are slow on some CPUs (AMD's before Zen 4, by published instruction
-// tables); on a Zen 5 the two measured the same. The same values: only how the lanes past the
-// row are kept out.
-__attribute__((target("avx2,avx512f,avx512vl"))) bool max_pool_short_rows_avx512(
-    const float* plane, std::int32_t grid_width, std::int64_t height, std::int64_t width, bool relu,
-    std::int32_t* index, float* y) {
-  const __mmask8 lo = lanes_mask(2 * width), hi = lanes_mask(2 * width - 8), live = lanes_mask(width);
-  const __m256 minus_infinity = _mm256_set1_ps(-__builtin_inff());
-  __m256 nan = _mm256_setzero_ps(), value;
-  __m256i at;
-  for (std::int64_t oy = 0; oy < height; ++oy) {
-    const auto top = static_cast<std::int32_t>(2 * oy * grid_width);
-    const float *t = plane + top, *b = t + grid_width;
-    max_2x2_block(_mm256_mask_loadu_ps(minus_infinity, lo, t), _mm256_mask_loadu_ps(minus_infinity, hi, t + 8),
-                  _mm256_mask_loadu_ps(minus_infinity, lo, b), _mm256_mask_loadu_ps(minus_infinity, hi, b + 8), top,
-                  grid_width, relu, nan, value, at);
-    _mm256_mask_storeu_ps(y + oy * width, live, value);
-    _mm256_mask_storeu_epi32(index + oy * width, live, at);
-  }
-  return _mm256_movemask_ps(nan) == 0;
-}
-
 // Whole blocks of eight windows in place. A row of eight or more ends with the block of its last
 // eight windows, overlapping the one before (recomputed to the same values); a shorter row reads
 // through masks (the missing inputs −∞: never taken, never a NaN) and stores through masks, so
@@ -237,25 +209,6 @@ __attribute__((target("avx2"))) void route_avx2(const float* dy, const float* re
   }
 }
 
-// route_avx2's short rows with k-masks (see max_pool_short_rows_avx512).
-__attribute__((target("avx2,avx512f,avx512vl"))) void route_short_rows_avx512(
-    const float* dy, const float* relu_y, const std::int32_t* index, std::int64_t grid_width, std::int64_t height,
-    std::int64_t width, float* dx) {
-  const __mmask8 live = lanes_mask(width), first_half = lanes_mask(2 * width), second_half = lanes_mask(2 * width - 8);
-  __m256 first, second;
-  for (std::int64_t oy = 0; oy < height; ++oy) {
-    const auto top = static_cast<std::int32_t>(2 * oy * grid_width), bottom = static_cast<std::int32_t>(top + grid_width);
-    const std::int64_t w = oy * width;
-    const __m256 g = routed_gradient(_mm256_maskz_loadu_ps(live, dy + w), relu_y,
-                                     relu_y ? _mm256_maskz_loadu_ps(live, relu_y + w) : _mm256_setzero_ps());
-    const __m256i at = _mm256_maskz_loadu_epi32(live, index + w);
-    for (const std::int32_t row : {top, bottom}) {
-      routed_row(g, at, row, first, second);
-      _mm256_mask_storeu_ps(dx + row, first_half, first);
-      _mm256_mask_storeu_ps(dx + row + 8, second_half, second);
-    }
-  }
-}
 #endif
 
 }  // namespace
@@ -263,12 +216,7 @@ __attribute__((target("avx2,avx512f,avx512vl"))) void route_short_rows_avx512(
 void max_pool_2x2_plane(const float* plane, std::int64_t grid_width, std::int64_t height, std::int64_t width, bool relu,
                         std::int32_t* index, float* y) {
 #ifdef WEFT_POOL_AVX2
-  const VectorIsa isa = vector_isa();
-  if (isa == VectorIsa::avx512 && width < 8 && width > 0) {
-    if (max_pool_short_rows_avx512(plane, static_cast<std::int32_t>(grid_width), height, width, relu, index, y)) return;
-  } else if (isa != VectorIsa::portable && max_pool_avx2(plane, grid_width, height, width, relu, index, y)) {
-    return;
-  }
+  if (vector_isa() != VectorIsa::portable && max_pool_avx2(plane, grid_width, height, width, relu, index, y)) return;
 #endif
   max_pool_scalar(plane, grid_width, height, width, relu, index, y);
 }
@@ -276,9 +224,7 @@ void max_pool_2x2_plane(const float* plane, std::int64_t grid_width, std::int64_
 void route_2x2_plane(const float* dy, const float* relu_y, const std::int32_t* index, std::int64_t grid_width,
                      std::int64_t height, std::int64_t width, float* dx_plane) {
 #ifdef WEFT_POOL_AVX2
-  const VectorIsa isa = vector_isa();
-  if (isa == VectorIsa::avx512 && width < 8) return route_short_rows_avx512(dy, relu_y, index, grid_width, height, width, dx_plane);
-  if (isa != VectorIsa::portable) return route_avx2(dy, relu_y, index, grid_width, height, width, dx_plane);
+  if (vector_isa() != VectorIsa::portable) return route_avx2(dy, relu_y, index, grid_width, height, width, dx_plane);
 #endif
   route_scalar(dy, relu_y, index, grid_width, height, width, dx_plane);
 }

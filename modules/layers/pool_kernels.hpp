@@ -1,8 +1,9 @@
 #pragma once
 // 2 × 2, stride-2 max pooling over a whole plane, and its backward, vectorised where the CPU
-// allows (picked by layers/vector_isa.hpp, once per plane): AVX2 vectors of eight windows, with
-// AVX-512VL's k-masks for rows shorter than eight where the CPU has them. A full AVX-512 version,
-// sixteen windows per block, was 1.2× slower on a Zen 5 EPYC than the AVX2 one.
+// allows (picked by layers/vector_isa.hpp, once per plane): AVX2 vectors of eight windows, on
+// AVX-512 CPUs too. A full AVX-512 version, sixteen windows per block, was 1.2× slower on a Zen 5
+// EPYC than the AVX2 one, and AVX-512VL's k-masked moves for rows shorter than eight windows
+// measured the same as AVX2's masked ones.
 //
 // A plane is a row-major grid `grid_width` floats wide; window (oy, ox), for oy < height and
 // ox < width, reads its four slots in the order plane[top + 2·ox], plane[top + 2·ox + 1],
