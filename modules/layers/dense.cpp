@@ -1,6 +1,6 @@
 // dense: y = x·Wᵀ + b over a flat input, W of shape (units, in) as PyTorch's Linear.
 #include "layers/fused_activation.hpp"
-#include "weft/blas.hpp"
+#include "layers/packed_gemm.hpp"
 #include "weft/registry.hpp"
 
 namespace weft::builtin {
@@ -35,7 +35,8 @@ class Dense final : public Layer {
       const float* b = a.params[1].data();
       for (int i = 0; i < n; ++i) std::copy_n(b, out, y + i * out);
     }
-    gemm(Trans::no, Trans::yes, n, out, in, 1.0f, a.x.data(), in, a.params[0].data(), in, bias_ ? 1.0f : 0.0f, y, out);
+    packed_gemm(Trans::no, Trans::yes, n, out, in, a.x.data(), in, a.params[0].data(), in, bias_ ? 1.0f : 0.0f, y, out,
+                scratch(a.ws, n, out, in));
     if (activation_ == FusedActivation::relu) apply_relu(y, a.y.size());
   }
 
@@ -53,7 +54,8 @@ class Dense final : public Layer {
       dy = masked;
     }
     // dW = dyᵀ·x
-    gemm(Trans::yes, Trans::no, out, in, n, 1.0f, dy, out, a.x.data(), in, 0.0f, a.grads[0].data(), in);
+    packed_gemm(Trans::yes, Trans::no, out, in, n, dy, out, a.x.data(), in, 0.0f, a.grads[0].data(), in,
+                scratch(a.ws, out, in, n));
     if (bias_) {
       float* db = a.grads[1].data();
       std::fill_n(db, out, 0.0f);
@@ -61,10 +63,15 @@ class Dense final : public Layer {
         for (int j = 0; j < out; ++j) db[j] += dy[i * out + j];
     }
     // dx = dy·W
-    if (!a.dx.empty()) gemm(Trans::no, Trans::no, n, in, out, 1.0f, dy, out, a.params[0].data(), in, 0.0f, a.dx.data(), in);
+    if (!a.dx.empty())
+      packed_gemm(Trans::no, Trans::no, n, in, out, dy, out, a.params[0].data(), in, 0.0f, a.dx.data(), in,
+                  scratch(a.ws, n, in, out));
   }
 
  private:
+  // The GEMMs' packed panels, in workspace slot 1 (slot 0 holds the relu-masked gradient).
+  static float* scratch(Workspace& ws, int m, int n, int k) { return ws.floats(1, packed_gemm_scratch(m, n, k)).data(); }
+
   std::int64_t units_;
   bool bias_;
   FusedActivation activation_;

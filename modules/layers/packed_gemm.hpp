@@ -1,0 +1,29 @@
+#pragma once
+// weft's own single-precision GEMM for the dense layer, on the widest vector set the CPU has
+// (layers/vector_isa.hpp), whatever kernels OpenBLAS was told to use.
+//
+// Why not OpenBLAS: its kernel is picked when it loads, and OPENBLAS_CORETYPE (often set on
+// shared servers) can pin it to AVX2 on an AVX-512 CPU, where it then runs the dense layers at
+// about half the machine. This one packs both operands into panels and multiplies them in
+// register tiles of 8 rows × 48 columns, the shape of the convolution's window tiles.
+//
+// Its result is defined exactly: every element of C is one chain of fused multiply-adds in
+// ascending k, starting from +0 (beta = 0) or from C's old value (beta = 1). The AVX-512, AVX2
+// and portable versions compute that same chain (they differ only in how many elements they
+// carry at once), so they give the same bits, and so does any thread count: a call runs on the
+// calling thread alone.
+#include <cstddef>
+
+#include "weft/blas.hpp"
+
+namespace weft::builtin {
+
+// Floats of scratch packed_gemm needs for these sizes (the packed panels of both operands).
+std::size_t packed_gemm_scratch(int m, int n, int k);
+
+// C = op(A) · op(B) + beta · C, row-major as weft::gemm (blas.hpp), for beta 0 or 1 only
+// (with beta = 0, C is not read). `scratch` holds packed_gemm_scratch(m, n, k) floats.
+void packed_gemm(Trans trans_a, Trans trans_b, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+                 float beta, float* c, int ldc, float* scratch);
+
+}  // namespace weft::builtin
