@@ -37,14 +37,13 @@ int depth_block(int k) {
 
 // dst[t · width + r] = src[r · ld + t] for r < valid, 0 for valid ≤ r < width, t < depth: rows
 // of the source interleaved into one panel.
+// Whole 8 × 8 blocks go through transpose_blocks; only the rest is copied element by element.
 void pack_transposed(const float* src, int ld, int valid, int width, int depth, float* dst) {
-  int t0 = 0;
-  if (valid == width) {
-    t0 = depth & ~7;
-    transpose_blocks(src, ld, width, t0, dst, width);
-  }
-  for (int t = t0; t < depth; ++t)
-    for (int r = 0; r < width; ++r) dst[t * width + r] = r < valid ? src[r * ld + t] : 0.0f;
+  const int block_rows = valid & ~7, block_depth = depth & ~7;
+  if (block_rows > 0 && block_depth > 0) transpose_blocks(src, ld, block_rows, block_depth, dst, width);
+  for (int t = 0; t < depth; ++t)
+    for (int r = t < block_depth ? block_rows : 0; r < width; ++r)
+      dst[t * width + r] = r < valid ? src[r * ld + t] : 0.0f;
 }
 
 // dst[t · width + j] = src[t · ld + j] for j < valid, 0 past it: one panel of contiguous rows.
