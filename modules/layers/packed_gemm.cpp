@@ -46,11 +46,17 @@ void pack_transposed(const float* src, int ld, int valid, int width, int depth, 
       dst[t * width + r] = r < valid ? src[r * ld + t] : 0.0f;
 }
 
-// dst[t · width + j] = src[t · ld + j] for j < valid, 0 past it: one panel of contiguous rows.
-void pack_rows(const float* src, int ld, int valid, int width, int depth, float* dst) {
-  for (int t = 0; t < depth; ++t, dst += width) {
-    std::memcpy(dst, src + static_cast<std::ptrdiff_t>(t) * ld, sizeof(float) * static_cast<std::size_t>(valid));
-    std::fill(dst + valid, dst + width, 0.0f);
+// dst[t · Width + j] = src[t · ld + j] for j < valid, 0 past it: one panel of contiguous rows. A
+// whole row is a copy of constant size, inlined (a memcpy call per 8 floats cost more than it).
+template <int Width>
+void pack_rows(const float* src, int ld, int valid, int depth, float* dst) {
+  for (int t = 0; t < depth; ++t, dst += Width, src += ld) {
+    if (valid == Width) {
+      std::memcpy(dst, src, sizeof(float) * Width);
+    } else {
+      std::copy_n(src, valid, dst);
+      std::fill(dst + valid, dst + Width, 0.0f);
+    }
   }
 }
 
@@ -61,7 +67,7 @@ void pack_a(Trans trans, const float* a, int lda, int i0, int rows, int p0, int 
     if (trans == Trans::no)
       pack_transposed(a + static_cast<std::ptrdiff_t>(i0 + i) * lda + p0, lda, valid, panel_rows, depth, dst);
     else
-      pack_rows(a + static_cast<std::ptrdiff_t>(p0) * lda + i0 + i, lda, valid, panel_rows, depth, dst);
+      pack_rows<panel_rows>(a + static_cast<std::ptrdiff_t>(p0) * lda + i0 + i, lda, valid, depth, dst);
   }
 }
 
@@ -70,7 +76,7 @@ void pack_b(Trans trans, const float* b, int ldb, int p0, int depth, int j0, int
   for (int j = 0; j < cols; j += panel_cols, dst += panel_cols * depth) {
     const int valid = std::min(panel_cols, cols - j);
     if (trans == Trans::no)
-      pack_rows(b + static_cast<std::ptrdiff_t>(p0) * ldb + j0 + j, ldb, valid, panel_cols, depth, dst);
+      pack_rows<panel_cols>(b + static_cast<std::ptrdiff_t>(p0) * ldb + j0 + j, ldb, valid, depth, dst);
     else
       pack_transposed(b + static_cast<std::ptrdiff_t>(j0 + j) * ldb + p0, ldb, valid, panel_cols, depth, dst);
   }
