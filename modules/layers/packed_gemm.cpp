@@ -36,8 +36,8 @@ int depth_block(int k) {
 }
 
 // dst[t · width + r] = src[r · ld + t] for r < valid, 0 for valid ≤ r < width, t < depth: rows
-// of the source interleaved into one panel.
-// Whole 8 × 8 blocks go through transpose_blocks; only the rest is copied element by element.
+// of the source interleaved into one panel. Whole 8 × 8 blocks go through transpose_blocks; only
+// the rest is copied element by element.
 void pack_transposed(const float* src, int ld, int valid, int width, int depth, float* dst) {
   const int block_rows = valid & ~7, block_depth = depth & ~7;
   if (block_rows > 0 && block_depth > 0) transpose_blocks(src, ld, block_rows, block_depth, dst, width);
