@@ -1,6 +1,9 @@
-// packed_gemm (packed_gemm.hpp): op(A) is packed into panels of 8 rows and op(B) into panels of
-// 48 columns, both k-major, zero-padded past the matrix edge; a register tile multiplies one of
-// each. The packed layout is the same for every vector set, so only the tiles differ.
+// packed_gemm (packed_gemm.hpp): op(A) is packed into panels of 8 rows, k-major, zero-padded
+// past the matrix edge; a register tile multiplies one of them with 48 columns of op(B), read
+// where it lies when B is not transposed (its rows are k-major already: packing them only copied
+// them, which measured 1.16× slower on fashion_mlp's training) and from panels packed the same
+// way when it is. The tiles load B's last vector of a row masked, so a B read in place is never
+// read past its last column. The packed layout is the same for every vector set.
 #include "layers/packed_gemm.hpp"
 
 #include <algorithm>
@@ -83,15 +86,18 @@ void pack_b(Trans trans, const float* b, int ldb, int p0, int depth, int j0, int
 }
 
 // A tile: C[r, j] for r < rows, j < cols (at most 8 × 48) continues its chain over `depth`
-// packed k from C (`load`) or from +0. Rows of the panel past `rows` are computed and dropped.
-using TileFn = void (*)(const float* a, const float* b, int depth, int rows, int cols, float* c, int ldc, bool load);
+// packed k from C (`load`) or from +0; B's rows are b_step floats apart. Rows of the panel past
+// `rows` are computed and dropped.
+using TileFn = void (*)(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c, int ldc,
+                       bool load);
 
 // ---- portable: the definition, element by element ---------------------------------------------
-void tile_portable(const float* a, const float* b, int depth, int rows, int cols, float* c, int ldc, bool load) {
+void tile_portable(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c, int ldc,
+                   bool load) {
   for (int r = 0; r < rows; ++r)
     for (int j = 0; j < cols; ++j) {
       float acc = load ? c[r * ldc + j] : 0.0f;
-      for (int t = 0; t < depth; ++t) acc = std::fma(a[t * panel_rows + r], b[t * panel_cols + j], acc);
+      for (int t = 0; t < depth; ++t) acc = std::fma(a[t * panel_rows + r], b[t * b_step + j], acc);
       c[r * ldc + j] = acc;
     }
 }
@@ -108,8 +114,8 @@ __attribute__((target("avx2"))) __m256i avx2_mask(int valid) {
 
 // Rows r0 .. r0 + 3 and columns c0 .. c0 + 8 · Vecs of the 8 × 48 tile; `cols` counts from c0.
 template <int Vecs>
-__attribute__((target("avx2,fma"))) void quarter_avx2(const float* a, const float* b, int depth, int rows, int cols,
-                                                        float* c, int ldc, bool load) {
+__attribute__((target("avx2,fma"))) void quarter_avx2(const float* a, const float* b, int b_step, int depth, int rows,
+                                                        int cols, float* c, int ldc, bool load) {
   const __m256i mask = avx2_mask(cols - 8 * (Vecs - 1));
 #define WEFT_LOAD(r, v)                                                                              \
   __m256 c##r##v = _mm256_setzero_ps();                                                             \
@@ -118,11 +124,12 @@ __attribute__((target("avx2,fma"))) void quarter_avx2(const float* a, const floa
   WEFT_LOAD(0, 0) WEFT_LOAD(0, 1) WEFT_LOAD(0, 2) WEFT_LOAD(1, 0) WEFT_LOAD(1, 1) WEFT_LOAD(1, 2)
   WEFT_LOAD(2, 0) WEFT_LOAD(2, 1) WEFT_LOAD(2, 2) WEFT_LOAD(3, 0) WEFT_LOAD(3, 1) WEFT_LOAD(3, 2)
 #undef WEFT_LOAD
-  for (int t = 0; t < depth; ++t, a += panel_rows, b += panel_cols) {
-    const __m256 b0 = _mm256_loadu_ps(b);
+  for (int t = 0; t < depth; ++t, a += panel_rows, b += b_step) {
+    const __m256 b0 = Vecs == 1 ? _mm256_maskload_ps(b, mask) : _mm256_loadu_ps(b);
     __m256 b1 = b0, b2 = b0;
-    if constexpr (Vecs >= 2) b1 = _mm256_loadu_ps(b + 8);
-    if constexpr (Vecs >= 3) b2 = _mm256_loadu_ps(b + 16);
+    if constexpr (Vecs == 2) b1 = _mm256_maskload_ps(b + 8, mask);
+    if constexpr (Vecs == 3) b1 = _mm256_loadu_ps(b + 8);
+    if constexpr (Vecs == 3) b2 = _mm256_maskload_ps(b + 16, mask);
 #define WEFT_ROW(r)                                                  \
   {                                                                  \
     const __m256 w = _mm256_broadcast_ss(a + r);                     \
@@ -143,19 +150,19 @@ __attribute__((target("avx2,fma"))) void quarter_avx2(const float* a, const floa
 #undef WEFT_STORE
 }
 
-void tile_avx2(const float* a, const float* b, int depth, int rows, int cols, float* c, int ldc, bool load) {
+void tile_avx2(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c, int ldc, bool load) {
   for (int c0 = 0; c0 < cols; c0 += 24) {
     const int left = std::min(24, cols - c0);
     const auto quarter = left > 16 ? quarter_avx2<3> : left > 8 ? quarter_avx2<2> : quarter_avx2<1>;
     for (int r0 = 0; r0 < rows; r0 += 4)
-      quarter(a + r0, b + c0, depth, std::min(4, rows - r0), left, c + r0 * ldc + c0, ldc, load);
+      quarter(a + r0, b + c0, b_step, depth, std::min(4, rows - r0), left, c + r0 * ldc + c0, ldc, load);
   }
 }
 
 // ---- AVX-512: the whole tile, 8 rows × Vecs · 16 columns, up to 24 accumulators ---------------
 template <int Vecs>
-__attribute__((target("avx512f"))) void tile_avx512(const float* a, const float* b, int depth, int rows, int cols,
-                                                      float* c, int ldc, bool load) {
+__attribute__((target("avx512f"))) void tile_avx512(const float* a, const float* b, int b_step, int depth, int rows,
+                                                      int cols, float* c, int ldc, bool load) {
   const int tail = cols - 16 * (Vecs - 1);
   const __mmask16 mask = static_cast<__mmask16>(tail >= 16 ? 0xFFFF : (1u << tail) - 1);
 #define WEFT_LOAD(r, v)                                                                                     \
@@ -167,11 +174,12 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* a, const float*
   WEFT_LOAD_ROW(4) WEFT_LOAD_ROW(5) WEFT_LOAD_ROW(6) WEFT_LOAD_ROW(7)
 #undef WEFT_LOAD_ROW
 #undef WEFT_LOAD
-  for (int t = 0; t < depth; ++t, a += panel_rows, b += panel_cols) {
-    const __m512 b0 = _mm512_loadu_ps(b);
+  for (int t = 0; t < depth; ++t, a += panel_rows, b += b_step) {
+    const __m512 b0 = Vecs == 1 ? _mm512_maskz_loadu_ps(mask, b) : _mm512_loadu_ps(b);
     __m512 b1 = b0, b2 = b0;
-    if constexpr (Vecs >= 2) b1 = _mm512_loadu_ps(b + 16);
-    if constexpr (Vecs >= 3) b2 = _mm512_loadu_ps(b + 32);
+    if constexpr (Vecs == 2) b1 = _mm512_maskz_loadu_ps(mask, b + 16);
+    if constexpr (Vecs == 3) b1 = _mm512_loadu_ps(b + 16);
+    if constexpr (Vecs == 3) b2 = _mm512_maskz_loadu_ps(mask, b + 32);
 #define WEFT_ROW(r)                                                  \
   {                                                                  \
     const __m512 w = _mm512_set1_ps(a[r]);                           \
@@ -194,9 +202,10 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* a, const float*
 #undef WEFT_STORE
 }
 
-void tile_avx512_any(const float* a, const float* b, int depth, int rows, int cols, float* c, int ldc, bool load) {
+void tile_avx512_any(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c, int ldc,
+                     bool load) {
   const auto tile = cols > 32 ? tile_avx512<3> : cols > 16 ? tile_avx512<2> : tile_avx512<1>;
-  tile(a, b, depth, rows, cols, c, ldc, load);
+  tile(a, b, b_step, depth, rows, cols, c, ldc, load);
 }
 #endif
 
@@ -237,14 +246,18 @@ void packed_gemm(Trans trans_a, Trans trans_b, int m, int n, int k, const float*
     for (int p0 = 0; p0 < k; p0 += depth_step) {
       const int depth = std::min(depth_step, k - p0);
       const bool load = p0 > 0 || beta != 0.0f;
-      pack_b(trans_b, b, ldb, p0, depth, j0, cols, packed_b);
+      // op(B) already k-major with contiguous columns is read in place; only Bᵀ is packed.
+      const bool packs_b = trans_b == Trans::yes;
+      if (packs_b) pack_b(trans_b, b, ldb, p0, depth, j0, cols, packed_b);
+      const int b_step = packs_b ? panel_cols : ldb;
       for (int i0 = 0; i0 < m; i0 += max_rows) {
         const int rows = std::min(max_rows, m - i0);
         pack_a(trans_a, a, lda, i0, rows, p0, depth, packed_a);
         for (int j = 0; j < cols; j += panel_cols) {
-          const float* b_panel = packed_b + static_cast<std::ptrdiff_t>(j) * depth;
+          const float* b_panel = packs_b ? packed_b + static_cast<std::ptrdiff_t>(j) * depth
+                                         : b + static_cast<std::ptrdiff_t>(p0) * ldb + j0 + j;
           for (int i = 0; i < rows; i += panel_rows)
-            tile(packed_a + static_cast<std::ptrdiff_t>(i) * depth, b_panel, depth, std::min(panel_rows, rows - i),
+            tile(packed_a + static_cast<std::ptrdiff_t>(i) * depth, b_panel, b_step, depth, std::min(panel_rows, rows - i),
                  std::min(panel_cols, cols - j), c + static_cast<std::ptrdiff_t>(i0 + i) * ldc + j0 + j, ldc, load);
         }
       }

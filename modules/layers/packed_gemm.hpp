@@ -4,8 +4,9 @@
 //
 // Why not OpenBLAS: its kernel is picked when it loads, and OPENBLAS_CORETYPE (often set on
 // shared servers) can pin it to AVX2 on an AVX-512 CPU, where it then runs the dense layers at
-// about half the machine. This one packs both operands into panels and multiplies them in
-// register tiles of 8 rows × 48 columns, the shape of the convolution's window tiles.
+// about half the machine. This one multiplies in register tiles of 8 rows × 48 columns, the
+// shape of the convolution's window tiles, from op(A) packed into panels of 8 rows and op(B)
+// read where it lies when it is k-major already (packed into panels of 48 columns when not).
 //
 // Its result is defined exactly: every element of C is one chain of fused multiply-adds in
 // ascending k, starting from +0 (beta = 0) or from C's old value (beta = 1). The AVX-512, AVX2
@@ -18,7 +19,7 @@
 
 namespace weft::builtin {
 
-// Floats of scratch packed_gemm needs for these sizes (the packed panels of both operands).
+// Floats of scratch packed_gemm needs for these sizes (the packed panels of the operands).
 std::size_t packed_gemm_scratch(int m, int n, int k);
 
 // C = op(A) · op(B) + beta · C, row-major as weft::gemm (blas.hpp), for beta 0 or 1 only

@@ -5,12 +5,15 @@
 // blocks of at most 256 with a tail that is not a multiple of 8), with row strides wider than the
 // rows. The definition itself is checked against a double-precision product.
 #include <boost/test/unit_test.hpp>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <cstring>
 #include <vector>
 
 #include "layers/packed_gemm.hpp"
@@ -140,6 +143,56 @@ BOOST_AUTO_TEST_CASE(the_defined_chains_are_the_matrix_product) {
       }
     BOOST_TEST(worst < g.k * 1.2e-7, describe(g) << ": relative error " << worst);
   }
+}
+
+namespace {
+
+// `count` floats that end exactly where an inaccessible page begins: reading or writing one
+// float past them faults.
+class FloatsBeforeGuardPage {
+ public:
+  explicit FloatsBeforeGuardPage(std::size_t count) : count_(count) {
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    data_pages_ = (count * sizeof(float) + page - 1) / page * page;
+    bytes_ = data_pages_ + page;
+    base_ = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    BOOST_REQUIRE(base_ != MAP_FAILED);
+    BOOST_REQUIRE(mprotect(static_cast<char*>(base_) + data_pages_, page, PROT_NONE) == 0);
+  }
+  ~FloatsBeforeGuardPage() { munmap(base_, bytes_); }
+  FloatsBeforeGuardPage(const FloatsBeforeGuardPage&) = delete;
+  FloatsBeforeGuardPage& operator=(const FloatsBeforeGuardPage&) = delete;
+  float* data() { return reinterpret_cast<float*>(static_cast<char*>(base_) + data_pages_) - count_; }
+
+ private:
+  std::size_t count_, data_pages_ = 0, bytes_ = 0;
+  void* base_ = nullptr;
+};
+
+}  // namespace
+
+// A B that is already k-major is read where it lies, not packed, and so is C: the tiles' vector
+// loads and stores on the last columns must stop at the matrix's last float (a fault otherwise).
+BOOST_AUTO_TEST_CASE(packed_gemm_touches_no_float_past_an_unpacked_b_or_c) {
+  const wb::VectorIsa widest = wb::vector_isa();
+  std::uint64_t seed = 100;
+  for (const int n : {1, 7, 9, 20, 47, 49, 63}) {
+    const GemmCase g{Trans::no, Trans::no, 9, n, 13, 0, 1.0f};
+    const GemmOperands o = operands_for(g, ++seed);
+    const std::vector<float> expected = defined_product(g, o);
+    FloatsBeforeGuardPage b(o.b.size()), c(o.c.size());
+    std::memcpy(b.data(), o.b.data(), o.b.size() * sizeof(float));
+    std::vector<float> scratch(wb::packed_gemm_scratch(g.m, g.n, g.k));
+    for (int isa = 0; isa <= static_cast<int>(widest); ++isa) {
+      wb::limit_vector_isa(static_cast<wb::VectorIsa>(isa));
+      std::memcpy(c.data(), o.c.data(), o.c.size() * sizeof(float));
+      wb::packed_gemm(g.ta, g.tb, g.m, g.n, g.k, o.a.data(), o.lda, b.data(), o.ldb, g.beta, c.data(), o.ldc,
+                      scratch.data());
+      BOOST_TEST(std::memcmp(c.data(), expected.data(), expected.size() * sizeof(float)) == 0,
+                 describe(g) << " vector set " << isa);
+    }
+  }
+  wb::limit_vector_isa(widest);
 }
 
 BOOST_AUTO_TEST_CASE(packed_gemm_refuses_a_beta_it_does_not_define) {
