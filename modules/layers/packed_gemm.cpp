@@ -87,13 +87,14 @@ void pack_b(Trans trans, const float* b, int ldb, int p0, int depth, int j0, int
 
 // A tile: C[r, j] for r < rows, j < cols (at most 8 × 48) continues its chain over `depth`
 // packed k from C (`load`) or from +0; B's rows are b_step floats apart. Rows of the panel past
-// `rows` are computed and dropped.
-using TileFn = void (*)(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c, int ldc,
-                       bool load);
+// `rows` are computed and dropped. A B read in place (`b_in_place`) may end at `cols`: the last
+// vector of its rows is then loaded masked (only then: masked loads in the loop cost speed).
+using TileFn = void (*)(const float* a, const float* b, int b_step, bool b_in_place, int depth, int rows, int cols,
+                       float* c, int ldc, bool load);
 
 // ---- portable: the definition, element by element ---------------------------------------------
-void tile_portable(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c, int ldc,
-                   bool load) {
+void tile_portable(const float* a, const float* b, int b_step, bool /*b_in_place*/, int depth, int rows, int cols,
+                   float* c, int ldc, bool load) {
   for (int r = 0; r < rows; ++r)
     for (int j = 0; j < cols; ++j) {
       float acc = load ? c[r * ldc + j] : 0.0f;
@@ -113,7 +114,13 @@ __attribute__((target("avx2"))) __m256i avx2_mask(int valid) {
 }
 
 // Rows r0 .. r0 + 3 and columns c0 .. c0 + 8 · Vecs of the 8 × 48 tile; `cols` counts from c0.
-template <int Vecs>
+template <bool Masked>
+__attribute__((target("avx2"), always_inline)) inline __m256 load_b_avx2(const float* p, __m256i mask) {
+  if constexpr (Masked) return _mm256_maskload_ps(p, mask);
+  else return _mm256_loadu_ps(p);
+}
+
+template <int Vecs, bool MaskB>
 __attribute__((target("avx2,fma"))) void quarter_avx2(const float* a, const float* b, int b_step, int depth, int rows,
                                                         int cols, float* c, int ldc, bool load) {
   const __m256i mask = avx2_mask(cols - 8 * (Vecs - 1));
@@ -125,11 +132,10 @@ __attribute__((target("avx2,fma"))) void quarter_avx2(const float* a, const floa
   WEFT_LOAD(2, 0) WEFT_LOAD(2, 1) WEFT_LOAD(2, 2) WEFT_LOAD(3, 0) WEFT_LOAD(3, 1) WEFT_LOAD(3, 2)
 #undef WEFT_LOAD
   for (int t = 0; t < depth; ++t, a += panel_rows, b += b_step) {
-    const __m256 b0 = Vecs == 1 ? _mm256_maskload_ps(b, mask) : _mm256_loadu_ps(b);
+    const __m256 b0 = load_b_avx2<MaskB && Vecs == 1>(b, mask);
     __m256 b1 = b0, b2 = b0;
-    if constexpr (Vecs == 2) b1 = _mm256_maskload_ps(b + 8, mask);
-    if constexpr (Vecs == 3) b1 = _mm256_loadu_ps(b + 8);
-    if constexpr (Vecs == 3) b2 = _mm256_maskload_ps(b + 16, mask);
+    if constexpr (Vecs >= 2) b1 = load_b_avx2<MaskB && Vecs == 2>(b + 8, mask);
+    if constexpr (Vecs >= 3) b2 = load_b_avx2<MaskB && Vecs == 3>(b + 16, mask);
 #define WEFT_ROW(r)                                                  \
   {                                                                  \
     const __m256 w = _mm256_broadcast_ss(a + r);                     \
@@ -150,17 +156,31 @@ __attribute__((target("avx2,fma"))) void quarter_avx2(const float* a, const floa
 #undef WEFT_STORE
 }
 
-void tile_avx2(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c, int ldc, bool load) {
+template <bool MaskB>
+void quarters_avx2(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c, int ldc,
+                   bool load) {
   for (int c0 = 0; c0 < cols; c0 += 24) {
     const int left = std::min(24, cols - c0);
-    const auto quarter = left > 16 ? quarter_avx2<3> : left > 8 ? quarter_avx2<2> : quarter_avx2<1>;
+    const auto quarter = left > 16 ? quarter_avx2<3, MaskB> : left > 8 ? quarter_avx2<2, MaskB> : quarter_avx2<1, MaskB>;
     for (int r0 = 0; r0 < rows; r0 += 4)
       quarter(a + r0, b + c0, b_step, depth, std::min(4, rows - r0), left, c + r0 * ldc + c0, ldc, load);
   }
 }
 
+void tile_avx2(const float* a, const float* b, int b_step, bool b_in_place, int depth, int rows, int cols, float* c,
+               int ldc, bool load) {
+  const auto quarters = b_in_place && cols % 8 != 0 ? quarters_avx2<true> : quarters_avx2<false>;
+  quarters(a, b, b_step, depth, rows, cols, c, ldc, load);
+}
+
 // ---- AVX-512: the whole tile, 8 rows × Vecs · 16 columns, up to 24 accumulators ---------------
-template <int Vecs>
+template <bool Masked>
+__attribute__((target("avx512f"), always_inline)) inline __m512 load_b_avx512(const float* p, __mmask16 mask) {
+  if constexpr (Masked) return _mm512_maskz_loadu_ps(mask, p);
+  else return _mm512_loadu_ps(p);
+}
+
+template <int Vecs, bool MaskB>
 __attribute__((target("avx512f"))) void tile_avx512(const float* a, const float* b, int b_step, int depth, int rows,
                                                       int cols, float* c, int ldc, bool load) {
   const int tail = cols - 16 * (Vecs - 1);
@@ -175,11 +195,10 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* a, const float*
 #undef WEFT_LOAD_ROW
 #undef WEFT_LOAD
   for (int t = 0; t < depth; ++t, a += panel_rows, b += b_step) {
-    const __m512 b0 = Vecs == 1 ? _mm512_maskz_loadu_ps(mask, b) : _mm512_loadu_ps(b);
+    const __m512 b0 = load_b_avx512<MaskB && Vecs == 1>(b, mask);
     __m512 b1 = b0, b2 = b0;
-    if constexpr (Vecs == 2) b1 = _mm512_maskz_loadu_ps(mask, b + 16);
-    if constexpr (Vecs == 3) b1 = _mm512_loadu_ps(b + 16);
-    if constexpr (Vecs == 3) b2 = _mm512_maskz_loadu_ps(mask, b + 32);
+    if constexpr (Vecs >= 2) b1 = load_b_avx512<MaskB && Vecs == 2>(b + 16, mask);
+    if constexpr (Vecs >= 3) b2 = load_b_avx512<MaskB && Vecs == 3>(b + 32, mask);
 #define WEFT_ROW(r)                                                  \
   {                                                                  \
     const __m512 w = _mm512_set1_ps(a[r]);                           \
@@ -202,9 +221,16 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* a, const float*
 #undef WEFT_STORE
 }
 
-void tile_avx512_any(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c, int ldc,
-                     bool load) {
-  const auto tile = cols > 32 ? tile_avx512<3> : cols > 16 ? tile_avx512<2> : tile_avx512<1>;
+template <bool MaskB>
+void tile_avx512_masked_or_not(const float* a, const float* b, int b_step, int depth, int rows, int cols, float* c,
+                               int ldc, bool load) {
+  const auto tile = cols > 32 ? tile_avx512<3, MaskB> : cols > 16 ? tile_avx512<2, MaskB> : tile_avx512<1, MaskB>;
+  tile(a, b, b_step, depth, rows, cols, c, ldc, load);
+}
+
+void tile_avx512_any(const float* a, const float* b, int b_step, bool b_in_place, int depth, int rows, int cols,
+                     float* c, int ldc, bool load) {
+  const auto tile = b_in_place && cols % 16 != 0 ? tile_avx512_masked_or_not<true> : tile_avx512_masked_or_not<false>;
   tile(a, b, b_step, depth, rows, cols, c, ldc, load);
 }
 #endif
@@ -257,7 +283,7 @@ void packed_gemm(Trans trans_a, Trans trans_b, int m, int n, int k, const float*
           const float* b_panel = packs_b ? packed_b + static_cast<std::ptrdiff_t>(j) * depth
                                          : b + static_cast<std::ptrdiff_t>(p0) * ldb + j0 + j;
           for (int i = 0; i < rows; i += panel_rows)
-            tile(packed_a + static_cast<std::ptrdiff_t>(i) * depth, b_panel, b_step, depth, std::min(panel_rows, rows - i),
+            tile(packed_a + static_cast<std::ptrdiff_t>(i) * depth, b_panel, b_step, !packs_b, depth, std::min(panel_rows, rows - i),
                  std::min(panel_cols, cols - j), c + static_cast<std::ptrdiff_t>(i0 + i) * ldc + j0 + j, ldc, load);
         }
       }
