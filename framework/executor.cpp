@@ -14,6 +14,7 @@
 
 #include "gradient_exchange.hpp"
 #include "weft/blas.hpp"
+#include "weft/finite.hpp"
 #include "weft/layer_fusion.hpp"
 
 namespace weft {
@@ -649,7 +650,8 @@ std::pair<std::size_t, std::size_t> Executor::buckets_overlapped() const {
 
 bool Executor::exchanging() const { return exchange_ && exchange_->active(); }
 
-void Executor::fold_own_gradients(std::span<float> out, bool started, std::size_t first, std::size_t last) {
+void Executor::fold_own_gradients(std::span<float> out, bool started, std::size_t first, std::size_t last,
+                                  std::atomic<bool>* finite) {
   // Parallel over elements, each summed over this rank's shards in shard order (when !started,
   // the first own shard is copied: out holds nothing yet).
   if (own_begin_ == own_end_) return;
@@ -665,6 +667,8 @@ void Executor::fold_own_gradients(std::span<float> out, bool started, std::size_
         const float* g = shards_[s]->grads.data();
         for (std::size_t i = begin; i < end; ++i) out[i] += g[i];
       }
+      // Checked while the block is still in L1: a separate pass would read it all again.
+      if (finite && !all_finite({out.data() + begin, end - begin})) finite->store(false, std::memory_order_relaxed);
     }
   });
 }
@@ -680,9 +684,12 @@ void Executor::advance_exchange(std::size_t layer) {
 void Executor::reduce_gradients(std::span<float> out) {
   if (out.size() != model_.parameter_count()) throw Error("gradient buffer has the wrong size");
   gradient_target_ = {};  // taken: the next backward needs gradients_to() again to overlap
+  reduced_finite_ = false;
   if (out.empty()) return;
   if (comm_->size() == 1) {
-    fold_own_gradients(out, false, 0, out.size());
+    std::atomic<bool> finite = own_begin_ < own_end_;
+    fold_own_gradients(out, false, 0, out.size(), &finite);
+    reduced_finite_ = finite;
     return;
   }
   const auto start = std::chrono::steady_clock::now();

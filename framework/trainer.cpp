@@ -148,6 +148,7 @@ void Trainer::accumulate_batch(std::span<const ConstView> xs, ConstView y, doubl
   executor_->backward();
   loss += weight * batch_loss;
   executor_->reduce_gradients(target);
+  gradient_known_finite_ = weight == 1.0 && executor_->reduced_gradient_finite();
   if (weight == 1.0) return;
   const float w = static_cast<float>(weight);
   float* g = grad_.data();
@@ -174,8 +175,11 @@ std::string Trainer::where_non_finite() {
 }
 
 void Trainer::check_gradient() const {
-  // Every value finite is the common case: checked in parallel over the update chunks (frozen
-  // layers, outside them, have zero gradients). Only a failure looks for the tensor to name.
+  // Every value finite is the common case. The executor saw it while adding the shards up (a
+  // step of one mini-batch in one process; zeroing frozen layers since keeps it so); otherwise
+  // checked in parallel over the update chunks (frozen layers, outside them, have zero
+  // gradients). Only a failure looks for the tensor to name.
+  if (gradient_known_finite_) return;
   std::atomic<bool> finite = true;
   executor_->parallel_ranges(chunks_.size(), 1, [&](std::size_t begin, std::size_t end) {
     for (std::size_t c = begin; c < end && finite.load(std::memory_order_relaxed); ++c)

@@ -31,6 +31,7 @@
 //   as backward has finished its layers on this rank's shards (all of them: a layer's loop over
 //   shards ends before the next layer's starts), while backward goes on with earlier layers:
 //   the overlap of PyTorch's DistributedDataParallel, with the same sums in the same order.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -122,6 +123,10 @@ class Executor {
   void gradients_to(std::span<float> out);
   // The mini-batch gradient of the last backward pass: shard gradients added in shard order.
   void reduce_gradients(std::span<float> out);
+  // Whether every value the last reduce_gradients() wrote was finite, seen while adding them up
+  // (in one process; false when not known): a caller that must check the gradient before using
+  // it can skip its own pass over memory.
+  bool reduced_gradient_finite() const { return reduced_finite_; }
   // Wall time this rank spent on the gradient exchange so far, in reduce_gradients() and, when
   // overlapped, between backward()'s layers (waiting for slower ranks included): the part of
   // the exchange the step waits for; 0 in a single process.
@@ -158,7 +163,9 @@ class Executor {
   // Copies this rank's shards' rows(shard) into out (n, per...), then every rank's.
   void gather_rows(View out, std::int64_t per, FunctionRef<const float*(const Shard&)> rows);
   // This rank's shards' gradients onto out[first, last) in shard order (see GradientExchange).
-  void fold_own_gradients(std::span<float> out, bool started, std::size_t first, std::size_t last);
+  // With `finite`, clears it when a value written is not finite.
+  void fold_own_gradients(std::span<float> out, bool started, std::size_t first, std::size_t last,
+                          std::atomic<bool>* finite = nullptr);
   bool exchanging() const;  // an exact exchange across ranks is running (started, not finished)
   void advance_exchange(std::size_t layer);  // after the layer's backward: what is final goes
   void combine_stats(const Layer& layer, std::size_t index, bool backward_phase);
@@ -230,6 +237,7 @@ class Executor {
   std::vector<std::vector<double>> activity_mean_, activity_dmean_;  // per layer
   double activity_penalty_ = 0;      // sum of the activity penalties of the last training pass
   double exchange_seconds_ = 0;      // see exchange_seconds()
+  bool reduced_finite_ = false;      // see reduced_gradient_finite()
   std::unique_ptr<detail::GradientExchange> exchange_;  // across ranks, exact reduction only
   std::vector<std::size_t> gradient_ready_;  // per layer: after its backward, [this, end) is final
   std::span<float> gradient_target_;         // gradients_to(): the next backward's destination

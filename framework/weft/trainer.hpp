@@ -242,6 +242,7 @@ class Trainer {
   std::int64_t last_correct_ = 0;
   double last_lr_ = 0;
   bool stop_requested_ = false;
+  bool gradient_known_finite_ = false;  // the executor saw every value of grad_ finite (check_gradient)
   std::int64_t fit_epochs_ = 0;  // FitOptions::epochs while fit() runs
   std::vector<Metrics> history_;
 };

@@ -3,10 +3,12 @@
 // validation split.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "model_helpers.hpp"
+#include "weft/executor.hpp"
 #include "weft/trainer.hpp"
 
 using weft::Json;
@@ -65,6 +67,43 @@ BOOST_AUTO_TEST_CASE(non_finite_guard_names_the_step_and_layer_and_keeps_the_las
   BOOST_CHECK_EQUAL(trainer.step(), 2);
   BOOST_CHECK_EQUAL(trainer.position(), 2);  // a resumed run would retry the bad step
   for (float v : now) BOOST_CHECK(std::isfinite(v));
+}
+
+// The guard above skips its own pass over the gradient when the executor saw every value finite
+// while adding the shards up: an infinity in any shard, the first or a later one, must show there.
+BOOST_AUTO_TEST_CASE(the_reduced_gradient_is_reported_finite_only_when_every_value_is) {
+  weft::Model model(mlp_spec);
+  model.initialize(2);
+  for (const int bad_sample : {-1, 0, 5}) {  // none; in the first shard; in the last of three
+    auto data = linear_data(6);
+    if (bad_sample >= 0) data.x[2 * bad_sample] = std::numeric_limits<float>::infinity();
+    weft::Executor executor(model, {2, 2, false});
+    executor.forward(data.x, true, 0, 1);
+    executor.loss(data.y, true);
+    executor.backward();
+    std::vector<float> g(model.parameter_count());
+    executor.reduce_gradients(g);
+    const bool all_finite = std::all_of(g.begin(), g.end(), [](float v) { return std::isfinite(v); });
+    BOOST_TEST(all_finite == (bad_sample < 0), "bad sample " << bad_sample << ": the setup");
+    BOOST_TEST(executor.reduced_gradient_finite() == all_finite, "bad sample " << bad_sample);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_non_finite_gradient_in_a_later_shard_stops_the_step_too) {
+  weft::Model model(mlp_spec);
+  model.initialize(2);
+  auto data = linear_data(8);
+  data.x[2 * 7] = std::numeric_limits<float>::infinity();  // the last sample: the second shard
+  weft::TrainOptions o;
+  o.batch_size = 8;
+  o.shard_size = 4;
+  o.shuffle = false;
+  weft::Trainer trainer(model, o);
+  const std::vector<float> before(model.parameters().begin(), model.parameters().end());
+  const std::string message = weft::testing::error_of([&] { trainer.fit(data, {}); });
+  BOOST_CHECK_MESSAGE(message.find("training step 1: the gradient of 'dense_0/weight' is not finite") != std::string::npos,
+                      message);
+  BOOST_CHECK(std::vector<float>(model.parameters().begin(), model.parameters().end()) == before);
 }
 
 BOOST_AUTO_TEST_CASE(a_non_finite_target_is_reported_as_the_loss_overflowing) {
