@@ -282,6 +282,60 @@ void gradient_product_avx512(const std::int64_t* offsets, std::int64_t rows, con
     for (std::int64_t r = 0; r < rows; r += gradient_rows)
       gradient_tile_avx512<1>(offsets + r, x, d + f * positions, block_stride, length, acc + r * ld + f, ld);
 }
+
+// The shuffles in their masked form with every lane kept: the plain intrinsics pass GCC 12 an
+// undefined vector that -Wuninitialized reports.
+#define WEFT_ALL 0xFFFF
+#define WEFT_UNPACKLO(a, b) _mm512_mask_unpacklo_ps(a, WEFT_ALL, a, b)
+#define WEFT_UNPACKHI(a, b) _mm512_mask_unpackhi_ps(a, WEFT_ALL, a, b)
+#define WEFT_SHUFFLE(a, b, imm) _mm512_mask_shuffle_ps(a, WEFT_ALL, a, b, imm)
+#define WEFT_SHUFFLE_LANES(a, b, imm) _mm512_mask_shuffle_f32x4(a, WEFT_ALL, a, b, imm)
+// One 16 × 16 block: rows interleaved in pairs, then quadruples (after which vector 4g + c holds,
+// in 128-bit lane L, column 4L + c of rows 4g .. 4g + 3), then the lanes gathered across vectors
+// in two rounds. Per float it takes half the shuffles of the 8 × 8 AVX2 block.
+WEFT_TARGET_512 void transpose_16x16_avx512(const float* src, std::int64_t ld_src, float* dst, std::int64_t ld_dst) {
+  __m512 v[16], t[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) v[i] = _mm512_loadu_ps(src + i * ld_src);
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = WEFT_UNPACKLO(v[i], v[i + 1]);
+    t[i + 1] = WEFT_UNPACKHI(v[i], v[i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 16; i += 4) {
+    v[i] = WEFT_SHUFFLE(t[i], t[i + 2], 0x44);
+    v[i + 1] = WEFT_SHUFFLE(t[i], t[i + 2], 0xEE);
+    v[i + 2] = WEFT_SHUFFLE(t[i + 1], t[i + 3], 0x44);
+    v[i + 3] = WEFT_SHUFFLE(t[i + 1], t[i + 3], 0xEE);
+  }
+  // 0x88 takes lanes 0 and 2 of each operand, 0xDD lanes 1 and 3.
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m512 even_lo = WEFT_SHUFFLE_LANES(v[c], v[4 + c], 0x88), odd_lo = WEFT_SHUFFLE_LANES(v[c], v[4 + c], 0xDD);
+    const __m512 even_hi = WEFT_SHUFFLE_LANES(v[8 + c], v[12 + c], 0x88);
+    const __m512 odd_hi = WEFT_SHUFFLE_LANES(v[8 + c], v[12 + c], 0xDD);
+    _mm512_storeu_ps(dst + c * ld_dst, WEFT_SHUFFLE_LANES(even_lo, even_hi, 0x88));
+    _mm512_storeu_ps(dst + (8 + c) * ld_dst, WEFT_SHUFFLE_LANES(even_lo, even_hi, 0xDD));
+    _mm512_storeu_ps(dst + (4 + c) * ld_dst, WEFT_SHUFFLE_LANES(odd_lo, odd_hi, 0x88));
+    _mm512_storeu_ps(dst + (12 + c) * ld_dst, WEFT_SHUFFLE_LANES(odd_lo, odd_hi, 0xDD));
+  }
+}
+#undef WEFT_SHUFFLE_LANES
+#undef WEFT_SHUFFLE
+#undef WEFT_UNPACKHI
+#undef WEFT_UNPACKLO
+#undef WEFT_ALL
+
+// Whole 16 × 16 blocks, then the strips of 8 left on the right and at the bottom as 8 × 8 blocks.
+void transpose_blocks_avx512(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
+                             std::int64_t ld_dst) {
+  const std::int64_t rows16 = rows & ~std::int64_t{15}, cols16 = cols & ~std::int64_t{15};
+  for (std::int64_t r = 0; r < rows16; r += 16)
+    for (std::int64_t c = 0; c < cols16; c += 16) transpose_16x16_avx512(src + r * ld_src + c, ld_src, dst + c * ld_dst + r, ld_dst);
+  if (cols16 < cols) transpose_blocks_avx2(src + cols16, ld_src, rows16, cols - cols16, dst + cols16 * ld_dst, ld_dst);
+  if (rows16 < rows) transpose_blocks_avx2(src + rows16 * ld_src, ld_src, rows - rows16, cols, dst + rows16, ld_dst);
+}
 #undef WEFT_TARGET_512
 
 #endif
@@ -313,7 +367,8 @@ void gradient_product(const std::int64_t* offsets, std::int64_t rows, const floa
 void transpose_blocks(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
                       std::int64_t ld_dst) {
 #ifdef WEFT_WINDOW_X86
-  if (vector_isa() != VectorIsa::portable) return transpose_blocks_avx2(src, ld_src, rows, cols, dst, ld_dst);
+  if (vector_isa() == VectorIsa::avx512) return transpose_blocks_avx512(src, ld_src, rows, cols, dst, ld_dst);
+  if (vector_isa() == VectorIsa::avx2) return transpose_blocks_avx2(src, ld_src, rows, cols, dst, ld_dst);
 #endif
   transpose_blocks_portable(src, ld_src, rows, cols, dst, ld_dst);
 }
