@@ -1,6 +1,7 @@
 #pragma once
-// weft's own single-precision GEMM for the dense layer, on the widest vector set the CPU has
-// (layers/vector_isa.hpp), whatever kernels OpenBLAS was told to use.
+// weft's own single-precision GEMM for the dense layers and the column-matrix convolutions
+// (conv_ops.hpp), on the widest vector set the CPU has (layers/vector_isa.hpp), whatever kernels
+// OpenBLAS was told to use.
 //
 // Why not OpenBLAS: its kernel is picked when it loads, and OPENBLAS_CORETYPE (often set on
 // shared servers) can pin it to AVX2 on an AVX-512 CPU, where it then runs the dense layers at

@@ -42,14 +42,14 @@ class Conv final : public Layer {
     if (windowed_)
       return window_.forward(a.params[0].data(), s_.bias ? a.params[1].data() : nullptr, a.x.data(), a.x.shape()[0],
                              relu, a.y.data(), a.ws);
-    const auto [n, p, block, cols_scratch, out_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
+    const auto [n, p, block, cols_scratch, out_scratch, gemm] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     for (std::int64_t i = 0; i < n; i += block) {
       const std::int64_t nb = std::min(block, n - i);
       float* y = a.y.data() + i * shape_.out_size();
       float* out = nb == 1 ? y : out_scratch;
       if (s_.bias) fill_bias(a.params[1].data(), s_.filters, nb * p, out);
       const float* cols = columns(shape_, a.x.data() + i * shape_.in_size(), nb, cols_scratch);
-      apply(shape_, a.params[0].data(), cols, nb, s_.bias ? 1.0f : 0.0f, out);
+      apply(shape_, a.params[0].data(), cols, nb, s_.bias ? 1.0f : 0.0f, out, gemm);
       if (nb > 1) from_block(out, s_.filters, p, nb, y);
     }
     if (relu) apply_relu(a.y.data(), a.y.size());
@@ -72,7 +72,7 @@ class Conv final : public Layer {
       mask_relu_gradient(a.y.data(), a.dy.data(), masked, a.dy.size());
       dy_all = masked;
     }
-    const auto [n, p, block, cols_scratch, dy_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
+    const auto [n, p, block, cols_scratch, dy_scratch, gemm] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     float* adjoint_scratch =
         a.dx.empty() ? nullptr : a.ws.floats(adjoint_slot, static_cast<std::size_t>(shape_.column_rows() * block * p)).data();
     float* dw = a.grads[0].data();
@@ -81,12 +81,12 @@ class Conv final : public Layer {
     for (std::int64_t i = 0; i < n; i += block) {
       const std::int64_t nb = std::min(block, n - i);
       const float* dy = to_block(dy_all + i * shape_.out_size(), s_.filters, p, nb, dy_scratch);
-      add_weight_gradient(shape_, columns(shape_, a.x.data() + i * shape_.in_size(), nb, cols_scratch), dy, nb, dw);
+      add_weight_gradient(shape_, columns(shape_, a.x.data() + i * shape_.in_size(), nb, cols_scratch), dy, nb, dw, gemm);
       if (s_.bias) add_bias_gradient(dy, s_.filters, nb * p, a.grads[1].data());
       if (!a.dx.empty()) {
         float* dx = a.dx.data() + i * shape_.in_size();
         std::fill_n(dx, nb * shape_.in_size(), 0.0f);
-        add_adjoint(shape_, a.params[0].data(), dy, nb, dx, adjoint_scratch);
+        add_adjoint(shape_, a.params[0].data(), dy, nb, dx, adjoint_scratch, gemm);
       }
     }
   }

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "layers/conv/im2col.hpp"
-#include "weft/blas.hpp"
+#include "layers/packed_gemm.hpp"
 #include "weft/error.hpp"
 
 namespace weft::builtin {
@@ -40,8 +40,18 @@ std::int64_t ConvShape::block_samples(std::int64_t n) const {
 
 ConvBlocks conv_blocks(const ConvShape& s, Workspace& ws, std::int64_t n) {
   const std::int64_t p = s.g.out_count(), block = s.block_samples(n);
+  // Enough for every block size a shard can end with: the weight gradient's depth is nb·P, and
+  // packed_gemm's depth blocks are not monotone in it (256 stays whole, 257 splits in two of 136).
+  std::size_t gemm_floats = 0;
+  for (std::int64_t nb = 1; nb <= block; ++nb) {
+    const GroupDims d = group_dims(s, nb);
+    gemm_floats = std::max({gemm_floats, packed_gemm_scratch(d.out_g, d.n, d.rows_g),  // apply
+                            packed_gemm_scratch(d.out_g, d.rows_g, d.n),               // weight gradient
+                            packed_gemm_scratch(d.rows_g, d.n, d.out_g)});             // adjoint
+  }
   return {n, p, block, ws.floats(columns_slot, static_cast<std::size_t>(s.column_rows() * block * p)).data(),
-          ws.floats(block_slot, static_cast<std::size_t>(s.out_channels * block * p)).data()};
+          ws.floats(block_slot, static_cast<std::size_t>(s.out_channels * block * p)).data(),
+          ws.floats(gemm_slot, gemm_floats).data()};
 }
 
 void check_gemm_limits(const ConvShape& s, const std::string& type) {
@@ -58,27 +68,28 @@ const float* columns(const ConvShape& s, const float* x, std::int64_t nb, float*
   return scratch;
 }
 
-void apply(const ConvShape& s, const float* w, const float* cols, std::int64_t nb, float beta, float* out) {
+void apply(const ConvShape& s, const float* w, const float* cols, std::int64_t nb, float beta, float* out, float* gemm) {
   const GroupDims d = group_dims(s, nb);
   for (std::int64_t g = 0; g < s.groups; ++g)
-    gemm(Trans::no, Trans::no, d.out_g, d.n, d.rows_g, 1.0f, w + g * d.w_stride, d.rows_g, cols + g * d.cols_stride,
-         d.n, beta, out + g * d.y_stride, d.n);
+    packed_gemm(Trans::no, Trans::no, d.out_g, d.n, d.rows_g, w + g * d.w_stride, d.rows_g, cols + g * d.cols_stride,
+                d.n, beta, out + g * d.y_stride, d.n, gemm);
 }
 
-void add_weight_gradient(const ConvShape& s, const float* cols, const float* dy, std::int64_t nb, float* dw) {
+void add_weight_gradient(const ConvShape& s, const float* cols, const float* dy, std::int64_t nb, float* dw, float* gemm) {
   const GroupDims d = group_dims(s, nb);
   for (std::int64_t g = 0; g < s.groups; ++g)
-    gemm(Trans::no, Trans::yes, d.out_g, d.rows_g, d.n, 1.0f, dy + g * d.y_stride, d.n, cols + g * d.cols_stride, d.n,
-         1.0f, dw + g * d.w_stride, d.rows_g);
+    packed_gemm(Trans::no, Trans::yes, d.out_g, d.rows_g, d.n, dy + g * d.y_stride, d.n, cols + g * d.cols_stride, d.n,
+                1.0f, dw + g * d.w_stride, d.rows_g, gemm);
 }
 
-void add_adjoint(const ConvShape& s, const float* w, const float* dy, std::int64_t nb, float* x, float* scratch) {
+void add_adjoint(const ConvShape& s, const float* w, const float* dy, std::int64_t nb, float* x, float* scratch,
+                 float* gemm) {
   const GroupDims d = group_dims(s, nb);
   const bool direct = nb == 1 && s.g.is_pointwise();  // the columns are x itself: accumulate there
   float* cols = direct ? x : scratch;
   for (std::int64_t g = 0; g < s.groups; ++g)
-    gemm(Trans::yes, Trans::no, d.rows_g, d.n, d.out_g, 1.0f, w + g * d.w_stride, d.rows_g, dy + g * d.y_stride, d.n,
-         direct ? 1.0f : 0.0f, cols + g * d.cols_stride, d.n);
+    packed_gemm(Trans::yes, Trans::no, d.rows_g, d.n, d.out_g, w + g * d.w_stride, d.rows_g, dy + g * d.y_stride, d.n,
+                direct ? 1.0f : 0.0f, cols + g * d.cols_stride, d.n, gemm);
   if (direct) return;
   const std::int64_t p = s.g.out_count();
   for (std::int64_t j = 0; j < nb; ++j) col2vol(cols + j * p, nb * p, s.in_channels, s.g, x + j * s.in_size());

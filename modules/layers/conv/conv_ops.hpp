@@ -30,19 +30,21 @@ struct ConvShape {
 };
 
 // Workspace slots of both layers; conv adds its own after these.
-enum ConvWorkspaceSlot : std::size_t { columns_slot = 0, block_slot = 1, first_free_slot = 2 };
+enum ConvWorkspaceSlot : std::size_t { columns_slot = 0, block_slot = 1, gemm_slot = 2, first_free_slot = 3 };
 
 // How every pass of both layers walks a shard of n samples: `block` samples at a time (P =
 // `positions` output positions each), with scratch for one block's column matrix (columns_slot,
-// column_rows() × block·P) and one block of out_channels rows (block_slot, out_channels × block·P).
+// column_rows() × block·P), one block of out_channels rows (block_slot, out_channels × block·P)
+// and the packed panels of the products below (gemm_slot, enough for any of them on a block).
 struct ConvBlocks {
   std::int64_t n, positions, block;
   float* columns;
   float* rows;
+  float* gemm;
 };
 ConvBlocks conv_blocks(const ConvShape& s, Workspace& ws, std::int64_t n);
 
-// Throws ShapeError when one sample's column matrix has 2^31 or more entries: BLAS indexes
+// Throws ShapeError when one sample's column matrix has 2^31 or more entries: the products index
 // with int, and a silent overflow would compute garbage.
 void check_gemm_limits(const ConvShape& s, const std::string& type);
 
@@ -50,15 +52,19 @@ void check_gemm_limits(const ConvShape& s, const std::string& type);
 // or x itself for one sample of a pointwise convolution, which needs no copy.
 const float* columns(const ConvShape& s, const float* x, std::int64_t nb, float* scratch);
 
-// out (out_channels × nb·P) = beta·out + W · cols, group by group.
-void apply(const ConvShape& s, const float* w, const float* cols, std::int64_t nb, float beta, float* out);
+// The products run on packed_gemm (layers/packed_gemm.hpp), as the dense layer's: the same bits
+// in every vector set, whatever kernels OpenBLAS was told to use. `gemm` is ConvBlocks::gemm.
+
+// out (out_channels × nb·P) = beta·out + W · cols, group by group; beta 0 or 1.
+void apply(const ConvShape& s, const float* w, const float* cols, std::int64_t nb, float beta, float* out, float* gemm);
 
 // dw += dy · colsᵀ, group by group, dy a block (out_channels × nb·P).
-void add_weight_gradient(const ConvShape& s, const float* cols, const float* dy, std::int64_t nb, float* dw);
+void add_weight_gradient(const ConvShape& s, const float* cols, const float* dy, std::int64_t nb, float* dw, float* gemm);
 
 // The nb samples at x += the adjoint of the convolution applied to the block dy: col2vol(Wᵀ · dy).
 // `scratch` holds column_rows()·nb·P floats (unused for one sample of a pointwise convolution).
-void add_adjoint(const ConvShape& s, const float* w, const float* dy, std::int64_t nb, float* x, float* scratch);
+void add_adjoint(const ConvShape& s, const float* w, const float* dy, std::int64_t nb, float* x, float* scratch,
+                 float* gemm);
 
 // Between nb samples (nb, channels, P) and a block (channels, nb·P). to_block returns `samples`
 // itself when nb = 1, else fills and returns `scratch`.

@@ -55,7 +55,7 @@ class ConvTranspose final : public Layer {
   // In the convolution's terms this layer's input x is the "output" side (shape_.out_channels ×
   // P positions) and its output y the "input" side (filters × g.in).
   void forward(const ForwardArgs& a) const override {
-    const auto [n, p, block, cols_scratch, x_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
+    const auto [n, p, block, cols_scratch, x_scratch, gemm] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     for (std::int64_t i = 0; i < n; i += block) {
       const std::int64_t nb = std::min(block, n - i);
       float* y = a.y.data() + i * shape_.in_size();
@@ -67,7 +67,7 @@ class ConvTranspose final : public Layer {
         }
       }
       const float* x = to_block(a.x.data() + i * shape_.out_size(), shape_.out_channels, p, nb, x_scratch);
-      add_adjoint(shape_, a.params[0].data(), x, nb, y, cols_scratch);
+      add_adjoint(shape_, a.params[0].data(), x, nb, y, cols_scratch, gemm);
     }
   }
 
@@ -75,7 +75,7 @@ class ConvTranspose final : public Layer {
   BackwardNeeds backward_needs() const override { return {.inputs = true, .output = false}; }
 
   void backward(const BackwardArgs& a) const override {
-    const auto [n, p, block, cols_scratch, block_scratch] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
+    const auto [n, p, block, cols_scratch, block_scratch, gemm] = conv_blocks(shape_, a.ws, a.x.shape()[0]);
     float* dw = a.grads[0].data();
     std::fill_n(dw, a.grads[0].size(), 0.0f);
     if (s_.bias) std::fill_n(a.grads[1].data(), s_.filters, 0.0f);
@@ -84,14 +84,14 @@ class ConvTranspose final : public Layer {
       const float* dy = a.dy.data() + i * shape_.in_size();
       const float* cols = columns(shape_, dy, nb, cols_scratch);
       add_weight_gradient(shape_, cols, to_block(a.x.data() + i * shape_.out_size(), shape_.out_channels, p, nb, block_scratch),
-                          nb, dw);
+                          nb, dw, gemm);
       if (s_.bias)
         for (std::int64_t j = 0; j < nb; ++j)
           add_bias_gradient(dy + j * shape_.in_size(), s_.filters, shape_.g.in_count(), a.grads[1].data());
       if (a.dx.empty()) continue;
       float* dx = a.dx.data() + i * shape_.out_size();
       // The block scratch is free again: the weight gradient has consumed x's block.
-      apply(shape_, a.params[0].data(), cols, nb, 0.0f, nb == 1 ? dx : block_scratch);
+      apply(shape_, a.params[0].data(), cols, nb, 0.0f, nb == 1 ? dx : block_scratch, gemm);
       if (nb > 1) from_block(block_scratch, shape_.out_channels, p, nb, dx);
     }
   }
