@@ -35,7 +35,8 @@ void gradient_product(const std::int64_t* offsets, std::int64_t rows, const floa
                       std::int64_t positions, std::int64_t filters, std::int64_t length, float* acc, std::int64_t ld);
 
 // dst[c·ld_dst + r] = src[r·ld_src + c] for r < rows, c < cols, both multiples of 8: the
-// output gradient turned position-major for gradient_product, in 8 × 8 register blocks.
+// output gradient turned position-major for gradient_product, in 8 × 8 register blocks (16 × 16
+// where the CPU has AVX-512), and the transposing packs of packed_gemm.
 void transpose_blocks(const float* src, std::int64_t ld_src, std::int64_t rows, std::int64_t cols, float* dst,
                       std::int64_t ld_dst);
 
