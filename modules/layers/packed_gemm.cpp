@@ -1,8 +1,7 @@
 // packed_gemm (packed_gemm.hpp): op(A) is packed into panels of 8 rows, k-major, zero-padded
 // past the matrix edge; a register tile multiplies one of them with 48 columns of op(B), read
 // where it lies when B is not transposed (its rows are k-major already: packing them only copied
-// them, which measured 1.16× slower on fashion_mlp's training) and from panels packed the same
-// way when it is. The tiles load B's last vector of a row masked, so a B read in place is never
+// them) and from panels packed the same way when it is. The tiles load B's last vector of a row masked, so a B read in place is never
 // read past its last column. The packed layout is the same for every vector set.
 #include "layers/packed_gemm.hpp"
 
@@ -74,15 +73,12 @@ void pack_a(Trans trans, const float* a, int lda, int i0, int rows, int p0, int 
   }
 }
 
-// op(B)[p0 .. p0 + depth, j0 .. j0 + cols] into panels of panel_cols.
-void pack_b(Trans trans, const float* b, int ldb, int p0, int depth, int j0, int cols, float* dst) {
-  for (int j = 0; j < cols; j += panel_cols, dst += panel_cols * depth) {
-    const int valid = std::min(panel_cols, cols - j);
-    if (trans == Trans::no)
-      pack_rows<panel_cols>(b + static_cast<std::ptrdiff_t>(p0) * ldb + j0 + j, ldb, valid, depth, dst);
-    else
-      pack_transposed(b + static_cast<std::ptrdiff_t>(j0 + j) * ldb + p0, ldb, valid, panel_cols, depth, dst);
-  }
+// Bᵀ[p0 .. p0 + depth, j0 .. j0 + cols] into panels of panel_cols (a B that is not transposed
+// is read in place instead).
+void pack_b_transposed(const float* b, int ldb, int p0, int depth, int j0, int cols, float* dst) {
+  for (int j = 0; j < cols; j += panel_cols, dst += panel_cols * depth)
+    pack_transposed(b + static_cast<std::ptrdiff_t>(j0 + j) * ldb + p0, ldb, std::min(panel_cols, cols - j),
+                    panel_cols, depth, dst);
 }
 
 // A tile: C[r, j] for r < rows, j < cols (at most 8 × 48) continues its chain over `depth`
@@ -267,15 +263,15 @@ void packed_gemm(Trans trans_a, Trans trans_b, int m, int n, int k, const float*
   const int depth_step = depth_block(k);
   float* const packed_b = scratch;
   float* const packed_a = scratch + static_cast<std::ptrdiff_t>(depth_step) * round_up(std::min(n, max_cols), panel_cols);
+  // op(B) already k-major with contiguous columns is read in place; only Bᵀ is packed.
+  const bool packs_b = trans_b == Trans::yes;
+  const int b_step = packs_b ? panel_cols : ldb;
   for (int j0 = 0; j0 < n; j0 += max_cols) {
     const int cols = std::min(max_cols, n - j0);
     for (int p0 = 0; p0 < k; p0 += depth_step) {
       const int depth = std::min(depth_step, k - p0);
       const bool load = p0 > 0 || beta != 0.0f;
-      // op(B) already k-major with contiguous columns is read in place; only Bᵀ is packed.
-      const bool packs_b = trans_b == Trans::yes;
-      if (packs_b) pack_b(trans_b, b, ldb, p0, depth, j0, cols, packed_b);
-      const int b_step = packs_b ? panel_cols : ldb;
+      if (packs_b) pack_b_transposed(b, ldb, p0, depth, j0, cols, packed_b);
       for (int i0 = 0; i0 < m; i0 += max_rows) {
         const int rows = std::min(max_rows, m - i0);
         pack_a(trans_a, a, lda, i0, rows, p0, depth, packed_a);
@@ -283,8 +279,9 @@ void packed_gemm(Trans trans_a, Trans trans_b, int m, int n, int k, const float*
           const float* b_panel = packs_b ? packed_b + static_cast<std::ptrdiff_t>(j) * depth
                                          : b + static_cast<std::ptrdiff_t>(p0) * ldb + j0 + j;
           for (int i = 0; i < rows; i += panel_rows)
-            tile(packed_a + static_cast<std::ptrdiff_t>(i) * depth, b_panel, b_step, !packs_b, depth, std::min(panel_rows, rows - i),
-                 std::min(panel_cols, cols - j), c + static_cast<std::ptrdiff_t>(i0 + i) * ldc + j0 + j, ldc, load);
+            tile(packed_a + static_cast<std::ptrdiff_t>(i) * depth, b_panel, b_step, !packs_b, depth,
+                 std::min(panel_rows, rows - i), std::min(panel_cols, cols - j),
+                 c + static_cast<std::ptrdiff_t>(i0 + i) * ldc + j0 + j, ldc, load);
         }
       }
     }
