@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "layers/conv/grid_copy.hpp"
+#include "layers/conv/lane_gradient.hpp"
 #include "layers/conv/window_kernels.hpp"
 #include "layers/pool_kernels.hpp"
 #include "vector_clones.hpp"
@@ -16,8 +17,14 @@ using Grid = WindowConv::Grid;
 
 // Workspace slots (the layer takes this path or the im2col one, never both).
 enum Slot : std::size_t {
-  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dx_grid_slot
+  padded_slot, result_slot, panel_slot, init_slot, dy_grid_slot, transposed_slot, accumulator_slot, dx_grid_slot,
+  bias_lanes_slot
 };
+
+// Depths (input channels per group × kernel positions) up to this take the weight gradient along
+// positions (lane_gradient.hpp) rather than gradient_product's tiles: there the transpose and the
+// padding of the depth to whole tiles cost more than the product (fashion_cnn's first layer: 9).
+constexpr std::int64_t lane_gradient_max_depth = 12;
 
 // Tiles read up to window_cols − 1 floats past the last position they keep.
 constexpr std::int64_t read_slack = window_cols;
@@ -194,15 +201,24 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
   const auto grad_rows = static_cast<std::int64_t>(gradient_offsets_.size());
   const std::size_t padded_size = static_cast<std::size_t>(s_.in_channels * input_grid_.volume + read_slack);
   float* padded = ws.floats(padded_slot, padded_size).data();
-  // The output gradient in grid positions (dropped positions and padding filters zero), then
-  // position-major in blocks of gradient_cols filters, each (positions × gradient_cols).
-  // read_slack: the input gradient's tiles read past the last filter's row.
+  // The output gradient in grid positions (dropped positions and padding filters zero); for
+  // gradient_product, also position-major in blocks of gradient_cols filters, each (positions ×
+  // gradient_cols). read_slack: the input gradient's tiles read past the last filter's row.
   float* dy_grid = ws.floats(dy_grid_slot, static_cast<std::size_t>(filters * positions + read_slack)).data();
-  float* transposed = ws.floats(transposed_slot, static_cast<std::size_t>(filters * positions)).data();
-  float* acc = ws.floats(accumulator_slot, static_cast<std::size_t>(s_.groups * grad_rows * filters)).data();
   std::fill_n(padded, padded_size, 0.0f);
   std::fill_n(dy_grid, filters * positions + read_slack, 0.0f);
-  std::fill_n(acc, s_.groups * grad_rows * filters, 0.0f);
+  // Per group: gradient_product's accumulator (grad_rows × filters), or the lanes of
+  // lane_gradient_product (depth × out_group_ × gradient_lanes) and of the bias.
+  const bool by_lanes = depth <= lane_gradient_max_depth;
+  const std::int64_t acc_size = by_lanes ? depth * out_group_ * gradient_lanes : grad_rows * filters;
+  float* acc = ws.floats(accumulator_slot, static_cast<std::size_t>(s_.groups * acc_size)).data();
+  std::fill_n(acc, s_.groups * acc_size, 0.0f);
+  float *transposed = nullptr, *bias_lanes = nullptr;
+  if (!by_lanes) transposed = ws.floats(transposed_slot, static_cast<std::size_t>(filters * positions)).data();
+  if (by_lanes && db) {
+    bias_lanes = ws.floats(bias_lanes_slot, static_cast<std::size_t>(s_.out_channels * gradient_lanes)).data();
+    std::fill_n(bias_lanes, s_.out_channels * gradient_lanes, 0.0f);
+  }
 
   // The input gradient: first its column matrix, Wᵀ · dy over the output positions (rows (c, κ)
   // of the group, read from dy_grid in place), then each row added into the input grid at its
@@ -222,7 +238,7 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
                   [&](std::int64_t r, std::int64_t f) { return wg[f * depth + r]; });
     }
   }
-  if (db) std::fill_n(db, s_.out_channels, 0.0f);
+  if (db && !by_lanes) std::fill_n(db, s_.out_channels, 0.0f);
 
   // The bias gradient is summed from dy_grid, whose dropped positions stay zero (fill_dy_grid
   // writes output positions only).
@@ -230,13 +246,18 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
     const float* xi = padded_input(x, i, n, padded);
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
       fill_dy_grid(i, grp, dy_grid, positions);
-      if (db) add_bias_gradient(dy_grid, out_group_, positions, db + grp * out_group_);
-      for (std::int64_t f = 0; f < filters; f += gradient_cols)
-        transpose_blocks(dy_grid + f * positions, positions, gradient_cols, positions, transposed + f * positions,
-                         gradient_cols);
       const float* xg = xi + grp * in_group_ * input_grid_.volume;
-      float* accg = acc + grp * grad_rows * filters;
-      gradient_product(gradient_offsets_.data(), grad_rows, xg, transposed, positions, filters, span_, accg, filters);
+      float* accg = acc + grp * acc_size;
+      if (by_lanes) {
+        lane_gradient_product(forward_offsets_.data(), depth, xg, dy_grid, positions, out_group_, span_, accg,
+                              bias_lanes ? bias_lanes + grp * out_group_ * gradient_lanes : nullptr);
+      } else {
+        if (db) add_bias_gradient(dy_grid, out_group_, positions, db + grp * out_group_);
+        for (std::int64_t f = 0; f < filters; f += gradient_cols)
+          transpose_blocks(dy_grid + f * positions, positions, gradient_cols, positions, transposed + f * positions,
+                           gradient_cols);
+        gradient_product(gradient_offsets_.data(), grad_rows, xg, transposed, positions, filters, span_, accg, filters);
+      }
       if (dx) {
         window_product(panels + grp * column_rows * out_group_, column_rows, filter_offsets_.data(), out_group_, dy_grid,
                        zero_init, span_, columns, column_ld);
@@ -252,7 +273,11 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
   for (std::int64_t grp = 0; grp < s_.groups; ++grp)
     for (std::int64_t f = 0; f < out_group_; ++f)
       for (std::int64_t k = 0; k < depth; ++k)
-        dw[(grp * out_group_ + f) * depth + k] = acc[(grp * grad_rows + k) * filters + f];
+        dw[(grp * out_group_ + f) * depth + k] =
+            by_lanes ? lane_sum(acc + grp * acc_size + (k * out_group_ + f) * gradient_lanes)
+                     : acc[grp * acc_size + k * filters + f];
+  if (bias_lanes)
+    for (std::int64_t c = 0; c < s_.out_channels; ++c) db[c] = lane_sum(bias_lanes + c * gradient_lanes);
 }
 
 void WindowConv::forward(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,

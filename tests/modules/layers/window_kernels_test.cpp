@@ -4,6 +4,14 @@
 // Sizes cover whole and partial tiles of both vector versions: rows not a multiple of 8 (the
 // AVX-512 forward tile), filters not a multiple of 32 (its gradient tile), spans not a multiple
 // of 16, 24 or 48.
+//
+// Then the weight gradient along positions (modules/layers/conv/lane_gradient.hpp): each lane
+// against the header's definition summed in double precision, every version against the others
+// bit for bit (the same fused multiply-adds in the same order, the portable one included), and
+// the bias lanes. Sizes cover whole and partial row tiles of both vector versions (rows 1, 4, 9,
+// 12, 13 → 7 + 6), odd filter counts (a last AVX-512 tile of one filter) and lengths that are not
+// a multiple of 16. The gradient's padding past `length` and the input past the last row read
+// hold NaN: reading either would show.
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
@@ -11,6 +19,7 @@
 #include <random>
 #include <vector>
 
+#include "layers/conv/lane_gradient.hpp"
 #include "layers/conv/window_kernels.hpp"
 #include "layers/vector_isa.hpp"
 
@@ -117,6 +126,53 @@ void compare_isas(const Case& c, Run run) {
   }
 }
 
+constexpr std::int64_t L = wb::gradient_lanes;
+
+struct Case {
+  std::int64_t rows, filters, length;
+};
+
+struct Result {
+  std::vector<float> lanes, bias_lanes;
+};
+
+// Runs lane_gradient_product under `isa` from random starting lanes; with `reference`, also
+// the expected lanes (weights first, then bias) in double precision.
+Result run(const Case& c, wb::VectorIsa isa, bool with_bias, std::vector<double>* reference) {
+  std::vector<std::int64_t> offsets;
+  for (std::int64_t r = 0; r < c.rows; ++r) offsets.push_back(r * 7 % 50);
+  const std::int64_t positions = (c.length + 7) / 8 * 8 + 8;  // at least 8 padding positions
+  std::vector<float> x = uniform(static_cast<std::size_t>(50 + c.length), 1);
+  x.resize(x.size() + L, NAN);
+  std::vector<float> d = uniform(static_cast<std::size_t>(c.filters * positions), 2);
+  for (std::int64_t f = 0; f < c.filters; ++f)
+    for (std::int64_t q = c.length; q < positions; ++q) d[static_cast<std::size_t>(f * positions + q)] = NAN;
+  Result out{uniform(static_cast<std::size_t>(c.rows * c.filters * L), 3), uniform(static_cast<std::size_t>(c.filters * L), 4)};
+  const Result start = out;
+  wb::limit_vector_isa(isa);
+  wb::lane_gradient_product(offsets.data(), c.rows, x.data(), d.data(), positions, c.filters, c.length,
+                            out.lanes.data(), with_bias ? out.bias_lanes.data() : nullptr);
+  if (reference) {
+    const auto at = [](const std::vector<float>& v, std::int64_t i) { return double(v[static_cast<std::size_t>(i)]); };
+    for (std::int64_t r = 0; r < c.rows; ++r)
+      for (std::int64_t f = 0; f < c.filters; ++f)
+        for (std::int64_t j = 0; j < L; ++j) {
+          double sum = at(start.lanes, (r * c.filters + f) * L + j);
+          for (std::int64_t q = j; q < c.length; q += L)
+            sum += at(x, offsets[static_cast<std::size_t>(r)] + q) * at(d, f * positions + q);
+          reference->push_back(sum);
+        }
+    for (std::int64_t f = 0; f < c.filters; ++f)
+      for (std::int64_t j = 0; j < L; ++j) {
+        double sum = at(start.bias_lanes, f * L + j);
+        if (with_bias)
+          for (std::int64_t q = j; q < c.length; q += L) sum += at(d, f * positions + q);
+        reference->push_back(sum);
+      }
+  }
+  return out;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(window_kernels)
@@ -139,6 +195,50 @@ BOOST_AUTO_TEST_CASE(isa_can_be_lowered_but_not_raised) {
   BOOST_TEST(int(wb::vector_isa()) == int(wb::VectorIsa::portable));
   wb::limit_vector_isa(wb::VectorIsa::avx512);
   BOOST_TEST(int(wb::vector_isa()) == int(guard.widest));
+}
+
+BOOST_AUTO_TEST_CASE(lanes_match_the_sum_and_every_isa_gives_the_same_bits) {
+  IsaGuard guard;
+  const std::vector<wb::VectorIsa> isas = available_isas();
+  for (const Case& c : {Case{1, 1, 5}, Case{4, 3, 16}, Case{9, 32, 726}, Case{12, 5, 33}, Case{13, 2, 40},
+                        Case{7, 18, 141}, Case{3, 1, 17}})
+    for (const bool with_bias : {true, false}) {
+      BOOST_TEST_CONTEXT("rows " << c.rows << ", filters " << c.filters << ", length " << c.length << ", bias "
+                                 << with_bias) {
+        std::vector<double> reference;
+        Result first;
+        for (wb::VectorIsa isa : isas) {
+          const Result got = run(c, isa, with_bias, reference.empty() ? &reference : nullptr);
+          std::vector<float> all = got.lanes;
+          all.insert(all.end(), got.bias_lanes.begin(), got.bias_lanes.end());
+          BOOST_TEST_REQUIRE(all.size() == reference.size());
+          for (std::size_t i = 0; i < all.size(); ++i)
+            BOOST_TEST_REQUIRE(std::abs(all[i] - reference[i]) <= 1e-5 * (1 + std::abs(reference[i])),
+                               "isa " << int(isa) << " lane " << i << ": " << all[i] << " vs " << reference[i]);
+          if (isa == isas.front()) {
+            first = got;
+            continue;
+          }
+          for (std::size_t i = 0; i < got.lanes.size(); ++i)
+            BOOST_TEST_REQUIRE(got.lanes[i] == first.lanes[i], "isa " << int(isa) << " lane " << i << " differs in bits");
+          for (std::size_t i = 0; i < got.bias_lanes.size(); ++i)
+            BOOST_TEST_REQUIRE(got.bias_lanes[i] == first.bias_lanes[i],
+                               "isa " << int(isa) << " bias lane " << i << " differs in bits");
+        }
+      }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(lane_sum_adds_the_halves_in_order) {
+  // Lanes 2^i: every partial sum exact, so the total is known; then values whose sum depends on
+  // the order: 1e8 in lane 0, 1 in lane 8 and −1e8 in lane 1. Halves first: (1e8 + 1) rounds to
+  // 1e8, and (1e8 − 1e8) = 0 follows, where a left-to-right sum would give 1.
+  float lanes[L];
+  for (std::int64_t j = 0; j < L; ++j) lanes[j] = std::ldexp(1.0f, static_cast<int>(j));
+  BOOST_TEST(wb::lane_sum(lanes) == 65535.0f);
+  for (float& v : lanes) v = 0;
+  lanes[0] = 1e8f, lanes[8] = 1.0f, lanes[1] = -1e8f;
+  BOOST_TEST(wb::lane_sum(lanes) == 0.0f);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
