@@ -1,7 +1,7 @@
 // conv1d, conv2d and conv3d forward and backward on one 32-sample shard, one thread.
 // conv2d at fashion_cnn's sizes: layer 0 (1×28×28 → 32, 3×3; no input gradient, as the first
 // layer) and layer 3 (32×13×13 → 64, 3×3; with the input gradient, as inside the network), and a
-// deep, narrow layer (64×6×6 → 128). conv1d and conv3d at sizes of the same order of work. A
+// deep, narrow layer (64×6×6 → 128); a first layer on RGB images (3×32×32 → 32, as CIFAR-10). conv1d and conv3d at sizes of the same order of work. A
 // stride-2 conv2d (32×28×28 → 64) takes the other path: a column matrix and packed_gemm.
 // Backward is timed alone, repeated after one forward pass (it only reads what forward left).
 // GFLOP/s: 2 per multiply-add; backward does the weight gradient (1× forward) and, when asked,
@@ -44,6 +44,7 @@ void BM_ConvBackward(benchmark::State& s, const char* type, weft::Json in, std::
 #define CONV_CASES(BM)                                                                       \
   BENCHMARK_CAPTURE(BM, conv1d_16x256_to_32_dx, "conv1d", (weft::Json{16, 256}), 32, true);  \
   BENCHMARK_CAPTURE(BM, conv2d_1x28x28_to_32, "conv2d", (weft::Json{1, 28, 28}), 32, false); \
+  BENCHMARK_CAPTURE(BM, conv2d_3x32x32_to_32, "conv2d", (weft::Json{3, 32, 32}), 32, false); \
   BENCHMARK_CAPTURE(BM, conv2d_32x13x13_to_64_dx, "conv2d", (weft::Json{32, 13, 13}), 64, true); \
   BENCHMARK_CAPTURE(BM, conv2d_64x6x6_to_128_dx, "conv2d", (weft::Json{64, 6, 6}), 128, true);  \
   BENCHMARK_CAPTURE(BM, conv3d_8x12x12x12_to_16_dx, "conv3d", (weft::Json{8, 12, 12, 12}), 16, true); \

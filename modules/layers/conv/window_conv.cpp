@@ -22,9 +22,11 @@ enum Slot : std::size_t {
 };
 
 // Depths (input channels per group × kernel positions) up to this take the weight gradient along
-// positions (lane_gradient.hpp) rather than gradient_product's tiles: there the transpose and the
-// padding of the depth to whole tiles cost more than the product (fashion_cnn's first layer: 9).
-constexpr std::int64_t lane_gradient_max_depth = 12;
+// positions (lane_gradient.hpp) rather than gradient_product's tiles, whose transpose and padding
+// of the depth to whole tiles cost more than the product there. conv_bench, backward: 1 × 28 × 28
+// → 32 (depth 9) and 3 × 32 × 32 → 32 (27) are faster along positions, 16 × 256 → 32 (48) 30 %
+// slower (the gradient is read once per tile of 12 rows).
+constexpr std::int64_t lane_gradient_max_depth = 27;
 
 // Tiles read up to window_cols − 1 floats past the last position they keep.
 constexpr std::int64_t read_slack = window_cols;
