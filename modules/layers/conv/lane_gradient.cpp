@@ -39,7 +39,7 @@ void lane_gradient_portable(const std::int64_t* offsets, std::int64_t rows, cons
         const float dv = inside ? df[q + j] : 0.0f;
         if (bias_lanes) bias_lanes[f * L + j] += dv;
         for (std::int64_t r = 0; r < rows; ++r) {
-          float& lane = lanes[(r * filters + f) * L + j];
+          float& lane = lanes[(f * rows + r) * L + j];
           lane = std::fma(inside ? x[offsets[r] + q + j] : 0.0f, dv, lane);
         }
       }
@@ -53,10 +53,9 @@ void lane_gradient_portable(const std::int64_t* offsets, std::int64_t rows, cons
 // Up to 12 rows × 2 filters: 24 lane sets, 2 bias sets, 2 gradient vectors, one input vector.
 template <int Rows, int Filters>
 WEFT_TARGET_512 void lane_tile_avx512(const std::int64_t* offsets, const float* x, const float* d,
-                                      std::int64_t positions, std::int64_t filters, std::int64_t length, float* lanes,
-                                      float* bias_lanes) {
+                                      std::int64_t positions, std::int64_t filter_step, std::int64_t length,
+                                      float* lanes, float* bias_lanes) {
   static_assert(Rows >= 1 && Rows <= 12 && (Filters == 1 || Filters == 2));
-  const std::int64_t row_step = filters * L;
   const float* d0 = d;
   const float* d1 = d + positions;
   __m512 b0 = bias_lanes ? _mm512_loadu_ps(bias_lanes) : _mm512_setzero_ps(), b1 = b0;
@@ -65,8 +64,8 @@ WEFT_TARGET_512 void lane_tile_avx512(const std::int64_t* offsets, const float* 
   const float* const x##i = x + offsets[i < Rows ? i : 0];                                \
   __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0;                                \
   if constexpr (i < Rows) {                                                               \
-    c##i##0 = _mm512_loadu_ps(lanes + i * row_step);                                      \
-    if constexpr (Filters == 2) c##i##1 = _mm512_loadu_ps(lanes + i * row_step + L);      \
+    c##i##0 = _mm512_loadu_ps(lanes + i * L);                                             \
+    if constexpr (Filters == 2) c##i##1 = _mm512_loadu_ps(lanes + filter_step + i * L);   \
   }
   WEFT_ROW(0) WEFT_ROW(1) WEFT_ROW(2) WEFT_ROW(3) WEFT_ROW(4) WEFT_ROW(5)
   WEFT_ROW(6) WEFT_ROW(7) WEFT_ROW(8) WEFT_ROW(9) WEFT_ROW(10) WEFT_ROW(11)
@@ -97,8 +96,8 @@ WEFT_TARGET_512 void lane_tile_avx512(const std::int64_t* offsets, const float* 
   if (q < length) block(q, static_cast<__mmask16>((1u << (length - q)) - 1));
 #define WEFT_STORE(i)                                                                      \
   if constexpr (i < Rows) {                                                                \
-    _mm512_storeu_ps(lanes + i * row_step, c##i##0);                                       \
-    if constexpr (Filters == 2) _mm512_storeu_ps(lanes + i * row_step + L, c##i##1);       \
+    _mm512_storeu_ps(lanes + i * L, c##i##0);                                              \
+    if constexpr (Filters == 2) _mm512_storeu_ps(lanes + filter_step + i * L, c##i##1);    \
   }
   WEFT_STORE(0) WEFT_STORE(1) WEFT_STORE(2) WEFT_STORE(3) WEFT_STORE(4) WEFT_STORE(5)
   WEFT_STORE(6) WEFT_STORE(7) WEFT_STORE(8) WEFT_STORE(9) WEFT_STORE(10) WEFT_STORE(11)
@@ -113,18 +112,16 @@ WEFT_TARGET_512 void lane_tile_avx512(const std::int64_t* offsets, const float* 
 // ---- AVX2: a 16-lane set is two registers (lanes 0-7, 8-15); up to 4 rows × 1 filter ---------
 template <int Rows>
 __attribute__((target("avx2,fma"))) void lane_tile_avx2(const std::int64_t* offsets, const float* x, const float* d,
-                                                         std::int64_t filters, std::int64_t length, float* lanes,
-                                                         float* bias_lanes) {
+                                                         std::int64_t length, float* lanes, float* bias_lanes) {
   static_assert(Rows >= 1 && Rows <= 4);
-  const std::int64_t row_step = filters * L;
   __m256 b_lo = _mm256_setzero_ps(), b_hi = b_lo;
   if (bias_lanes) b_lo = _mm256_loadu_ps(bias_lanes), b_hi = _mm256_loadu_ps(bias_lanes + 8);
 #define WEFT_ROW(i)                                                 \
   const float* const x##i = x + offsets[i < Rows ? i : 0];           \
   __m256 c##i##lo = _mm256_setzero_ps(), c##i##hi = c##i##lo;        \
   if constexpr (i < Rows) {                                          \
-    c##i##lo = _mm256_loadu_ps(lanes + i * row_step);                \
-    c##i##hi = _mm256_loadu_ps(lanes + i * row_step + 8);            \
+    c##i##lo = _mm256_loadu_ps(lanes + i * L);                       \
+    c##i##hi = _mm256_loadu_ps(lanes + i * L + 8);                   \
   }
   WEFT_ROW(0) WEFT_ROW(1) WEFT_ROW(2) WEFT_ROW(3)
 #undef WEFT_ROW
@@ -151,8 +148,8 @@ __attribute__((target("avx2,fma"))) void lane_tile_avx2(const std::int64_t* offs
   if (q < length) block.template operator()<false>(q, length - q);
 #define WEFT_STORE(i)                                          \
   if constexpr (i < Rows) {                                    \
-    _mm256_storeu_ps(lanes + i * row_step, c##i##lo);          \
-    _mm256_storeu_ps(lanes + i * row_step + 8, c##i##hi);      \
+    _mm256_storeu_ps(lanes + i * L, c##i##lo);                 \
+    _mm256_storeu_ps(lanes + i * L + 8, c##i##hi);             \
   }
   WEFT_STORE(0) WEFT_STORE(1) WEFT_STORE(2) WEFT_STORE(3)
 #undef WEFT_STORE
@@ -180,8 +177,8 @@ void lane_gradient_avx512(const std::int64_t* offsets, std::int64_t rows, const 
     const auto& tiles = f + 2 <= filters ? pairs : singles;
     for (std::int64_t r = 0; r < rows; r += chunk) {
       const std::int64_t n = std::min(chunk, rows - r);
-      tiles[static_cast<std::size_t>(n - 1)](offsets + r, x, d + f * positions, positions, filters, length,
-                                             lanes + (r * filters + f) * L,
+      tiles[static_cast<std::size_t>(n - 1)](offsets + r, x, d + f * positions, positions, rows * L, length,
+                                             lanes + (f * rows + r) * L,
                                              bias_lanes && r == 0 ? bias_lanes + f * L : nullptr);
     }
   }
@@ -195,8 +192,7 @@ void lane_gradient_avx2(const std::int64_t* offsets, std::int64_t rows, const fl
   for (std::int64_t f = 0; f < filters; ++f)
     for (std::int64_t r = 0; r < rows; r += chunk) {
       const std::int64_t n = std::min(chunk, rows - r);
-      tiles[static_cast<std::size_t>(n - 1)](offsets + r, x, d + f * positions, filters, length,
-                                             lanes + (r * filters + f) * L,
+      tiles[static_cast<std::size_t>(n - 1)](offsets + r, x, d + f * positions, length, lanes + (f * rows + r) * L,
                                              bias_lanes && r == 0 ? bias_lanes + f * L : nullptr);
     }
 }

@@ -20,7 +20,7 @@ namespace weft::builtin {
 constexpr int gradient_lanes = 16;
 
 // For r < rows, f < filters and j < gradient_lanes:
-//   lanes[(r·filters + f)·gradient_lanes + j] += Σ x[offsets[r] + q] · d[f·positions + q],
+//   lanes[(f·rows + r)·gradient_lanes + j] += Σ x[offsets[r] + q] · d[f·positions + q],
 //   bias_lanes[f·gradient_lanes + j] += Σ d[f·positions + q]   (when bias_lanes is not null),
 // both over q < length with q ≡ j (mod gradient_lanes).
 void lane_gradient_product(const std::int64_t* offsets, std::int64_t rows, const float* x, const float* d,

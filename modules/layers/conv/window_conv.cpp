@@ -27,6 +27,11 @@ enum Slot : std::size_t {
 // → 32 (depth 9) and 3 × 32 × 32 → 32 (27) are faster along positions, 16 × 256 → 32 (48) 30 %
 // slower (the gradient is read once per tile of 12 rows).
 constexpr std::int64_t lane_gradient_max_depth = 27;
+// Filters whose gradient planes are written and read together when only the weight gradient is
+// wanted: 8 planes of a 28 × 28 grid take 23 KB, within L1 with the input.
+constexpr std::int64_t lane_filter_block = 8;
+// Forward's block of filter rows over a small input (forward_each): a whole AVX-512 tile.
+constexpr std::int64_t forward_row_block = 8;
 
 // Tiles read up to window_cols − 1 floats past the last position they keep.
 constexpr std::int64_t read_slack = window_cols;
@@ -182,14 +187,20 @@ void WindowConv::forward_each(const float* w, const float* bias, const float* x,
     pack_panels(out_group_, depth, panels + grp * rows * depth, [&](std::int64_t f, std::int64_t k) { return wg[f * depth + k]; });
     for (std::int64_t f = 0; f < rows; ++f) init[grp * rows + f] = bias && f < out_group_ ? bias[grp * out_group_ + f] : 0.0f;
   }
+  // A group's input small enough to stay in L1 is read once per block of filter rows, whose
+  // grid is taken out while it is in L1 too (fashion_cnn's first layer: a 98 KB grid for 32
+  // filters, 3 KB of input); a larger one once per column of tiles, all rows at a time.
+  const std::int64_t block = in_group_ * input_grid_.volume * 4 <= 16384 ? forward_row_block : rows;
   for (std::int64_t i = 0; i < n; ++i) {
     const float* xi = padded_input(x, i, n, padded);
-    for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
-      float* rg = result + grp * rows * ld;
-      window_product(panels + grp * rows * depth, rows, forward_offsets_.data(), depth,
-                     xi + grp * in_group_ * input_grid_.volume, init + grp * rows, span_, rg, ld);
-      store(i, grp, rg, ld);
-    }
+    for (std::int64_t grp = 0; grp < s_.groups; ++grp)
+      for (std::int64_t f = 0; f < out_group_; f += block) {
+        const std::int64_t block_rows = std::min(block, rows - f);
+        float* rg = result + (grp * rows + f) * ld;
+        window_product(panels + (grp * rows + f) * depth, block_rows, forward_offsets_.data(), depth,
+                       xi + grp * in_group_ * input_grid_.volume, init + grp * rows + f, span_, rg, ld);
+        store(i, grp, f, std::min(block, out_group_ - f), rg, ld);
+      }
   }
 }
 
@@ -210,7 +221,7 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
   std::fill_n(padded, padded_size, 0.0f);
   std::fill_n(dy_grid, filters * positions + read_slack, 0.0f);
   // Per group: gradient_product's accumulator (grad_rows × filters), or the lanes of
-  // lane_gradient_product (depth × out_group_ × gradient_lanes) and of the bias.
+  // lane_gradient_product (out_group_ × depth × gradient_lanes) and of the bias.
   const bool by_lanes = depth <= lane_gradient_max_depth;
   const std::int64_t acc_size = by_lanes ? depth * out_group_ * gradient_lanes : grad_rows * filters;
   float* acc = ws.floats(accumulator_slot, static_cast<std::size_t>(s_.groups * acc_size)).data();
@@ -247,9 +258,21 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
   for (std::int64_t i = 0; i < n; ++i) {
     const float* xi = padded_input(x, i, n, padded);
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
-      fill_dy_grid(i, grp, dy_grid, positions);
       const float* xg = xi + grp * in_group_ * input_grid_.volume;
       float* accg = acc + grp * acc_size;
+      if (by_lanes && !dx) {
+        // Nothing else reads the gradient planes: a few at a time, each product reading them
+        // from L1 right after they are written (fashion_cnn's first layer: 93 KB a sample).
+        for (std::int64_t f = 0; f < out_group_; f += lane_filter_block) {
+          const std::int64_t count = std::min(lane_filter_block, out_group_ - f);
+          fill_dy_grid(i, grp, f, count, dy_grid, positions);
+          lane_gradient_product(forward_offsets_.data(), depth, xg, dy_grid, positions, count, span_,
+                                accg + f * depth * gradient_lanes,
+                                bias_lanes ? bias_lanes + (grp * out_group_ + f) * gradient_lanes : nullptr);
+        }
+        continue;
+      }
+      fill_dy_grid(i, grp, 0, out_group_, dy_grid, positions);
       if (by_lanes) {
         lane_gradient_product(forward_offsets_.data(), depth, xg, dy_grid, positions, out_group_, span_, accg,
                               bias_lanes ? bias_lanes + grp * out_group_ * gradient_lanes : nullptr);
@@ -276,7 +299,7 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
     for (std::int64_t f = 0; f < out_group_; ++f)
       for (std::int64_t k = 0; k < depth; ++k)
         dw[(grp * out_group_ + f) * depth + k] =
-            by_lanes ? lane_sum(acc + grp * acc_size + (k * out_group_ + f) * gradient_lanes)
+            by_lanes ? lane_sum(acc + grp * acc_size + (f * depth + k) * gradient_lanes)
                      : acc[grp * acc_size + k * filters + f];
   if (bias_lanes)
     for (std::int64_t c = 0; c < s_.out_channels; ++c) db[c] = lane_sum(bias_lanes + c * gradient_lanes);
@@ -285,33 +308,37 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
 void WindowConv::forward(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,
                          Workspace& ws) const {
   const std::int64_t out_count = s_.g.out_count();
-  forward_each(w, bias, x, n, ws, [&](std::int64_t i, std::int64_t grp, const float* rg, std::int64_t ld) {
-    grid_to_dense(output_rows_, rg, ld, out_group_, y + i * s_.out_size() + grp * out_group_ * out_count, out_count,
-                  relu);
-  });
+  forward_each(w, bias, x, n, ws,
+               [&](std::int64_t i, std::int64_t grp, std::int64_t f, std::int64_t count, const float* rg, std::int64_t ld) {
+                 grid_to_dense(output_rows_, rg, ld, count, y + i * s_.out_size() + (grp * out_group_ + f) * out_count,
+                               out_count, relu);
+               });
 }
 
 void WindowConv::backward(const float* w, const float* x, const float* relu_output, const float* dy, std::int64_t n,
                           float* dx, float* dw, float* db, Workspace& ws) const {
   // dy goes through relu's gradient (with relu_output) on its way into the grid.
   const std::int64_t out_count = s_.g.out_count();
-  backward_each(w, x, n, dx, dw, db, ws, [&](std::int64_t i, std::int64_t grp, float* dy_grid, std::int64_t positions) {
-    const std::int64_t first = i * s_.out_size() + grp * out_group_ * out_count;
-    dense_to_grid(output_rows_, dy + first, out_count, out_group_, dy_grid, positions,
-                  relu_output ? relu_output + first : nullptr);
-  });
+  backward_each(w, x, n, dx, dw, db, ws,
+                [&](std::int64_t i, std::int64_t grp, std::int64_t f, std::int64_t count, float* dy_grid,
+                    std::int64_t positions) {
+                  const std::int64_t first = i * s_.out_size() + (grp * out_group_ + f) * out_count;
+                  dense_to_grid(output_rows_, dy + first, out_count, count, dy_grid, positions,
+                                relu_output ? relu_output + first : nullptr);
+                });
 }
 
 void WindowConv::forward_max_pool_2x2(const float* w, const float* bias, const float* x, std::int64_t n, bool relu,
                                       float* y, std::int32_t* argmax, Workspace& ws) const {
   // relu is applied by the pooling, to the pooled values only (pool_kernels.hpp).
   const PooledPlane p = pooled_plane();
-  forward_each(w, bias, x, n, ws, [&](std::int64_t i, std::int64_t grp, float* rg, std::int64_t ld) {
-    for (std::int64_t f = 0; f < out_group_; ++f) {
-      const std::int64_t first = (i * s_.out_channels + grp * out_group_ + f) * p.count();
-      max_pool_2x2_plane(rg + f * ld, p.grid_width, p.height, p.width, relu, argmax + first, y + first);
-    }
-  });
+  forward_each(w, bias, x, n, ws,
+               [&](std::int64_t i, std::int64_t grp, std::int64_t f0, std::int64_t count, float* rg, std::int64_t ld) {
+                 for (std::int64_t f = 0; f < count; ++f) {
+                   const std::int64_t first = (i * s_.out_channels + grp * out_group_ + f0 + f) * p.count();
+                   max_pool_2x2_plane(rg + f * ld, p.grid_width, p.height, p.width, relu, argmax + first, y + first);
+                 }
+               });
 }
 
 void WindowConv::backward_max_pool_2x2(const float* w, const float* x, const float* y, const std::int32_t* argmax,
@@ -321,13 +348,15 @@ void WindowConv::backward_max_pool_2x2(const float* w, const float* x, const flo
   // elements 0), through relu's gradient first: the convolution's output at the argmax is the
   // pooled value, so y > 0 is the mask the convolution's own backward would have applied there.
   const PooledPlane p = pooled_plane();
-  backward_each(w, x, n, dx, dw, db, ws, [&](std::int64_t i, std::int64_t grp, float* dy_grid, std::int64_t positions) {
-    for (std::int64_t f = 0; f < out_group_; ++f) {
-      const std::int64_t first = (i * s_.out_channels + grp * out_group_ + f) * p.count();
-      route_2x2_plane(dy + first, relu ? y + first : nullptr, argmax + first, p.grid_width, p.height, p.width,
-                      dy_grid + f * positions);
-    }
-  });
+  backward_each(w, x, n, dx, dw, db, ws,
+                [&](std::int64_t i, std::int64_t grp, std::int64_t f0, std::int64_t count, float* dy_grid,
+                    std::int64_t positions) {
+                  for (std::int64_t f = 0; f < count; ++f) {
+                    const std::int64_t first = (i * s_.out_channels + grp * out_group_ + f0 + f) * p.count();
+                    route_2x2_plane(dy + first, relu ? y + first : nullptr, argmax + first, p.grid_width, p.height,
+                                    p.width, dy_grid + f * positions);
+                  }
+                });
 }
 
 WindowConv::PooledPlane WindowConv::pooled_plane() const {

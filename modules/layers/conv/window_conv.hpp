@@ -62,10 +62,12 @@ class WindowConv {
   // Sample i of x laid out in the input grid: x itself when there is no padding, else `scratch`.
   const float* padded_input(const float* x, std::int64_t i, std::int64_t n, float* scratch) const;
 
-  // forward_each runs the products of every sample and group into a grid and hands it to
-  // store(sample, group, grid, row stride), which takes the output from there; backward_each
-  // asks fill_dy_grid(sample, group, dy_grid, row stride) to write the output gradient at the
-  // output positions of that grid (the rest stays zero), then computes the three gradients.
+  // forward_each runs the products of every sample and group into a grid and hands filters
+  // [first, first + count) of the group to store(sample, group, first, count, grid rows, row
+  // stride), which takes the output from there (filter first + j in row j); backward_each
+  // asks fill_dy_grid(sample, group, first filter, count, dy_grid, row stride) to write the
+  // output gradient of filters [first, first + count) of the group at the output positions of
+  // that grid, filter first + j in row j (the rest stays zero), then computes the three gradients.
   template <class Store>
   void forward_each(const float* w, const float* bias, const float* x, std::int64_t n, Workspace& ws,
                     Store&& store) const;

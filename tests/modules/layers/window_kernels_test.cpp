@@ -154,10 +154,10 @@ Result run(const Case& c, wb::VectorIsa isa, bool with_bias, std::vector<double>
                             out.lanes.data(), with_bias ? out.bias_lanes.data() : nullptr);
   if (reference) {
     const auto at = [](const std::vector<float>& v, std::int64_t i) { return double(v[static_cast<std::size_t>(i)]); };
-    for (std::int64_t r = 0; r < c.rows; ++r)
-      for (std::int64_t f = 0; f < c.filters; ++f)
+    for (std::int64_t f = 0; f < c.filters; ++f)
+      for (std::int64_t r = 0; r < c.rows; ++r)
         for (std::int64_t j = 0; j < L; ++j) {
-          double sum = at(start.lanes, (r * c.filters + f) * L + j);
+          double sum = at(start.lanes, (f * c.rows + r) * L + j);
           for (std::int64_t q = j; q < c.length; q += L)
             sum += at(x, offsets[static_cast<std::size_t>(r)] + q) * at(d, f * positions + q);
           reference->push_back(sum);
