@@ -32,6 +32,8 @@ constexpr std::int64_t lane_gradient_max_depth = 27;
 constexpr std::int64_t lane_filter_block = 8;
 // Forward's block of filter rows over a small input (forward_each): a whole AVX-512 tile.
 constexpr std::int64_t forward_row_block = 8;
+// Rows of the input gradient's column matrix computed and added back at a time.
+constexpr std::int64_t column_row_block = 32;
 
 // Tiles read up to window_cols − 1 floats past the last position they keep.
 constexpr std::int64_t read_slack = window_cols;
@@ -124,9 +126,9 @@ void pack_panels(std::int64_t rows, std::int64_t depth, float* panel, Element el
 // grid[offsets[r] + p] += rows[r·ld + p] for p < span, r in order: the column matrix of an input
 // gradient folded back onto the input grid (each element sums its rows in ascending r). In the
 // widest vectors the CPU has: the same additions in any of them.
-WEFT_VECTOR_CLONES void add_shifted_rows(const float* rows, std::int64_t ld, const std::vector<std::int64_t>& offsets, std::int64_t span,
-                      float* grid) {
-  for (std::size_t r = 0; r < offsets.size(); ++r) {
+WEFT_VECTOR_CLONES void add_shifted_rows(const float* rows, std::int64_t ld, const std::int64_t* offsets, std::int64_t count,
+                                         std::int64_t span, float* grid) {
+  for (std::int64_t r = 0; r < count; ++r) {
     const float* __restrict src = rows + static_cast<std::int64_t>(r) * ld;
     float* __restrict dst = grid + offsets[r];
     for (std::int64_t p = 0; p < span; ++p) dst[p] += src[p];
@@ -284,12 +286,18 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
         gradient_product(gradient_offsets_.data(), grad_rows, xg, transposed, positions, filters, span_, accg, filters);
       }
       if (dx) {
-        window_product(panels + grp * column_rows * out_group_, column_rows, filter_offsets_.data(), out_group_, dy_grid,
-                       zero_init, span_, columns, column_ld);
         float* dxg = dx + i * s_.in_size() + grp * in_group_ * g.in_count();
         float* target = unpadded_ ? dxg : dx_grid;
         std::fill_n(target, in_group_ * input_grid_.volume, 0.0f);
-        add_shifted_rows(columns, column_ld, forward_offsets_, span_, target);
+        // In blocks of rows whose columns stay in L1 until they are added (ascending rows: the
+        // same sums as one block).
+        for (std::int64_t r = 0; r < depth; r += column_row_block) {
+          const std::int64_t block_rows = std::min(column_row_block, column_rows - r);
+          window_product(panels + grp * column_rows * out_group_ + r * out_group_, block_rows, filter_offsets_.data(),
+                         out_group_, dy_grid, zero_init, span_, columns, column_ld);
+          add_shifted_rows(columns, column_ld, forward_offsets_.data() + r, std::min(block_rows, depth - r), span_,
+                           target);
+        }
         if (!unpadded_) grid_to_dense(input_rows_, dx_grid, input_grid_.volume, in_group_, dxg, g.in_count(), false);
       }
     }
