@@ -242,7 +242,7 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
   const std::int64_t column_rows = round_up(depth, window_rows), column_ld = round_up(span_, window_cols);
   float *columns = nullptr, *panels = nullptr, *zero_init = nullptr, *dx_grid = nullptr;
   if (dx) {
-    columns = ws.floats(result_slot, static_cast<std::size_t>(column_rows * column_ld)).data();
+    columns = ws.floats(result_slot, static_cast<std::size_t>(std::min(column_rows, column_row_block) * column_ld)).data();
     panels = ws.floats(panel_slot, static_cast<std::size_t>(s_.groups * column_rows * out_group_)).data();
     zero_init = ws.floats(init_slot, static_cast<std::size_t>(column_rows)).data();
     std::fill_n(zero_init, column_rows, 0.0f);
@@ -254,6 +254,9 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
     }
   }
   if (db && !by_lanes) std::fill_n(db, s_.out_channels, 0.0f);
+  // When only the lane gradient reads the gradient planes, a few at a time, each product reading
+  // them from L1 right after they are written (fashion_cnn's first layer: 93 KB a sample).
+  const std::int64_t fill_block = by_lanes && !dx ? lane_filter_block : out_group_;
 
   // The bias gradient is summed from dy_grid, whose dropped positions stay zero (fill_dy_grid
   // writes output positions only).
@@ -262,23 +265,15 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, f
     for (std::int64_t grp = 0; grp < s_.groups; ++grp) {
       const float* xg = xi + grp * in_group_ * input_grid_.volume;
       float* accg = acc + grp * acc_size;
-      if (by_lanes && !dx) {
-        // Nothing else reads the gradient planes: a few at a time, each product reading them
-        // from L1 right after they are written (fashion_cnn's first layer: 93 KB a sample).
-        for (std::int64_t f = 0; f < out_group_; f += lane_filter_block) {
-          const std::int64_t count = std::min(lane_filter_block, out_group_ - f);
-          fill_dy_grid(i, grp, f, count, dy_grid, positions);
+      for (std::int64_t f = 0; f < out_group_; f += fill_block) {
+        const std::int64_t count = std::min(fill_block, out_group_ - f);
+        fill_dy_grid(i, grp, f, count, dy_grid, positions);
+        if (by_lanes)
           lane_gradient_product(forward_offsets_.data(), depth, xg, dy_grid, positions, count, span_,
                                 accg + f * depth * gradient_lanes,
                                 bias_lanes ? bias_lanes + (grp * out_group_ + f) * gradient_lanes : nullptr);
-        }
-        continue;
       }
-      fill_dy_grid(i, grp, 0, out_group_, dy_grid, positions);
-      if (by_lanes) {
-        lane_gradient_product(forward_offsets_.data(), depth, xg, dy_grid, positions, out_group_, span_, accg,
-                              bias_lanes ? bias_lanes + grp * out_group_ * gradient_lanes : nullptr);
-      } else {
+      if (!by_lanes) {
         if (db) add_bias_gradient(dy_grid, out_group_, positions, db + grp * out_group_);
         for (std::int64_t f = 0; f < filters; f += gradient_cols)
           transpose_blocks(dy_grid + f * positions, positions, gradient_cols, positions, transposed + f * positions,
