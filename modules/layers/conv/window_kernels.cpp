@@ -40,7 +40,7 @@ void window_product_portable(const float* panels, std::int64_t rows, const std::
 // One row against a block of 16 filters at a time: the inner loop runs over filters, contiguous
 // in the block, and vectorises.
 void gradient_product_portable(const std::int64_t* offsets, std::int64_t rows, const float* x, const float* d,
-                               std::int64_t positions, std::int64_t filters, std::int64_t length, float* acc,
+                               std::int64_t positions, std::int64_t filters, const PositionRuns& runs, float* acc,
                                std::int64_t ld) {
   for (std::int64_t f = 0; f < filters; f += gradient_cols) {
     const float* block = d + f * positions;
@@ -48,8 +48,9 @@ void gradient_product_portable(const std::int64_t* offsets, std::int64_t rows, c
       const float* row = x + offsets[r];
       float sum[gradient_cols];
       for (int j = 0; j < gradient_cols; ++j) sum[j] = acc[r * ld + f + j];
-      for (std::int64_t q = 0; q < length; ++q)
-        for (int j = 0; j < gradient_cols; ++j) sum[j] += row[q] * block[q * gradient_cols + j];
+      for (std::int64_t run = 0; run < runs.count; ++run)
+        for (std::int64_t q = runs.starts[run]; q < runs.starts[run] + runs.length; ++q)
+          for (int j = 0; j < gradient_cols; ++j) sum[j] += row[q] * block[q * gradient_cols + j];
       for (int j = 0; j < gradient_cols; ++j) acc[r * ld + f + j] = sum[j];
     }
   }
@@ -96,8 +97,8 @@ __attribute__((target("avx2,fma"))) void window_tile_avx2(const float* a, const 
 
 // 6 rows × 16 filters: 12 accumulators, 2 gradient vectors and one broadcast.
 __attribute__((target("avx2,fma"))) void gradient_tile_avx2(const std::int64_t* offsets, const float* x,
-                                                              const float* d, std::int64_t length, float* acc,
-                                                              std::int64_t ld) {
+                                                              const float* const d, const PositionRuns& runs,
+                                                              float* acc, std::int64_t ld) {
   float* const r0 = acc, *const r1 = acc + ld, *const r2 = acc + 2 * ld, *const r3 = acc + 3 * ld;
   float* const r4 = acc + 4 * ld, *const r5 = acc + 5 * ld;
   __m256 c00 = _mm256_loadu_ps(r0), c01 = _mm256_loadu_ps(r0 + 8), c10 = _mm256_loadu_ps(r1), c11 = _mm256_loadu_ps(r1 + 8);
@@ -105,20 +106,22 @@ __attribute__((target("avx2,fma"))) void gradient_tile_avx2(const std::int64_t* 
   __m256 c40 = _mm256_loadu_ps(r4), c41 = _mm256_loadu_ps(r4 + 8), c50 = _mm256_loadu_ps(r5), c51 = _mm256_loadu_ps(r5 + 8);
   const float *x0 = x + offsets[0], *x1 = x + offsets[1], *x2 = x + offsets[2];
   const float *x3 = x + offsets[3], *x4 = x + offsets[4], *x5 = x + offsets[5];
-  for (std::int64_t q = 0; q < length; ++q, d += gradient_cols) {
-    const __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
-    __m256 v = _mm256_broadcast_ss(x0 + q);
-    WEFT_FMA8(c00, v, d0), WEFT_FMA8(c01, v, d1);
-    v = _mm256_broadcast_ss(x1 + q);
-    WEFT_FMA8(c10, v, d0), WEFT_FMA8(c11, v, d1);
-    v = _mm256_broadcast_ss(x2 + q);
-    WEFT_FMA8(c20, v, d0), WEFT_FMA8(c21, v, d1);
-    v = _mm256_broadcast_ss(x3 + q);
-    WEFT_FMA8(c30, v, d0), WEFT_FMA8(c31, v, d1);
-    v = _mm256_broadcast_ss(x4 + q);
-    WEFT_FMA8(c40, v, d0), WEFT_FMA8(c41, v, d1);
-    v = _mm256_broadcast_ss(x5 + q);
-    WEFT_FMA8(c50, v, d0), WEFT_FMA8(c51, v, d1);
+  for (std::int64_t run = 0; run < runs.count; ++run) {
+    for (std::int64_t q = runs.starts[run], end = q + runs.length; q < end; ++q) {
+      const __m256 d0 = _mm256_loadu_ps(d + q * gradient_cols), d1 = _mm256_loadu_ps(d + q * gradient_cols + 8);
+      __m256 v = _mm256_broadcast_ss(x0 + q);
+      WEFT_FMA8(c00, v, d0), WEFT_FMA8(c01, v, d1);
+      v = _mm256_broadcast_ss(x1 + q);
+      WEFT_FMA8(c10, v, d0), WEFT_FMA8(c11, v, d1);
+      v = _mm256_broadcast_ss(x2 + q);
+      WEFT_FMA8(c20, v, d0), WEFT_FMA8(c21, v, d1);
+      v = _mm256_broadcast_ss(x3 + q);
+      WEFT_FMA8(c30, v, d0), WEFT_FMA8(c31, v, d1);
+      v = _mm256_broadcast_ss(x4 + q);
+      WEFT_FMA8(c40, v, d0), WEFT_FMA8(c41, v, d1);
+      v = _mm256_broadcast_ss(x5 + q);
+      WEFT_FMA8(c50, v, d0), WEFT_FMA8(c51, v, d1);
+    }
   }
   _mm256_storeu_ps(r0, c00), _mm256_storeu_ps(r0 + 8, c01), _mm256_storeu_ps(r1, c10), _mm256_storeu_ps(r1 + 8, c11);
   _mm256_storeu_ps(r2, c20), _mm256_storeu_ps(r2 + 8, c21), _mm256_storeu_ps(r3, c30), _mm256_storeu_ps(r3 + 8, c31);
@@ -136,11 +139,11 @@ void window_product_avx2(const float* panels, std::int64_t rows, const std::int6
 }
 
 void gradient_product_avx2(const std::int64_t* offsets, std::int64_t rows, const float* x, const float* d,
-                           std::int64_t positions, std::int64_t filters, std::int64_t length, float* acc,
+                           std::int64_t positions, std::int64_t filters, const PositionRuns& runs, float* acc,
                            std::int64_t ld) {
   for (std::int64_t f = 0; f < filters; f += gradient_cols)
     for (std::int64_t r = 0; r < rows; r += 6)
-      gradient_tile_avx2(offsets + r, x, d + f * positions, length, acc + r * ld + f, ld);
+      gradient_tile_avx2(offsets + r, x, d + f * positions, runs, acc + r * ld + f, ld);
 }
 
 // Rows interleaved in pairs, then quadruples, then the 128-bit halves swapped into place.
@@ -215,8 +218,9 @@ WEFT_TARGET_512 void window_tile_avx512(const float* a, std::int64_t depth, cons
 
 // 12 rows × Blocks · 16 filters, Blocks = 2 (24 accumulators) or 1 (12).
 template <int Blocks>
-WEFT_TARGET_512 void gradient_tile_avx512(const std::int64_t* offsets, const float* x, const float* d,
-                                          std::int64_t block_stride, std::int64_t length, float* acc, std::int64_t ld) {
+WEFT_TARGET_512 void gradient_tile_avx512(const std::int64_t* offsets, const float* x, const float* const d,
+                                          std::int64_t block_stride, const PositionRuns& runs, float* acc,
+                                          std::int64_t ld) {
   static_assert(Blocks == 1 || Blocks == 2);
 #define WEFT_ROW(i)                                                                        \
   float* const r##i = acc + i * ld;                                                        \
@@ -226,21 +230,22 @@ WEFT_TARGET_512 void gradient_tile_avx512(const std::int64_t* offsets, const flo
   WEFT_ROW(0) WEFT_ROW(1) WEFT_ROW(2) WEFT_ROW(3) WEFT_ROW(4) WEFT_ROW(5)
   WEFT_ROW(6) WEFT_ROW(7) WEFT_ROW(8) WEFT_ROW(9) WEFT_ROW(10) WEFT_ROW(11)
 #undef WEFT_ROW
-  const float* d1 = d + block_stride;
-  for (std::int64_t q = 0; q < length; ++q, d += gradient_cols, d1 += gradient_cols) {
-    const __m512 v0 = _mm512_loadu_ps(d);
-    __m512 v1;
-    if constexpr (Blocks == 2) v1 = _mm512_loadu_ps(d1);
-#define WEFT_STEP(i)                          \
-  {                                           \
-    const __m512 v = WEFT_BCAST(x##i + q);    \
-    WEFT_FMA16(c##i##0, v, v0);               \
+#define WEFT_STEP(i)                                     \
+  {                                                      \
+    const __m512 v = WEFT_BCAST(x##i + q);               \
+    WEFT_FMA16(c##i##0, v, v0);                          \
     if constexpr (Blocks == 2) WEFT_FMA16(c##i##1, v, v1); \
   }
-    WEFT_STEP(0) WEFT_STEP(1) WEFT_STEP(2) WEFT_STEP(3) WEFT_STEP(4) WEFT_STEP(5)
-    WEFT_STEP(6) WEFT_STEP(7) WEFT_STEP(8) WEFT_STEP(9) WEFT_STEP(10) WEFT_STEP(11)
-#undef WEFT_STEP
+  for (std::int64_t run = 0; run < runs.count; ++run) {
+    for (std::int64_t q = runs.starts[run], end = q + runs.length; q < end; ++q) {
+      const __m512 v0 = _mm512_loadu_ps(d + q * gradient_cols);
+      __m512 v1;
+      if constexpr (Blocks == 2) v1 = _mm512_loadu_ps(d + block_stride + q * gradient_cols);
+      WEFT_STEP(0) WEFT_STEP(1) WEFT_STEP(2) WEFT_STEP(3) WEFT_STEP(4) WEFT_STEP(5)
+      WEFT_STEP(6) WEFT_STEP(7) WEFT_STEP(8) WEFT_STEP(9) WEFT_STEP(10) WEFT_STEP(11)
+    }
   }
+#undef WEFT_STEP
 #define WEFT_STORE(i)              \
   _mm512_storeu_ps(r##i, c##i##0); \
   if constexpr (Blocks == 2) _mm512_storeu_ps(r##i + 16, c##i##1);
@@ -271,16 +276,16 @@ void window_product_avx512(const float* panels, std::int64_t rows, const std::in
 }
 
 void gradient_product_avx512(const std::int64_t* offsets, std::int64_t rows, const float* x, const float* d,
-                             std::int64_t positions, std::int64_t filters, std::int64_t length, float* acc,
+                             std::int64_t positions, std::int64_t filters, const PositionRuns& runs, float* acc,
                              std::int64_t ld) {
   const std::int64_t block_stride = gradient_cols * positions;
   std::int64_t f = 0;
   for (; f + 2 * gradient_cols <= filters; f += 2 * gradient_cols)
     for (std::int64_t r = 0; r < rows; r += gradient_rows)
-      gradient_tile_avx512<2>(offsets + r, x, d + f * positions, block_stride, length, acc + r * ld + f, ld);
+      gradient_tile_avx512<2>(offsets + r, x, d + f * positions, block_stride, runs, acc + r * ld + f, ld);
   if (f < filters)
     for (std::int64_t r = 0; r < rows; r += gradient_rows)
-      gradient_tile_avx512<1>(offsets + r, x, d + f * positions, block_stride, length, acc + r * ld + f, ld);
+      gradient_tile_avx512<1>(offsets + r, x, d + f * positions, block_stride, runs, acc + r * ld + f, ld);
 }
 
 // The shuffles in their masked form with every lane kept: the plain intrinsics pass GCC 12 an
@@ -354,13 +359,14 @@ void window_product(const float* panels, std::int64_t rows, const std::int64_t* 
 }
 
 void gradient_product(const std::int64_t* offsets, std::int64_t rows, const float* x, const float* d,
-                      std::int64_t positions, std::int64_t filters, std::int64_t length, float* acc, std::int64_t ld) {
+                      std::int64_t positions, std::int64_t filters, const PositionRuns& runs, float* acc,
+                      std::int64_t ld) {
   switch (vector_isa()) {
 #ifdef WEFT_WINDOW_X86
-    case VectorIsa::avx512: return gradient_product_avx512(offsets, rows, x, d, positions, filters, length, acc, ld);
-    case VectorIsa::avx2: return gradient_product_avx2(offsets, rows, x, d, positions, filters, length, acc, ld);
+    case VectorIsa::avx512: return gradient_product_avx512(offsets, rows, x, d, positions, filters, runs, acc, ld);
+    case VectorIsa::avx2: return gradient_product_avx2(offsets, rows, x, d, positions, filters, runs, acc, ld);
 #endif
-    default: return gradient_product_portable(offsets, rows, x, d, positions, filters, length, acc, ld);
+    default: return gradient_product_portable(offsets, rows, x, d, positions, filters, runs, acc, ld);
   }
 }
 

@@ -29,10 +29,21 @@ void window_product(const float* panels, std::int64_t rows, const std::int64_t* 
 // positions. The row offsets are padded (with any valid offset) to a multiple of gradient_rows.
 constexpr int gradient_rows = 12, gradient_cols = 16;
 
-// acc[r·ld + f] += Σ_{q < length} x[offsets[r] + q] · D[q, f] for r < rows (a multiple of
-// gradient_rows) and f < filters (a multiple of gradient_cols), D being the blocks above.
+// The positions a weight gradient sums over: `count` runs of `length` consecutive positions, run
+// i starting at starts[i] (ascending, non-overlapping). Only output positions need summing: the
+// dropped ones between rows hold a zero gradient (2 of every 13 on fashion_cnn's second layer,
+// and its last row and column too, which its 2 × 2 pooling never reads).
+struct PositionRuns {
+  const std::int64_t* starts;
+  std::int64_t count, length;
+};
+
+// acc[r·ld + f] += Σ_{q in runs} x[offsets[r] + q] · D[q, f] for r < rows (a multiple of
+// gradient_rows) and f < filters (a multiple of gradient_cols), D being the blocks above; q
+// ascending. Neither x nor D is read at a position outside the runs.
 void gradient_product(const std::int64_t* offsets, std::int64_t rows, const float* x, const float* d,
-                      std::int64_t positions, std::int64_t filters, std::int64_t length, float* acc, std::int64_t ld);
+                      std::int64_t positions, std::int64_t filters, const PositionRuns& runs, float* acc,
+                      std::int64_t ld);
 
 // dst[c·ld_dst + r] = src[r·ld_src + c] for r < rows, c < cols, both multiples of 8: the
 // output gradient turned position-major for gradient_product, in 8 × 8 register blocks (16 × 16

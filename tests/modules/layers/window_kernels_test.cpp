@@ -3,7 +3,8 @@
 // against each other bit for bit (each element is the same FMA chain, whatever the tile shape).
 // Sizes cover whole and partial tiles of both vector versions: rows not a multiple of 8 (the
 // AVX-512 forward tile), filters not a multiple of 32 (its gradient tile), spans not a multiple
-// of 16, 24 or 48.
+// of 16, 24 or 48, and weight-gradient positions in runs with gaps (the gaps' output gradient is
+// NaN, so reading one would show).
 //
 // Then the weight gradient along positions (modules/layers/conv/lane_gradient.hpp): each lane
 // against the header's definition summed in double precision, every version against the others
@@ -80,28 +81,36 @@ std::vector<float> run_forward(const Forward& c, wb::VectorIsa isa, std::vector<
   return kept;
 }
 
+// `runs` runs of `length` positions, one every `stride` (stride == length: one unbroken run).
 struct Gradient {
-  std::int64_t rows, filters, length;
+  std::int64_t rows, filters, runs, length, stride;
 };
 
+// The output gradient is NaN at the positions between runs: reading one would show.
 std::vector<float> run_gradient(const Gradient& c, wb::VectorIsa isa, std::vector<double>* reference) {
-  std::vector<std::int64_t> offsets;
+  std::vector<std::int64_t> offsets, starts;
   for (std::int64_t r = 0; r < c.rows; ++r) offsets.push_back(r * 7 % 50);
-  const std::int64_t positions = (c.length + 7) / 8 * 8;
-  const std::vector<float> x = uniform(static_cast<std::size_t>(50 + c.length), 4);
-  const std::vector<float> d = uniform(static_cast<std::size_t>(c.filters * positions), 5);
+  for (std::int64_t i = 0; i < c.runs; ++i) starts.push_back(i * c.stride);
+  const std::int64_t span = starts.back() + c.length, positions = (span + 7) / 8 * 8;
+  const std::vector<float> x = uniform(static_cast<std::size_t>(50 + span), 4);
+  std::vector<float> d = uniform(static_cast<std::size_t>(c.filters * positions), 5);
+  const auto in_run = [&](std::int64_t q) { return q < span && q % c.stride < c.length; };
+  for (std::int64_t q = 0; q < positions; ++q)
+    if (!in_run(q))
+      for (std::int64_t f = 0; f < c.filters; ++f) d[static_cast<std::size_t>((f / 16 * positions + q) * 16 + f % 16)] = NAN;
   std::vector<float> acc = uniform(static_cast<std::size_t>(c.rows * c.filters), 6);
   const std::vector<float> start = acc;
   wb::limit_vector_isa(isa);
-  wb::gradient_product(offsets.data(), c.rows, x.data(), d.data(), positions, c.filters, c.length, acc.data(),
-                       c.filters);
+  wb::gradient_product(offsets.data(), c.rows, x.data(), d.data(), positions, c.filters,
+                       wb::PositionRuns{starts.data(), c.runs, c.length}, acc.data(), c.filters);
   if (reference)
     for (std::int64_t r = 0; r < c.rows; ++r)
       for (std::int64_t f = 0; f < c.filters; ++f) {
         double sum = start[static_cast<std::size_t>(r * c.filters + f)];
-        for (std::int64_t q = 0; q < c.length; ++q)
-          sum += double(x[static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)] + q)]) *
-                 d[static_cast<std::size_t>((f / 16 * positions + q) * 16 + f % 16)];
+        for (std::int64_t q = 0; q < span; ++q)
+          if (in_run(q))
+            sum += double(x[static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)] + q)]) *
+                   d[static_cast<std::size_t>((f / 16 * positions + q) * 16 + f % 16)];
         reference->push_back(sum);
       }
   return acc;
@@ -184,8 +193,11 @@ BOOST_AUTO_TEST_CASE(forward_product_matches_the_sum_in_every_isa) {
 }
 
 BOOST_AUTO_TEST_CASE(gradient_product_matches_the_sum_in_every_isa) {
-  for (const Gradient& c : {Gradient{12, 16, 1}, Gradient{12, 32, 33}, Gradient{24, 48, 141}, Gradient{36, 64, 70},
-                            Gradient{12, 80, 9}})
+  // Unbroken runs, then fashion_cnn's second layer (11 rows of 11 in a 13-wide grid) and its
+  // pooled box (10 of 10), then runs of one.
+  for (const Gradient& c : {Gradient{12, 16, 1, 1, 1}, Gradient{12, 32, 1, 33, 33}, Gradient{24, 48, 1, 141, 141},
+                            Gradient{36, 64, 1, 70, 70}, Gradient{12, 80, 1, 9, 9}, Gradient{24, 64, 11, 11, 13},
+                            Gradient{12, 48, 10, 10, 13}, Gradient{12, 16, 5, 1, 3}})
     compare_isas(c, run_gradient);
 }
 
