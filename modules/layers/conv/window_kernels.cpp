@@ -230,10 +230,10 @@ WEFT_TARGET_512 void gradient_tile_avx512(const std::int64_t* offsets, const flo
   WEFT_ROW(0) WEFT_ROW(1) WEFT_ROW(2) WEFT_ROW(3) WEFT_ROW(4) WEFT_ROW(5)
   WEFT_ROW(6) WEFT_ROW(7) WEFT_ROW(8) WEFT_ROW(9) WEFT_ROW(10) WEFT_ROW(11)
 #undef WEFT_ROW
-#define WEFT_STEP(i)                                     \
-  {                                                      \
-    const __m512 v = WEFT_BCAST(x##i + q);               \
-    WEFT_FMA16(c##i##0, v, v0);                          \
+#define WEFT_STEP(i)                                       \
+  {                                                        \
+    const __m512 v = WEFT_BCAST(x##i + q);                 \
+    WEFT_FMA16(c##i##0, v, v0);                            \
     if constexpr (Blocks == 2) WEFT_FMA16(c##i##1, v, v1); \
   }
   for (std::int64_t run = 0; run < runs.count; ++run) {
