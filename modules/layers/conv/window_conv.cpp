@@ -113,6 +113,9 @@ RowMap row_map(const Grid& g, std::int64_t origin, const Extents& box, std::size
   return map;
 }
 
+// Flat positions from a box's first row start to its last element.
+std::int64_t span_of(const RowMap& rows) { return rows.grid.back() + rows.length; }
+
 // Packs rows [row0, row0 + rows) of a (total_rows × depth) matrix, given by element(row, k),
 // into window_rows-row panels (k-major within a panel), zero rows past the end.
 template <class Element>
@@ -162,13 +165,9 @@ WindowConv::WindowConv(const ConvShape& s) : s_(s) {
   for (std::int64_t f = 0; f < out_group_; ++f) filter_offsets_.push_back(f * gradient_positions());
   input_rows_ = row_map(input_grid_, flat(input_grid_, w.pad_before, w.dims), w.in, w.dims);
   output_rows_ = row_map(input_grid_, 0, w.out, w.dims);
-  pooled_span_ = span_;
-  pooled_rows_ = output_rows_;
-  if (w.dims == 2 && w.out[0] >= 2 && w.out[1] >= 2) {
-    const Extents pooled_box{w.out[0] / 2 * 2, w.out[1] / 2 * 2};
-    pooled_rows_ = row_map(input_grid_, 0, pooled_box, w.dims);
-    pooled_span_ = flat(input_grid_, {pooled_box[0] - 1, pooled_box[1] - 1}, w.dims) + 1;
-  }
+  pooled_rows_ = w.dims == 2 && w.out[0] >= 2 && w.out[1] >= 2
+                     ? row_map(input_grid_, 0, {w.out[0] / 2 * 2, w.out[1] / 2 * 2}, w.dims)
+                     : output_rows_;
 }
 
 const float* WindowConv::padded_input(const float* x, std::int64_t i, std::int64_t n, float* scratch) const {
@@ -181,10 +180,10 @@ const float* WindowConv::padded_input(const float* x, std::int64_t i, std::int64
 }
 
 template <class Store>
-void WindowConv::forward_each(const float* w, const float* bias, const float* x, std::int64_t n, const Needed& needed,
+void WindowConv::forward_each(const float* w, const float* bias, const float* x, std::int64_t n, const RowMap& needed,
                               Workspace& ws, Store&& store) const {
   const std::int64_t depth = in_group_ * kernel_count_, rows = round_up(out_group_, window_rows);
-  const std::int64_t ld = round_up(span_, window_cols);
+  const std::int64_t ld = round_up(span_, window_cols), span = span_of(needed);
   const std::size_t padded_size = static_cast<std::size_t>(s_.in_channels * input_grid_.volume + read_slack);
   float* padded = ws.floats(padded_slot, padded_size).data();
   float* result = ws.floats(result_slot, static_cast<std::size_t>(s_.groups * rows * ld)).data();
@@ -207,19 +206,20 @@ void WindowConv::forward_each(const float* w, const float* bias, const float* x,
         const std::int64_t block_rows = std::min(block, rows - f);
         float* rg = result + (grp * rows + f) * ld;
         window_product(panels + (grp * rows + f) * depth, block_rows, forward_offsets_.data(), depth,
-                       xi + grp * in_group_ * input_grid_.volume, init + grp * rows + f, needed.span, rg, ld);
+                       xi + grp * in_group_ * input_grid_.volume, init + grp * rows + f, span, rg, ld);
         store(i, grp, f, std::min(block, out_group_ - f), rg, ld);
       }
   }
 }
 
 template <class Fill>
-void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, const Needed& needed, float* dx,
+void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, const RowMap& needed, float* dx,
                                float* dw, float* db, Workspace& ws, Fill&& fill_dy_grid) const {
   const WindowGeometry& g = s_.g;
   const std::int64_t depth = in_group_ * kernel_count_;
   const std::int64_t filters = round_up(out_group_, gradient_cols);  // columns of the transposed gradient
-  const std::int64_t positions = gradient_positions();
+  const std::int64_t positions = gradient_positions(), span = span_of(needed);
+  const PositionRuns runs{needed.grid.data(), static_cast<std::int64_t>(needed.grid.size()), needed.length};
   const auto grad_rows = static_cast<std::int64_t>(gradient_offsets_.size());
   const std::size_t padded_size = static_cast<std::size_t>(s_.in_channels * input_grid_.volume + read_slack);
   float* padded = ws.floats(padded_slot, padded_size).data();
@@ -276,7 +276,7 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, c
         const std::int64_t count = std::min(fill_block, out_group_ - f);
         fill_dy_grid(i, grp, f, count, dy_grid, positions);
         if (by_lanes)
-          lane_gradient_product(forward_offsets_.data(), depth, xg, dy_grid, positions, count, needed.span,
+          lane_gradient_product(forward_offsets_.data(), depth, xg, dy_grid, positions, count, span,
                                 accg + f * depth * gradient_lanes,
                                 bias_lanes ? bias_lanes + (grp * out_group_ + f) * gradient_lanes : nullptr);
       }
@@ -285,8 +285,6 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, c
         for (std::int64_t f = 0; f < filters; f += gradient_cols)
           transpose_blocks(dy_grid + f * positions, positions, gradient_cols, positions, transposed + f * positions,
                            gradient_cols);
-        const PositionRuns runs{needed.rows->grid.data(), static_cast<std::int64_t>(needed.rows->grid.size()),
-                                needed.rows->length};
         gradient_product(gradient_offsets_.data(), grad_rows, xg, transposed, positions, filters, runs, accg, filters);
       }
       if (dx) {
@@ -298,9 +296,9 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, c
         for (std::int64_t r = 0; r < depth; r += column_row_block) {
           const std::int64_t block_rows = std::min(column_row_block, column_rows - r);
           window_product(panels + grp * column_rows * out_group_ + r * out_group_, block_rows, filter_offsets_.data(),
-                         out_group_, dy_grid, zero_init, needed.span, columns, column_ld);
-          add_shifted_rows(columns, column_ld, forward_offsets_.data() + r, std::min(block_rows, depth - r),
-                           needed.span, target);
+                         out_group_, dy_grid, zero_init, span, columns, column_ld);
+          add_shifted_rows(columns, column_ld, forward_offsets_.data() + r, std::min(block_rows, depth - r), span,
+                           target);
         }
         if (!unpadded_) grid_to_dense(input_rows_, dx_grid, input_grid_.volume, in_group_, dxg, g.in_count(), false);
       }
@@ -320,7 +318,7 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, c
 void WindowConv::forward(const float* w, const float* bias, const float* x, std::int64_t n, bool relu, float* y,
                          Workspace& ws) const {
   const std::int64_t out_count = s_.g.out_count();
-  forward_each(w, bias, x, n, {span_, &output_rows_}, ws,
+  forward_each(w, bias, x, n, output_rows_, ws,
                [&](std::int64_t i, std::int64_t grp, std::int64_t f, std::int64_t count, const float* rg, std::int64_t ld) {
                  grid_to_dense(output_rows_, rg, ld, count, y + i * s_.out_size() + (grp * out_group_ + f) * out_count,
                                out_count, relu);
@@ -331,7 +329,7 @@ void WindowConv::backward(const float* w, const float* x, const float* relu_outp
                           float* dx, float* dw, float* db, Workspace& ws) const {
   // dy goes through relu's gradient (with relu_output) on its way into the grid.
   const std::int64_t out_count = s_.g.out_count();
-  backward_each(w, x, n, {span_, &output_rows_}, dx, dw, db, ws,
+  backward_each(w, x, n, output_rows_, dx, dw, db, ws,
                 [&](std::int64_t i, std::int64_t grp, std::int64_t f, std::int64_t count, float* dy_grid,
                     std::int64_t positions) {
                   const std::int64_t first = i * s_.out_size() + (grp * out_group_ + f) * out_count;
@@ -344,7 +342,7 @@ void WindowConv::forward_max_pool_2x2(const float* w, const float* bias, const f
                                       float* y, std::int32_t* argmax, Workspace& ws) const {
   // relu is applied by the pooling, to the pooled values only (pool_kernels.hpp).
   const PooledPlane p = pooled_plane();
-  forward_each(w, bias, x, n, {pooled_span_, &pooled_rows_}, ws,
+  forward_each(w, bias, x, n, pooled_rows_, ws,
                [&](std::int64_t i, std::int64_t grp, std::int64_t f0, std::int64_t count, float* rg, std::int64_t ld) {
                  for (std::int64_t f = 0; f < count; ++f) {
                    const std::int64_t first = (i * s_.out_channels + grp * out_group_ + f0 + f) * p.count();
@@ -360,7 +358,7 @@ void WindowConv::backward_max_pool_2x2(const float* w, const float* x, const flo
   // elements 0), through relu's gradient first: the convolution's output at the argmax is the
   // pooled value, so y > 0 is the mask the convolution's own backward would have applied there.
   const PooledPlane p = pooled_plane();
-  backward_each(w, x, n, {pooled_span_, &pooled_rows_}, dx, dw, db, ws,
+  backward_each(w, x, n, pooled_rows_, dx, dw, db, ws,
                 [&](std::int64_t i, std::int64_t grp, std::int64_t f0, std::int64_t count, float* dy_grid,
                     std::int64_t positions) {
                   for (std::int64_t f = 0; f < count; ++f) {

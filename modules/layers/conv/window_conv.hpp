@@ -69,19 +69,14 @@ class WindowConv {
   // output gradient of filters [first, first + count) of the group at the output positions of
   // that grid, filter first + j in row j (the rest stays zero), then computes the three gradients.
   //
-  // Both compute the output positions `needed` says, in the input grid: all of them, or those a
-  // fused 2 × 2 pooling reads (an odd extent's last row and column are never pooled: 100 of 121
-  // on fashion_cnn's second layer). Outside them store() gets no values and fill_dy_grid()
-  // writes none.
-  struct Needed {
-    std::int64_t span;  // flat positions from the first to the last needed one
-    const RowMap* rows;  // the needed box, row by row
-  };
+  // Both compute the output positions in `needed` (rows of the input grid): all of them
+  // (output_rows_), or those a fused 2 × 2 pooling reads (pooled_rows_). Outside them store()
+  // gets no values and fill_dy_grid() writes none.
   template <class Store>
-  void forward_each(const float* w, const float* bias, const float* x, std::int64_t n, const Needed& needed,
+  void forward_each(const float* w, const float* bias, const float* x, std::int64_t n, const RowMap& needed,
                     Workspace& ws, Store&& store) const;
   template <class Fill>
-  void backward_each(const float* w, const float* x, std::int64_t n, const Needed& needed, float* dx, float* dw,
+  void backward_each(const float* w, const float* x, std::int64_t n, const RowMap& needed, float* dx, float* dw,
                      float* db, Workspace& ws, Fill&& fill_dy_grid) const;
 
   // The pooled output of one filter: height × width windows on a grid `grid_width` wide.
@@ -105,7 +100,8 @@ class WindowConv {
   std::vector<std::int64_t> filter_offsets_;    // per filter of a group, its row in dy_grid
   RowMap input_rows_;   // the input in the input grid
   RowMap output_rows_;  // the output in the input grid's positions
-  std::int64_t pooled_span_ = 0;  // the positions a fused 2 × 2 pooling reads (2-d only)
+  // The outputs a fused 2 × 2 pooling reads (2-d only): an odd extent's last row and column are
+  // never pooled (100 of 121 on fashion_cnn's second layer).
   RowMap pooled_rows_;
 };
 
