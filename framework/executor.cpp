@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include "executor_shard.hpp"
 #include "gradient_exchange.hpp"
 #include "weft/blas.hpp"
 #include "weft/finite.hpp"
@@ -22,24 +23,6 @@ namespace weft {
 struct Executor::Arena {
   explicit Arena(int threads) : arena(threads) {}
   tbb::task_arena arena;
-};
-
-struct Executor::Shard {
-  std::int64_t count = 0;  // samples in the current pass
-  std::int64_t first = 0;  // index of the first of them in the mini-batch
-  std::vector<Tensor> activations;  // layer outputs' buffers (Executor::plan_activation_buffers)
-  std::vector<Tensor> grad_slots;  // d(loss)/d(tensor) buffers (Executor::plan_gradient_buffers)
-  std::vector<Tensor> scratch;     // per input position: a later reader's share of a sum
-  std::vector<ConstView> xs;       // the current layer's inputs and their gradients' views
-  std::vector<View> dxs;           // (reserved once: passes allocate nothing)
-  bool has_output_grad = false;    // d(loss)/d(output) is set (loss() or backward(dy))
-  bool has_input_grad = false;     // d(loss)/d(inputs) of the last backward()
-  std::vector<Workspace> workspaces;
-  Tensor grads;  // flat, like Model::parameters()
-  std::vector<std::vector<View>> grad_views;
-  std::vector<double> partial;
-  std::vector<double> activity_partial;
-  double loss_sum = 0;
 };
 
 namespace {
@@ -98,6 +81,7 @@ Executor::Executor(Model& model, ExecutorOptions options)
   plan_layer_fusions();
   plan_gradient_buffers();
   plan_activation_buffers();
+  plan_unit_split();
   if (comm_->size() > 1) {
     // After layer l's backward every layer from l on is done: the gradient is final above the
     // end of the earlier layers' parameters.
@@ -439,12 +423,16 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
       combine_stats(layer, l, false);
       if (training) layer.update_buffers(writable_buffers_[l], forward_stats_[l], batch_);
     }
-    for_each_shard([&](Shard& sh) {
-      // A shared buffer holds an earlier tensor: poisoned here, a layer reading a dead tensor shows.
-      if (scribble_) scribble_(output_view(sh, output).span());
-      PassInfo pass{training, step, batch_, sh.first, layer_rng};
-      with_args(sh, pass, [&](const ForwardArgs& args) { layer.forward(args); });
-    });
+    if (training && unit_split_[l]) {
+      forward_by_units(l, layer, PassInfo{training, step, batch_, 0, layer_rng});
+    } else {
+      for_each_shard([&](Shard& sh) {
+        // A shared buffer holds an earlier tensor: poisoned here, a layer reading a dead tensor shows.
+        if (scribble_) scribble_(output_view(sh, output).span());
+        PassInfo pass{training, step, batch_, sh.first, layer_rng};
+        with_args(sh, pass, [&](const ForwardArgs& args) { layer.forward(args); });
+      });
+    }
     if (training && model_.layer(l).activity_regularizer) activity_forward(l);
     poison_dead_activations(l);
   }
@@ -575,6 +563,7 @@ void Executor::backward() {
     for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_(shards_[s]->grads.span());
   if (exchange_ && options_.exact_reduction && options_.overlap_exchange && !gradient_target_.empty())
     exchange_->start(gradient_target_, own_begin_ > 0, comm_->rank() + 1 < comm_->size() && own_end_ > 0);
+  if (splits_units_) choose_unit_destination();
   for (std::size_t l = layers; l-- > 0;) {
     const bool training = pass_template_.training;
     if (absorbed_[l]) {  // the fused layer before it computes its backward
@@ -600,6 +589,11 @@ void Executor::backward() {
       for (std::size_t s = own_begin_; s < own_end_; ++s)
         for (std::size_t k = 0; k < edges.size(); ++k)
           if (edges[k].needs_gradient) scribble_(dx_view(*shards_[s], k).span());
+    // A layer split by units has its parameter gradients from gradients_by_units(): its
+    // backward() computes the input gradients only (none wanted: not called).
+    const bool by_units = unit_split_[l];
+    bool wants_dx = false;
+    for (const Edge& e : edges) wants_dx = wants_dx || e.needs_gradient;
     auto with_args = [&](Shard& sh, const PassInfo& pass, auto&& body) {
       sh.xs.clear();
       sh.dxs.clear();
@@ -608,8 +602,8 @@ void Executor::backward() {
         sh.dxs.push_back(dx_view(sh, k));
       }
       body(BackwardArgs{sh.xs[0], value_view(sh, output), gradient_view(sh, output), sh.dxs[0], params_[l],
-                        buffers_[l], sh.grad_views[l], forward_stats_[l], backward_stats_[l], sh.workspaces[l], pass,
-                        sh.xs, sh.dxs});
+                        buffers_[l], by_units ? std::span<const View>() : std::span<const View>(sh.grad_views[l]),
+                        forward_stats_[l], backward_stats_[l], sh.workspaces[l], pass, sh.xs, sh.dxs});
     };
     const std::size_t stats = layer.backward_stats_size(training);
     backward_stats_[l].assign(stats, 0.0);
@@ -621,7 +615,8 @@ void Executor::backward() {
       });
       combine_stats(layer, l, true);
     }
-    for_each_shard([&](Shard& sh) {
+    if (by_units) gradients_by_units(l, layer, PassInfo{training, pass_template_.step, batch_, 0, layer_rng});
+    if (!by_units || wants_dx) for_each_shard([&](Shard& sh) {
       PassInfo pass{training, pass_template_.step, batch_, sh.first, layer_rng};
       with_args(sh, pass, [&](const BackwardArgs& args) { layer.backward(args); });
       for (std::size_t k = 0; k < edges.size(); ++k) {  // later readers' shares, in input order
@@ -688,7 +683,17 @@ void Executor::reduce_gradients(std::span<float> out) {
   if (out.empty()) return;
   if (comm_->size() == 1) {
     std::atomic<bool> finite = own_begin_ < own_end_;
-    fold_own_gradients(out, false, 0, out.size(), &finite);
+    if (!splits_units_) {
+      fold_own_gradients(out, false, 0, out.size(), &finite);
+    } else {
+      for (const auto& [first, last] : folded_parameters_) fold_own_gradients(out, false, first, last, &finite);
+      if (unit_destination_.data() != out.data())  // each worker copies the rows it wrote
+        for_each_worker([&](std::size_t w) {
+          for (const auto& [first, last] : unit_parameters_[w])
+            std::copy(unit_destination_.begin() + first, unit_destination_.begin() + last, out.begin() + first);
+        });
+      if (!units_finite_) finite = false;
+    }
     reduced_finite_ = finite;
     return;
   }

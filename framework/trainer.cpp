@@ -252,11 +252,44 @@ double Trainer::finish_step(double loss) {
   return loss;
 }
 
+void Trainer::plan_worker_chunks() {
+  // Each worker updates the rows whose gradient it computed (Executor::unit_parameters), so
+  // their weights, gradient and optimizer state stay in its core's caches, and an even share of
+  // the rest. The update is elementwise: any partition gives the same bits.
+  const auto workers = static_cast<std::size_t>(executor_->threads());
+  worker_chunks_.assign(workers, {});
+  std::vector<std::size_t> load(workers, 0);
+  struct Owned {
+    std::size_t begin, end, worker;
+  };
+  std::vector<Owned> owned;
+  for (std::size_t w = 0; w < workers; ++w)
+    for (const auto& [begin, end] : executor_->unit_parameters(w)) owned.push_back({begin, end, w});
+  std::sort(owned.begin(), owned.end(), [](const Owned& a, const Owned& b) { return a.begin < b.begin; });
+  const auto give = [&](std::size_t w, const Chunk& c, std::size_t begin, std::size_t end) {
+    worker_chunks_[w].push_back({begin, end, c.is_bias, c.lr_mult});
+    load[w] += end - begin;
+  };
+  const auto least_loaded = [&] { return static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin()); };
+  for (const Chunk& c : chunks_) {
+    std::size_t at = c.begin;
+    for (const Owned& o : owned) {
+      if (o.end <= at || o.begin >= c.end) continue;
+      if (o.begin > at) give(least_loaded(), c, at, o.begin);
+      give(o.worker, c, std::max(at, o.begin), std::min(c.end, o.end));
+      at = std::min(c.end, o.end);
+    }
+    if (at < c.end) give(least_loaded(), c, at, c.end);
+  }
+  worker_chunks_for_ = executor_.get();
+}
+
 void Trainer::apply_update() {
   const Optimizer& optimizer = model_.optimizer();
   const double lr = last_lr_;
   float* w = model_.parameters().data();
-  executor_->parallel_ranges(chunks_.size(), 1, [&](std::size_t begin, std::size_t end) {
+  if (worker_chunks_for_ != executor_.get()) plan_worker_chunks();
+  executor_->for_each_worker([&](std::size_t worker) {
     // The slots' ranges on the stack (a vector here allocated once per task and step); a plugin
     // optimizer with more slots than that gets a vector.
     constexpr std::size_t stack_slots = 8;
@@ -264,8 +297,7 @@ void Trainer::apply_update() {
     std::vector<std::span<float>> on_heap(slots_.size() > stack_slots ? slots_.size() : 0);
     const std::span<std::span<float>> slot_ranges =
         on_heap.empty() ? std::span(on_stack).first(slots_.size()) : std::span(on_heap);
-    for (std::size_t c = begin; c < end; ++c) {
-      const Chunk& ch = chunks_[c];
+    for (const Chunk& ch : worker_chunks_[worker]) {
       const std::size_t n = ch.end - ch.begin;
       for (std::size_t k = 0; k < slots_.size(); ++k) slot_ranges[k] = {slots_[k].data() + ch.begin, n};
       optimizer.update({w + ch.begin, n}, {grad_.data() + ch.begin, n}, slot_ranges,

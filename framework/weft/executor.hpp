@@ -68,6 +68,12 @@ struct ExecutorOptions {
   // Training: an output no backward reads gives its buffer away after its last reader's forward
   // (see the top). false keeps every output until backward (to compare: the same bits).
   bool free_unneeded_activations = true;
+  // Layers that offer it (Layer::unit_count) run split by output units in a single process:
+  // each worker computes a fixed range of their units over every shard in training forward
+  // passes, and their parameter gradient over every shard in shard order, straight into the
+  // gradient the trainer reads (gradients_to); no fold for those layers. false: split by
+  // samples only (to compare: the same bits).
+  bool split_units = true;
 };
 
 // Runs a Model's passes shard by shard on its own threads (see the file comment). One pass at a
@@ -97,6 +103,14 @@ class Executor {
   void run(FunctionRef<void()> fn);
   // Calls body(begin, end) over [0, n) in parallel chunks of at least `grain` (on the arena).
   void parallel_ranges(std::size_t n, std::size_t grain, FunctionRef<void(std::size_t, std::size_t)> body);
+  // Calls body(w) for each worker w in [0, threads()) in parallel, each on the thread that runs
+  // worker w of the unit-split passes: work given out by worker stays in that core's caches.
+  void for_each_worker(FunctionRef<void(std::size_t)> body);
+  // The flat parameter ranges (ascending) whose gradient worker w computes in a backward pass
+  // split by units (ExecutorOptions::split_units); empty when no layer is split.
+  std::span<const std::pair<std::size_t, std::size_t>> unit_parameters(std::size_t worker) const {
+    return worker < unit_parameters_.size() ? std::span(unit_parameters_[worker]) : std::span<const std::pair<std::size_t, std::size_t>>();
+  }
 
   // The samples [first, end) of a mini-batch of `batch` that this process runs (its block of
   // whole shards; all of them in a single process): only their rows of x are read.
@@ -211,6 +225,23 @@ class Executor {
   void plan_gradient_buffers();
   void plan_activation_buffers();
   void plan_layer_fusions();
+  // Splitting by units (framework/executor_units.cpp, ExecutorOptions::split_units).
+  void plan_unit_split();
+  bool worth_splitting(std::size_t layer) const;
+  std::pair<std::int64_t, std::int64_t> unit_range(std::size_t layer, std::size_t worker) const;
+  std::span<const ConstView> worker_inputs(std::size_t worker, std::size_t layer, Shard& sh);  // its inputs' views
+  void forward_by_units(std::size_t layer, const Layer& runner, const PassInfo& pass);
+  void gradients_by_units(std::size_t layer, const Layer& runner, const PassInfo& pass);
+  void choose_unit_destination();  // where this backward's unit-split gradients go
+  std::vector<bool> unit_split_;   // per layer
+  bool splits_units_ = false;      // some layer is split
+  std::vector<std::vector<std::pair<std::size_t, std::size_t>>> unit_parameters_;  // per worker
+  std::vector<std::pair<std::size_t, std::size_t>> folded_parameters_;  // the rest: shards folded
+  std::vector<std::vector<Workspace>> worker_workspaces_;  // per worker, per layer
+  std::vector<std::vector<ConstView>> worker_inputs_;      // per worker (reserved: no allocation)
+  std::span<float> unit_destination_;                      // the gradient the unit split writes
+  std::vector<std::vector<View>> unit_destination_views_;  // per layer, views into it
+  std::atomic<bool> units_finite_ = true;  // every value the unit split wrote was finite
   // Per layer: the fused layer standing for it and the next one (null: none), and whether the
   // layer is the second of such a pair (its work is done by the fused layer before it).
   std::vector<std::unique_ptr<Layer>> fused_;

@@ -117,8 +117,31 @@ class Layer {
   // Writes args.y for the shard's samples. Called from many threads at once (one per shard).
   virtual void forward(const ForwardArgs& args) const = 0;
   // Writes args.dx (unless empty) and every args.grads, the gradients of this shard's samples
-  // only: the executor sums the shards. Called from many threads at once.
+  // only: the executor sums the shards. Called from many threads at once. args.grads is empty
+  // when unit_gradients() computed them (a layer splitting by units): write the dx only.
   virtual void backward(const BackwardArgs& args) const = 0;
+
+  // Splitting by output units. A layer whose output units each depend on their own rows of the
+  // parameters (dense: unit j reads row j of the weight and bias j) returns how many it has, and
+  // the executor may then give each worker a fixed range of units over every shard instead of
+  // whole shards: the rows of the weight a worker reads, the gradient it writes and the
+  // optimizer state it updates stay in that core's caches (docs/performance.md). Every
+  // parameter's first axis must have unit_count() entries. 0 (the default): samples only.
+  virtual std::int64_t unit_count() const { return 0; }
+  // forward() for the units [u0, u1) of args.y. Workers share the shard here: `scratch` is this
+  // worker's own, and args.ws must not be written.
+  virtual void forward_units(const ForwardArgs& /*args*/, std::int64_t /*u0*/, std::int64_t /*u1*/,
+                             Workspace& /*scratch*/) const {
+    throw Error("a layer with unit_count() > 0 must implement forward_units()");
+  }
+  // This shard's gradient of the parameter rows of units [u0, u1), written into those rows of
+  // args.grads, or added onto them with `add` (the executor runs the shards in order, the first
+  // without add, so the sum rounds as the shards' gradients added up would). args.dx is empty;
+  // backward() is called for it afterwards, with args.grads empty.
+  virtual void unit_gradients(const BackwardArgs& /*args*/, std::int64_t /*u0*/, std::int64_t /*u1*/, bool /*add*/,
+                              Workspace& /*scratch*/) const {
+    throw Error("a layer with unit_count() > 0 must implement unit_gradients()");
+  }
 
   // What backward() and backward_partial_stats() read beyond dy, parameters, statistics and the
   // workspace (see BackwardNeeds); valid after infer(). Scratch a layer needs (a dropout mask, an

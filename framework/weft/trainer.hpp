@@ -228,6 +228,11 @@ class Trainer {
     float lr_mult;
   };
   std::vector<Chunk> chunks_;  // parameter ranges updated in parallel, each inside one tensor
+  // The same ranges given out by executor worker (plan_worker_chunks) for the update, cut
+  // where the workers' unit-split rows begin and end, planned for worker_chunks_for_.
+  std::vector<std::vector<Chunk>> worker_chunks_;
+  const Executor* worker_chunks_for_ = nullptr;
+  void plan_worker_chunks();
   std::vector<double> chunk_sums_;  // clip_gradient's per-chunk squares, kept to not allocate per step
   std::vector<Tensor> batch_xs_;  // one per model input
   Tensor batch_y_;

@@ -1,4 +1,6 @@
 // dense: y = x·Wᵀ + b over a flat input, W of shape (units, in) as PyTorch's Linear.
+#include <algorithm>
+
 #include "layers/fused_activation.hpp"
 #include "layers/packed_gemm.hpp"
 #include "weft/registry.hpp"
@@ -28,16 +30,22 @@ class Dense final : public Layer {
     return p;
   }
 
-  void forward(const ForwardArgs& a) const override {
+  std::int64_t unit_count() const override { return units_; }
+
+  void forward(const ForwardArgs& a) const override { forward_units(a, 0, units_, a.ws); }
+
+  void forward_units(const ForwardArgs& a, std::int64_t u0, std::int64_t u1, Workspace& scratch) const override {
     const int n = static_cast<int>(a.x.shape()[0]), in = static_cast<int>(in_), out = static_cast<int>(units_);
-    float* y = a.y.data();
+    const int width = static_cast<int>(u1 - u0);
+    float* y = a.y.data() + u0;
     if (bias_) {
-      const float* b = a.params[1].data();
-      for (int i = 0; i < n; ++i) std::copy_n(b, out, y + i * out);
+      const float* b = a.params[1].data() + u0;
+      for (int i = 0; i < n; ++i) std::copy_n(b, width, y + i * out);
     }
-    packed_gemm(Trans::no, Trans::yes, n, out, in, a.x.data(), in, a.params[0].data(), in, bias_ ? 1.0f : 0.0f, y, out,
-                scratch(a.ws, n, out, in));
-    if (activation_ == FusedActivation::relu) apply_relu(y, a.y.size());
+    packed_gemm(Trans::no, Trans::yes, n, width, in, a.x.data(), in, a.params[0].data() + u0 * in, in,
+                bias_ ? 1.0f : 0.0f, y, out, gemm_scratch(scratch, n, width, in));
+    if (activation_ == FusedActivation::relu)
+      for (int i = 0; i < n; ++i) apply_relu(y + i * out, static_cast<std::size_t>(width));
   }
 
   // dW reads x; the fused relu's mask reads y.
@@ -46,31 +54,64 @@ class Dense final : public Layer {
   }
 
   void backward(const BackwardArgs& a) const override {
+    // The full range leaves the relu-masked gradient in slot 0, as the product for dx reads it.
+    if (!a.grads.empty()) unit_gradients(a, 0, units_, false, a.ws);
+    if (a.dx.empty()) return;
     const int n = static_cast<int>(a.x.shape()[0]), in = static_cast<int>(in_), out = static_cast<int>(units_);
     const float* dy = a.dy.data();
     if (activation_ == FusedActivation::relu) {
       float* masked = a.ws.floats(0, a.dy.size()).data();
-      mask_relu_gradient(a.y.data(), dy, masked, a.dy.size());
+      if (a.grads.empty()) mask_relu_gradient(a.y.data(), dy, masked, a.dy.size());
       dy = masked;
     }
-    // dW = dyᵀ·x
-    packed_gemm(Trans::yes, Trans::no, out, in, n, dy, out, a.x.data(), in, 0.0f, a.grads[0].data(), in,
-                scratch(a.ws, out, in, n));
-    if (bias_) {
-      float* db = a.grads[1].data();
-      std::fill_n(db, out, 0.0f);
-      for (int i = 0; i < n; ++i)
-        for (int j = 0; j < out; ++j) db[j] += dy[i * out + j];
-    }
     // dx = dy·W
-    if (!a.dx.empty())
-      packed_gemm(Trans::no, Trans::no, n, in, out, dy, out, a.params[0].data(), in, 0.0f, a.dx.data(), in,
-                  scratch(a.ws, n, in, out));
+    packed_gemm(Trans::no, Trans::no, n, in, out, dy, out, a.params[0].data(), in, 0.0f, a.dx.data(), in,
+                gemm_scratch(a.ws, n, in, out));
+  }
+
+  void unit_gradients(const BackwardArgs& a, std::int64_t u0, std::int64_t u1, bool add, Workspace& scratch) const override {
+    const int n = static_cast<int>(a.x.shape()[0]), in = static_cast<int>(in_), out = static_cast<int>(units_);
+    const int width = static_cast<int>(u1 - u0);
+    const float* dy = a.dy.data() + u0;
+    int dy_stride = out;
+    if (activation_ == FusedActivation::relu) {
+      float* masked = scratch.floats(0, static_cast<std::size_t>(n) * width).data();
+      for (int i = 0; i < n; ++i) mask_relu_gradient(a.y.data() + i * out + u0, dy + i * out, masked + i * width, width);
+      dy = masked;
+      dy_stride = width;
+    }
+    // dW = dyᵀ·x, each element one chain over the shard's samples from +0; `add` adds that onto
+    // the rows, a block of them at a time through scratch (it stays in L1/L2).
+    float* dw = a.grads[0].data() + u0 * in;
+    if (!add) {
+      packed_gemm(Trans::yes, Trans::no, width, in, n, dy, dy_stride, a.x.data(), in, 0.0f, dw, in,
+                  gemm_scratch(scratch, width, in, n));
+    } else {
+      constexpr int block = 32;
+      float* product = scratch.floats(2, static_cast<std::size_t>(block) * in).data();
+      for (int r = 0; r < width; r += block) {
+        const int rows = std::min(block, width - r);
+        packed_gemm(Trans::yes, Trans::no, rows, in, n, dy + r, dy_stride, a.x.data(), in, 0.0f, product, in,
+                    gemm_scratch(scratch, rows, in, n));
+        float* into = dw + static_cast<std::size_t>(r) * in;
+        for (std::size_t k = 0; k < static_cast<std::size_t>(rows) * in; ++k) into[k] += product[k];
+      }
+    }
+    if (!bias_) return;
+    float* sum = add ? scratch.floats(3, width).data() : a.grads[1].data() + u0;
+    std::fill_n(sum, width, 0.0f);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < width; ++j) sum[j] += dy[i * dy_stride + j];
+    if (add) {
+      float* db = a.grads[1].data() + u0;
+      for (int j = 0; j < width; ++j) db[j] += sum[j];
+    }
   }
 
  private:
-  // The GEMMs' packed panels, in workspace slot 1 (slot 0 holds the relu-masked gradient).
-  static float* scratch(Workspace& ws, int m, int n, int k) { return ws.floats(1, packed_gemm_scratch(m, n, k)).data(); }
+  // Workspace slots: 0 the relu-masked gradient, 1 the GEMMs' packed panels, 2 and 3 a shard's
+  // weight and bias gradient before they are added on (unit_gradients with add).
+  static float* gemm_scratch(Workspace& ws, int m, int n, int k) { return ws.floats(1, packed_gemm_scratch(m, n, k)).data(); }
 
   std::int64_t units_;
   bool bias_;
