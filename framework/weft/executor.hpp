@@ -8,6 +8,10 @@
 // - Execution goes layer by layer in the model's order (a topological order of its graph): one
 //   parallel loop over shards per layer. Between two such loops a layer may combine per-shard
 //   statistics (batch normalisation).
+// - A layer that offers it (Layer::unit_count) and whose weight is large next to its activations
+//   runs split by output units instead, in a single process (framework/executor_units.cpp): each
+//   worker writes its units' columns of every shard's output and its rows of the parameter
+//   gradient, summed over the shards in shard order (the same bits).
 // - Backward visits the layers in reverse. A tensor read by several layers gets the sum of their
 //   gradients in that fixed order (the latest reader's first), so fan-out keeps the same bits.
 //   A tensor's gradient buffer lives from its latest reader's backward to its producer's; buffers
@@ -68,7 +72,8 @@ struct ExecutorOptions {
   // Training: an output no backward reads gives its buffer away after its last reader's forward
   // (see the top). false keeps every output until backward (to compare: the same bits).
   bool free_unneeded_activations = true;
-  // Layers that offer it (Layer::unit_count) run split by output units in a single process:
+  // Layers that offer it (Layer::unit_count) and whose weight is large next to their
+  // activations (Executor::worth_splitting) run split by output units in a single process:
   // each worker computes a fixed range of their units over every shard in training forward
   // passes, and their parameter gradient over every shard in shard order, straight into the
   // gradient the trainer reads (gradients_to); no fold for those layers. false: split by
