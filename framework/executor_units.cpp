@@ -102,28 +102,35 @@ void Executor::for_each_worker(FunctionRef<void(std::size_t)> body) {
   });
 }
 
-std::span<const ConstView> Executor::worker_inputs(std::size_t worker, std::size_t l, Shard& sh) {
-  auto& xs = worker_inputs_[worker];
-  xs.clear();
-  for (const auto v : model_.layer(l).sources) xs.push_back(value_view(sh, v));
-  return xs;
+void Executor::for_each_unit_shard(std::size_t l, const PassInfo& pass_template,
+                                   FunctionRef<void(const UnitShard&)> per_shard,
+                                   FunctionRef<void(std::size_t, std::int64_t, std::int64_t)> after_shards) {
+  for_each_worker([&](std::size_t w) {
+    const auto [u0, u1] = unit_range(l, w);
+    if (u0 == u1) return;
+    auto& xs = worker_inputs_[w];
+    for (std::size_t s = own_begin_; s < own_end_; ++s) {
+      Shard& sh = *shards_[s];
+      xs.clear();
+      for (const auto v : model_.layer(l).sources) xs.push_back(value_view(sh, v));
+      const PassInfo pass{pass_template.training, pass_template.step, batch_, sh.first, pass_template.rng};
+      per_shard(UnitShard{w, u0, u1, sh, xs, pass, s == own_begin_});
+    }
+    after_shards(w, u0, u1);
+  });
 }
 
 void Executor::forward_by_units(std::size_t l, const Layer& runner, const PassInfo& pass_template) {
   if (scribble_)
     for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_(output_view(*shards_[s], l).span());
-  for_each_worker([&](std::size_t w) {
-    const auto [u0, u1] = unit_range(l, w);
-    if (u0 == u1) return;
-    for (std::size_t s = own_begin_; s < own_end_; ++s) {
-      Shard& sh = *shards_[s];
-      const auto xs = worker_inputs(w, l, sh);
-      const PassInfo pass{pass_template.training, pass_template.step, batch_, sh.first, pass_template.rng};
-      runner.forward_units(ForwardArgs{xs[0], output_view(sh, l), params_[l], buffers_[l], forward_stats_[l],
-                                       sh.workspaces[l], pass, xs},
-                           u0, u1, worker_workspaces_[w][l]);
-    }
-  });
+  for_each_unit_shard(
+      l, pass_template,
+      [&](const UnitShard& u) {
+        runner.forward_units(ForwardArgs{u.inputs[0], output_view(u.shard, l), params_[l], buffers_[l], forward_stats_[l],
+                                         u.shard.workspaces[l], u.pass, u.inputs},
+                             u.u0, u.u1, worker_workspaces_[u.worker][l]);
+      },
+      [](std::size_t, std::int64_t, std::int64_t) {});
 }
 
 void Executor::choose_unit_destination() {
@@ -146,25 +153,23 @@ void Executor::gradients_by_units(std::size_t l, const Layer& runner, const Pass
   const std::size_t output = model_.input_count() + l;
   const std::span<const View> into = unit_destination_views_[l];
   const std::int64_t units = runner.unit_count();
-  for_each_worker([&](std::size_t w) {
-    const auto [u0, u1] = unit_range(l, w);
-    if (u0 == u1) return;
-    for (std::size_t s = own_begin_; s < own_end_; ++s) {
-      Shard& sh = *shards_[s];
-      const auto xs = worker_inputs(w, l, sh);
-      const PassInfo pass{pass_template.training, pass_template.step, batch_, sh.first, pass_template.rng};
-      runner.unit_gradients(BackwardArgs{xs[0], value_view(sh, output), gradient_view(sh, output), View(), params_[l],
-                                         buffers_[l], into, forward_stats_[l], backward_stats_[l], sh.workspaces[l],
-                                         pass, xs, {}},
-                            u0, u1, s != own_begin_, worker_workspaces_[w][l]);
-    }
-    // The rows are final: checked while they are still in this core's cache.
-    for (const View& p : into) {
-      const auto row = static_cast<std::int64_t>(p.size()) / units;
-      if (!all_finite({p.data() + u0 * row, static_cast<std::size_t>((u1 - u0) * row)}))
-        units_finite_.store(false, std::memory_order_relaxed);
-    }
-  });
+  for_each_unit_shard(
+      l, pass_template,
+      [&](const UnitShard& u) {
+        Shard& sh = u.shard;
+        runner.unit_gradients(BackwardArgs{u.inputs[0], value_view(sh, output), gradient_view(sh, output), View(),
+                                           params_[l], buffers_[l], into, forward_stats_[l], backward_stats_[l],
+                                           sh.workspaces[l], u.pass, u.inputs, {}},
+                              u.u0, u.u1, !u.first, worker_workspaces_[u.worker][l]);
+      },
+      [&](std::size_t, std::int64_t u0, std::int64_t u1) {
+        // The rows are final: checked while they are still in this core's cache.
+        for (const View& p : into) {
+          const auto row = static_cast<std::int64_t>(p.size()) / units;
+          if (!all_finite({p.data() + u0 * row, static_cast<std::size_t>((u1 - u0) * row)}))
+            units_finite_.store(false, std::memory_order_relaxed);
+        }
+      });
 }
 
 }  // namespace weft

@@ -234,7 +234,19 @@ class Executor {
   void plan_unit_split();
   bool worth_splitting(std::size_t layer) const;
   std::pair<std::int64_t, std::int64_t> unit_range(std::size_t layer, std::size_t worker) const;
-  std::span<const ConstView> worker_inputs(std::size_t worker, std::size_t layer, Shard& sh);  // its inputs' views
+  // One worker's units [u0, u1) of a layer on one shard (its inputs' views and pass), `first`
+  // for the first of this rank's shards.
+  struct UnitShard {
+    std::size_t worker;
+    std::int64_t u0, u1;
+    Shard& shard;
+    std::span<const ConstView> inputs;
+    const PassInfo& pass;
+    bool first;
+  };
+  // Each worker over this rank's shards in order (per_shard), then after_shards(worker, u0, u1).
+  void for_each_unit_shard(std::size_t layer, const PassInfo& pass, FunctionRef<void(const UnitShard&)> per_shard,
+                           FunctionRef<void(std::size_t, std::int64_t, std::int64_t)> after_shards);
   void forward_by_units(std::size_t layer, const Layer& runner, const PassInfo& pass);
   void gradients_by_units(std::size_t layer, const Layer& runner, const PassInfo& pass);
   void choose_unit_destination();  // where this backward's unit-split gradients go

@@ -140,6 +140,8 @@ WEFT_VECTOR_CLONES void add_shifted_rows(const float* rows, std::int64_t ld, con
 
 }  // namespace
 
+std::int64_t WindowConv::output_span() const { return span_of(output_rows_); }
+
 bool WindowConv::supports(const ConvShape& s) {
   for (std::size_t d = 0; d < s.g.dims; ++d)
     if (s.g.stride[d] != 1) return false;
@@ -151,20 +153,17 @@ WindowConv::WindowConv(const ConvShape& s) : s_(s) {
   kernel_count_ = w.kernel_count();
   in_group_ = s.in_channels / s.groups;
   out_group_ = s.out_channels / s.groups;
-  Extents padded{}, last_out{};
-  for (std::size_t d = 0; d < w.dims; ++d) {
+  Extents padded{};
+  for (std::size_t d = 0; d < w.dims; ++d)
     padded[d] = w.out[d] + w.dilation[d] * (w.kernel[d] - 1);  // >= in + pad_before: stride-1 padding is never negative
-    last_out[d] = w.out[d] - 1;
-  }
   input_grid_ = make_grid(padded, w.dims);
   unpadded_ = input_grid_.volume == w.in_count();
-  span_ = flat(input_grid_, last_out, w.dims) + 1;
+  output_rows_ = row_map(input_grid_, 0, w.out, w.dims);
   forward_offsets_ = row_offsets(in_group_, input_grid_.volume, kernel_offsets(w, input_grid_));
   gradient_offsets_ = forward_offsets_;
   gradient_offsets_.resize(static_cast<std::size_t>(round_up(in_group_ * kernel_count_, gradient_rows)), 0);
   for (std::int64_t f = 0; f < out_group_; ++f) filter_offsets_.push_back(f * gradient_positions());
   input_rows_ = row_map(input_grid_, flat(input_grid_, w.pad_before, w.dims), w.in, w.dims);
-  output_rows_ = row_map(input_grid_, 0, w.out, w.dims);
   pooled_rows_ = w.dims == 2 && w.out[0] >= 2 && w.out[1] >= 2
                      ? row_map(input_grid_, 0, {w.out[0] / 2 * 2, w.out[1] / 2 * 2}, w.dims)
                      : output_rows_;
@@ -183,7 +182,7 @@ template <class Store>
 void WindowConv::forward_each(const float* w, const float* bias, const float* x, std::int64_t n, const RowMap& needed,
                               Workspace& ws, Store&& store) const {
   const std::int64_t depth = in_group_ * kernel_count_, rows = round_up(out_group_, window_rows);
-  const std::int64_t ld = round_up(span_, window_cols), span = span_of(needed);
+  const std::int64_t ld = round_up(output_span(), window_cols), span = span_of(needed);
   const std::size_t padded_size = static_cast<std::size_t>(s_.in_channels * input_grid_.volume + read_slack);
   float* padded = ws.floats(padded_slot, padded_size).data();
   float* result = ws.floats(result_slot, static_cast<std::size_t>(s_.groups * rows * ld)).data();
@@ -246,7 +245,7 @@ void WindowConv::backward_each(const float* w, const float* x, std::int64_t n, c
   // of the group, read from dy_grid in place), then each row added into the input grid at its
   // shift. Only output positions are multiplied; gathering from a padded output gradient instead
   // multiplied the padding zeros too (56 % useful work on fashion_cnn's second layer, not 86 %).
-  const std::int64_t column_rows = round_up(depth, window_rows), column_ld = round_up(span_, window_cols);
+  const std::int64_t column_rows = round_up(depth, window_rows), column_ld = round_up(output_span(), window_cols);
   float *columns = nullptr, *panels = nullptr, *zero_init = nullptr, *dx_grid = nullptr;
   if (dx) {
     columns = ws.floats(result_slot, static_cast<std::size_t>(std::min(column_rows, column_row_block) * column_ld)).data();

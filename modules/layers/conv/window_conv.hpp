@@ -88,13 +88,13 @@ class WindowConv {
 
   // Positions per filter row of the output gradient in the input grid (dy_grid): the span,
   // rounded up for transpose_blocks' 8 × 8 blocks.
-  std::int64_t gradient_positions() const { return (span_ + 7) / 8 * 8; }
+  std::int64_t gradient_positions() const { return (output_span() + 7) / 8 * 8; }
+  std::int64_t output_span() const;  // flat positions from the first output to the last
 
   ConvShape s_;
   bool unpadded_ = false;  // the input grid is the input itself
   std::int64_t kernel_count_ = 0, in_group_ = 0, out_group_ = 0;  // channels per group
   Grid input_grid_;         // the padded input; output positions are its first positions
-  std::int64_t span_ = 0;   // flat positions from the first output to the last
   std::vector<std::int64_t> forward_offsets_;   // per column-matrix row (channel, κ) of a group
   std::vector<std::int64_t> gradient_offsets_;  // the same, padded to whole gradient tiles
   std::vector<std::int64_t> filter_offsets_;    // per filter of a group, its row in dy_grid
