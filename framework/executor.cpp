@@ -185,11 +185,14 @@ void Executor::plan_activation_buffers() {
 }
 
 void Executor::poison_dead_activations(std::size_t time) {
+  for (std::size_t s = own_begin_; s < own_end_; ++s) poison_dead_activations(time, *shards_[s]);
+}
+
+void Executor::poison_dead_activations(std::size_t time, Shard& sh) {
   // Its buffer holds no live tensor until a later layer writes it (its next tensor starts later).
   if (!scribble_ || !sharing_activations()) return;
   for (std::size_t l = 0; l <= time; ++l)
-    if (activation_end_[l] == time && !fused_[l])
-      for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_(output_view(*shards_[s], l).span());
+    if (activation_end_[l] == time && !fused_[l]) scribble_(output_view(sh, l).span());
 }
 
 std::int64_t Executor::activation_floats_per_sample() const {
@@ -395,47 +398,76 @@ void Executor::forward(std::span<const ConstView> inputs, bool training, std::in
   pass_template_ = PassInfo{training, step, batch_, 0, CounterRng(seed)};
   activity_penalty_ = 0;
 
-  for (std::size_t l = 0; l < model_.layer_count(); ++l) {
-    if (absorbed_[l]) {  // computed by the fused layer before it
-      if (training && model_.layer(l).activity_regularizer) activity_forward(l);
-      poison_dead_activations(l);
+  const std::size_t layers = model_.layer_count();
+  for (std::size_t l = 0; l < layers;) {
+    if (forward_per_shard(l)) {
+      // A run of such layers is one task per shard: no wait for the other shards between them.
+      std::size_t end = l + 1;
+      while (end < layers && forward_per_shard(end)) ++end;
+      for (std::size_t m = l; m < end; ++m) forward_stats_[m].clear();
+      for_each_shard([&](Shard& sh) {
+        for (std::size_t m = l; m < end; ++m) {
+          if (!absorbed_[m]) forward_on_shard(m, sh);
+          poison_dead_activations(m, sh);
+        }
+      });
+      l = end;
       continue;
     }
-    // A fused pair runs as its first layer with the second's output (see plan_layer_fusions).
-    const Layer& layer = fused_[l] ? *fused_[l] : *model_.layer(l).layer;
-    const std::size_t output = fused_[l] ? l + 1 : l;
-    const CounterRng layer_rng = CounterRng(seed).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(step));
-    const auto& sources = model_.layer(l).sources;
-    auto with_args = [&](Shard& sh, const PassInfo& pass, auto&& body) {
-      sh.xs.clear();
-      for (const auto v : sources) sh.xs.push_back(value_view(sh, v));
-      body(ForwardArgs{sh.xs[0], output_view(sh, output), params_[l], buffers_[l], forward_stats_[l],
-                       sh.workspaces[l], pass, sh.xs});
-    };
+    if (absorbed_[l]) {  // computed by the fused layer before it; here for its activity penalty
+      if (training && model_.layer(l).activity_regularizer) activity_forward(l);
+      poison_dead_activations(l);
+      ++l;
+      continue;
+    }
+    const Layer& layer = runner(l);
     const std::size_t stats = layer.forward_stats_size(training);
     forward_stats_[l].assign(stats, 0.0);
     if (stats) {
       for_each_shard([&](Shard& sh) {
-        PassInfo pass{training, step, batch_, sh.first, layer_rng};
         sh.partial.assign(stats, 0.0);
-        with_args(sh, pass, [&](const ForwardArgs& args) { layer.forward_partial_stats(args, sh.partial); });
+        with_forward_args(l, sh, [&](const ForwardArgs& args) { layer.forward_partial_stats(args, sh.partial); });
       });
       combine_stats(layer, l, false);
       if (training) layer.update_buffers(writable_buffers_[l], forward_stats_[l], batch_);
     }
-    if (training && unit_split_[l]) {
-      forward_by_units(l, layer, PassInfo{training, step, batch_, 0, layer_rng});
-    } else {
-      for_each_shard([&](Shard& sh) {
-        // A shared buffer holds an earlier tensor: poisoned here, a layer reading a dead tensor shows.
-        if (scribble_) scribble_(output_view(sh, output).span());
-        PassInfo pass{training, step, batch_, sh.first, layer_rng};
-        with_args(sh, pass, [&](const ForwardArgs& args) { layer.forward(args); });
-      });
-    }
+    if (training && unit_split_[l]) forward_by_units(l, layer, PassInfo{training, step, batch_, 0, layer_rng(l)});
+    else for_each_shard([&](Shard& sh) { forward_on_shard(l, sh); });
     if (training && model_.layer(l).activity_regularizer) activity_forward(l);
     poison_dead_activations(l);
+    ++l;
   }
+}
+
+bool Executor::forward_per_shard(std::size_t l) const {
+  // Nothing to fold across the shards before or after the layer (batch statistics, activity
+  // means) and no split by units: each shard may run it as soon as its inputs are there.
+  const bool training = pass_template_.training;
+  if (training && model_.layer(l).activity_regularizer) return false;
+  if (absorbed_[l]) return true;
+  return runner(l).forward_stats_size(training) == 0 && !(training && unit_split_[l]);
+}
+
+const Layer& Executor::runner(std::size_t l) const { return fused_[l] ? *fused_[l] : *model_.layer(l).layer; }
+
+CounterRng Executor::layer_rng(std::size_t l) const {
+  return CounterRng(seed_).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(pass_template_.step));
+}
+
+void Executor::with_forward_args(std::size_t l, Shard& sh, FunctionRef<void(const ForwardArgs&)> body) {
+  // A fused pair runs as its first layer with the second's output (see plan_layer_fusions).
+  sh.xs.clear();
+  for (const auto v : model_.layer(l).sources) sh.xs.push_back(value_view(sh, v));
+  const PassInfo pass{pass_template_.training, pass_template_.step, batch_, sh.first, layer_rng(l)};
+  body(ForwardArgs{sh.xs[0], output_view(sh, fused_[l] ? l + 1 : l), params_[l], buffers_[l], forward_stats_[l],
+                   sh.workspaces[l], pass, sh.xs});
+}
+
+void Executor::forward_on_shard(std::size_t l, Shard& sh) {
+  // A shared buffer holds an earlier tensor: poisoned here, a layer reading a dead tensor shows.
+  if (scribble_) scribble_(output_view(sh, fused_[l] ? l + 1 : l).span());
+  const Layer& layer = runner(l);
+  with_forward_args(l, sh, [&](const ForwardArgs& args) { layer.forward(args); });
 }
 
 void Executor::activity_forward(std::size_t l) {
@@ -549,7 +581,7 @@ void Executor::backward(ConstView output_gradient) {
 }
 
 void Executor::backward() {
-  const std::size_t layers = model_.layer_count(), inputs = model_.input_count();
+  const std::size_t layers = model_.layer_count();
   if (options_.reuse_activations)
     throw Error("this executor reuses activation buffers (inference only): backward() needs one without reuse");
   for (std::size_t s = own_begin_; s < own_end_; ++s)
@@ -564,72 +596,102 @@ void Executor::backward() {
   if (exchange_ && options_.exact_reduction && options_.overlap_exchange && !gradient_target_.empty())
     exchange_->start(gradient_target_, own_begin_ > 0, comm_->rank() + 1 < comm_->size() && own_end_ > 0);
   if (splits_units_) choose_unit_destination();
+  const bool training = pass_template_.training;
+  // While an exchange runs it advances after each layer, on this thread: one layer at a time.
+  const bool layer_by_layer = exchanging();
   for (std::size_t l = layers; l-- > 0;) {
-    const bool training = pass_template_.training;
+    if (!layer_by_layer && backward_per_shard(l)) {
+      // A run of such layers is one task per shard, as in forward().
+      std::size_t first = l;
+      while (first > 0 && backward_per_shard(first - 1)) --first;
+      for (std::size_t m = first; m <= l; ++m) backward_stats_[m].clear();
+      for_each_shard([&](Shard& sh) {
+        for (std::size_t m = l + 1; m-- > first;)
+          if (!absorbed_[m]) {
+            scribble_input_gradients(m, sh);
+            backward_on_shard(m, sh);
+          }
+      });
+      l = first;
+      continue;
+    }
     if (absorbed_[l]) {  // the fused layer before it computes its backward
       if (training && model_.layer(l).activity_regularizer) activity_backward(l);
       if (exchanging() && l > 0) advance_exchange(l);
       continue;
     }
-    const Layer& layer = fused_[l] ? *fused_[l] : *model_.layer(l).layer;
-    const std::size_t output = inputs + (fused_[l] ? l + 1 : l);
-    const CounterRng layer_rng =
-        CounterRng(seed_).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(pass_template_.step));
-    const auto& edges = edges_[l];
+    const Layer& layer = runner(l);
     if (training && model_.layer(l).activity_regularizer) activity_backward(l);
-    // Where input k's gradient is written: the tensor's sum buffer for its first reader, the
-    // scratch of position k for a later one (added to the sum after the layer's backward).
-    auto dx_view = [&](Shard& sh, std::size_t k) {
-      const Edge& e = edges[k];
-      if (!e.needs_gradient) return View();
-      if (e.first) return gradient_view(sh, e.value);
-      return View(sh.scratch[k].data(), model_.value_shape(e.value).with_batch(sh.count));
-    };
-    if (scribble_)
-      for (std::size_t s = own_begin_; s < own_end_; ++s)
-        for (std::size_t k = 0; k < edges.size(); ++k)
-          if (edges[k].needs_gradient) scribble_(dx_view(*shards_[s], k).span());
-    // A layer split by units has its parameter gradients from gradients_by_units(): its
-    // backward() computes the input gradients only (none wanted: not called).
-    const bool by_units = unit_split_[l];
-    bool wants_dx = false;
-    for (const Edge& e : edges) wants_dx = wants_dx || e.needs_gradient;
-    auto with_args = [&](Shard& sh, const PassInfo& pass, auto&& body) {
-      sh.xs.clear();
-      sh.dxs.clear();
-      for (std::size_t k = 0; k < edges.size(); ++k) {
-        sh.xs.push_back(value_view(sh, edges[k].value));
-        sh.dxs.push_back(dx_view(sh, k));
-      }
-      body(BackwardArgs{sh.xs[0], value_view(sh, output), gradient_view(sh, output), sh.dxs[0], params_[l],
-                        buffers_[l], by_units ? std::span<const View>() : std::span<const View>(sh.grad_views[l]),
-                        forward_stats_[l], backward_stats_[l], sh.workspaces[l], pass, sh.xs, sh.dxs});
-    };
+    for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_input_gradients(l, *shards_[s]);
     const std::size_t stats = layer.backward_stats_size(training);
     backward_stats_[l].assign(stats, 0.0);
     if (stats) {
       for_each_shard([&](Shard& sh) {
-        PassInfo pass{training, pass_template_.step, batch_, sh.first, layer_rng};
         sh.partial.assign(stats, 0.0);
-        with_args(sh, pass, [&](const BackwardArgs& args) { layer.backward_partial_stats(args, sh.partial); });
+        with_backward_args(l, sh, [&](const BackwardArgs& args) { layer.backward_partial_stats(args, sh.partial); });
       });
       combine_stats(layer, l, true);
     }
-    if (by_units) gradients_by_units(l, layer, PassInfo{training, pass_template_.step, batch_, 0, layer_rng});
-    if (!by_units || wants_dx) for_each_shard([&](Shard& sh) {
-      PassInfo pass{training, pass_template_.step, batch_, sh.first, layer_rng};
-      with_args(sh, pass, [&](const BackwardArgs& args) { layer.backward(args); });
-      for (std::size_t k = 0; k < edges.size(); ++k) {  // later readers' shares, in input order
-        if (!edges[k].needs_gradient || edges[k].first) continue;
-        const View share = dx_view(sh, k), sum = gradient_view(sh, edges[k].value);
-        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += share[i];
-      }
-    });
+    // A layer split by units has its parameter gradients from gradients_by_units(): its
+    // backward() computes the input gradients only (none wanted: not called).
+    const bool by_units = unit_split_[l];
+    const bool wants_dx = std::any_of(edges_[l].begin(), edges_[l].end(), [](const Edge& e) { return e.needs_gradient; });
+    if (by_units) gradients_by_units(l, layer, PassInfo{training, pass_template_.step, batch_, 0, layer_rng(l)});
+    if (!by_units || wants_dx) for_each_shard([&](Shard& sh) { backward_on_shard(l, sh); });
     if (exchanging() && l > 0) advance_exchange(l);  // after the first layer: reduce_gradients()
   }
   for (std::size_t s = own_begin_; s < own_end_; ++s) {
     shards_[s]->has_input_grad = true;
     shards_[s]->has_output_grad = false;
+  }
+}
+
+bool Executor::backward_per_shard(std::size_t l) const {
+  // As forward_per_shard: nothing folded across the shards, no split by units.
+  const bool training = pass_template_.training;
+  if (training && model_.layer(l).activity_regularizer) return false;
+  if (absorbed_[l]) return true;
+  return runner(l).backward_stats_size(training) == 0 && !unit_split_[l];
+}
+
+View Executor::input_gradient_view(Shard& sh, std::size_t l, std::size_t k) const {
+  // The tensor's sum buffer for its first reader in backward order, the scratch of position k
+  // for a later one (added to the sum after the layer's backward).
+  const Edge& e = edges_[l][k];
+  if (!e.needs_gradient) return View();
+  if (e.first) return gradient_view(sh, e.value);
+  return View(sh.scratch[k].data(), model_.value_shape(e.value).with_batch(sh.count));
+}
+
+void Executor::scribble_input_gradients(std::size_t l, Shard& sh) const {
+  if (!scribble_) return;
+  for (std::size_t k = 0; k < edges_[l].size(); ++k)
+    if (edges_[l][k].needs_gradient) scribble_(input_gradient_view(sh, l, k).span());
+}
+
+void Executor::with_backward_args(std::size_t l, Shard& sh, FunctionRef<void(const BackwardArgs&)> body) {
+  const auto& edges = edges_[l];
+  const std::size_t output = model_.input_count() + (fused_[l] ? l + 1 : l);
+  sh.xs.clear();
+  sh.dxs.clear();
+  for (std::size_t k = 0; k < edges.size(); ++k) {
+    sh.xs.push_back(value_view(sh, edges[k].value));
+    sh.dxs.push_back(input_gradient_view(sh, l, k));
+  }
+  const PassInfo pass{pass_template_.training, pass_template_.step, batch_, sh.first, layer_rng(l)};
+  body(BackwardArgs{sh.xs[0], value_view(sh, output), gradient_view(sh, output), sh.dxs[0], params_[l], buffers_[l],
+                    unit_split_[l] ? std::span<const View>() : std::span<const View>(sh.grad_views[l]), forward_stats_[l],
+                    backward_stats_[l], sh.workspaces[l], pass, sh.xs, sh.dxs});
+}
+
+void Executor::backward_on_shard(std::size_t l, Shard& sh) {
+  const Layer& layer = runner(l);
+  with_backward_args(l, sh, [&](const BackwardArgs& args) { layer.backward(args); });
+  const auto& edges = edges_[l];
+  for (std::size_t k = 0; k < edges.size(); ++k) {  // later readers' shares, in input order
+    if (!edges[k].needs_gradient || edges[k].first) continue;
+    const View share = input_gradient_view(sh, l, k), sum = gradient_view(sh, edges[k].value);
+    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += share[i];
   }
 }
 

@@ -272,6 +272,20 @@ class Executor {
   bool output_held(std::size_t layer) const;  // its output, from the last pass, can still be read
   bool sharing_activations() const { return options_.reuse_activations || options_.free_unneeded_activations; }
   void poison_dead_activations(std::size_t time);
+  void poison_dead_activations(std::size_t time, Shard& sh);
+  // Layer by layer, shard by shard. A layer runs per shard when nothing of it is folded across
+  // the shards (batch statistics, activity means) and it is not split by units: consecutive such
+  // layers run as one task per shard, with no wait for the other shards between them.
+  const Layer& runner(std::size_t layer) const;  // whose work runs: a fused pair's for its first
+  CounterRng layer_rng(std::size_t layer) const;  // the layer's dropout stream in this pass
+  bool forward_per_shard(std::size_t layer) const;
+  bool backward_per_shard(std::size_t layer) const;
+  void with_forward_args(std::size_t layer, Shard& sh, FunctionRef<void(const ForwardArgs&)> body);
+  void forward_on_shard(std::size_t layer, Shard& sh);
+  View input_gradient_view(Shard& sh, std::size_t layer, std::size_t input) const;
+  void scribble_input_gradients(std::size_t layer, Shard& sh) const;
+  void with_backward_args(std::size_t layer, Shard& sh, FunctionRef<void(const BackwardArgs&)> body);
+  void backward_on_shard(std::size_t layer, Shard& sh);  // and adds later readers' input gradients
   // Where layer l's output lives in a shard (the first sh.count samples of its buffer).
   float* output_data(const Shard& sh, std::size_t layer) const;
   View output_view(const Shard& sh, std::size_t layer) const;
