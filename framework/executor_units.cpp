@@ -30,6 +30,8 @@ void Executor::plan_unit_split() {
   folded_parameters_.clear();
   worker_workspaces_.assign(static_cast<std::size_t>(threads_), std::vector<Workspace>(layers));
   worker_inputs_.assign(static_cast<std::size_t>(threads_), {});
+  unit_forwards_.clear();
+  unit_forwards_.resize(static_cast<std::size_t>(threads_));
   for (auto& inputs : worker_inputs_) inputs.reserve(max_inputs_);
   for (std::size_t l = 0; l < layers; ++l) {
     const Layer& layer = *model_.layer(l).layer;
@@ -123,14 +125,30 @@ void Executor::for_each_unit_shard(std::size_t l, const PassInfo& pass_template,
 void Executor::forward_by_units(std::size_t l, const Layer& runner, const PassInfo& pass_template) {
   if (scribble_)
     for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_(output_view(*shards_[s], l).span());
-  for_each_unit_shard(
-      l, pass_template,
-      [&](const UnitShard& u) {
-        runner.forward_units(ForwardArgs{u.inputs[0], output_view(u.shard, l), params_[l], buffers_[l], forward_stats_[l],
-                                         u.shard.workspaces[l], u.pass, u.inputs},
-                             u.u0, u.u1, worker_workspaces_[u.worker][l]);
-      },
-      [](std::size_t, std::int64_t, std::int64_t) {});
+  const auto& sources = model_.layer(l).sources;
+  const std::size_t shards = own_end_ - own_begin_;
+  for_each_worker([&](std::size_t w) {
+    const auto [u0, u1] = unit_range(l, w);
+    if (u0 == u1) return;
+    // Every shard's arguments at once; reserved first, so the references into them hold.
+    UnitForward& mine = unit_forwards_[w];
+    mine.args.clear();
+    mine.inputs.clear();
+    mine.passes.clear();
+    mine.inputs.reserve(shards * sources.size());
+    mine.passes.reserve(shards);
+    mine.args.reserve(shards);
+    for (std::size_t s = own_begin_; s < own_end_; ++s) {
+      Shard& sh = *shards_[s];
+      const std::size_t at = mine.inputs.size();
+      for (const auto v : sources) mine.inputs.push_back(value_view(sh, v));
+      mine.passes.push_back(PassInfo{pass_template.training, pass_template.step, batch_, sh.first, pass_template.rng});
+      const std::span<const ConstView> xs = std::span<const ConstView>(mine.inputs).subspan(at, sources.size());
+      mine.args.push_back(ForwardArgs{xs[0], output_view(sh, l), params_[l], buffers_[l], forward_stats_[l],
+                                      sh.workspaces[l], mine.passes.back(), xs});
+    }
+    runner.forward_units(mine.args, u0, u1, worker_workspaces_[w][l]);
+  });
 }
 
 void Executor::choose_unit_destination() {

@@ -256,6 +256,12 @@ class Executor {
   std::vector<std::pair<std::size_t, std::size_t>> folded_parameters_;  // the rest: shards folded
   std::vector<std::vector<Workspace>> worker_workspaces_;  // per worker, per layer
   std::vector<std::vector<ConstView>> worker_inputs_;      // per worker (reserved: no allocation)
+  struct UnitForward {  // a worker's arguments for every shard (forward_by_units)
+    std::vector<ConstView> inputs;
+    std::vector<PassInfo> passes;
+    std::vector<ForwardArgs> args;
+  };
+  std::vector<UnitForward> unit_forwards_;  // per worker
   std::span<float> unit_destination_;                      // the gradient the unit split writes
   std::vector<std::vector<View>> unit_destination_views_;  // per layer, views into it
   std::atomic<bool> units_finite_ = true;  // every value the unit split wrote was finite

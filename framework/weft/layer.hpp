@@ -128,9 +128,11 @@ class Layer {
   // optimizer state it updates stay in that core's caches (docs/performance.md). Every
   // parameter's first axis must have unit_count() entries. 0 (the default): samples only.
   virtual std::int64_t unit_count() const { return 0; }
-  // forward() for the units [u0, u1) of args.y. Workers share the shard here: `scratch` is this
-  // worker's own, and args.ws must not be written.
-  virtual void forward_units(const ForwardArgs& /*args*/, std::int64_t /*u0*/, std::int64_t /*u1*/,
+  // forward() for the units [u0, u1) of every shard's args.y: a worker's whole share of the
+  // pass, the shards in batch order (what they share, such as the weight rows, may be prepared
+  // once for all). Workers share the shards here: `scratch` is this worker's own, and no args.ws
+  // may be written.
+  virtual void forward_units(std::span<const ForwardArgs> /*shards*/, std::int64_t /*u0*/, std::int64_t /*u1*/,
                              Workspace& /*scratch*/) const {
     throw Error("a layer with unit_count() > 0 must implement forward_units()");
   }

@@ -252,18 +252,26 @@ std::size_t packed_gemm_scratch(int m, int n, int k) {
 
 void packed_gemm(Trans trans_a, Trans trans_b, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
                  float beta, float* c, int ldc, float* scratch) {
+  const GemmRows rows{m, a, lda, c, ldc};
+  packed_gemm_rows(trans_a, trans_b, {&rows, 1}, n, k, b, ldb, beta, scratch);
+}
+
+void packed_gemm_rows(Trans trans_a, Trans trans_b, std::span<const GemmRows> blocks, int n, int k, const float* b,
+                      int ldb, float beta, float* scratch) {
   if (beta != 0.0f && beta != 1.0f) throw Error("packed_gemm: beta must be 0 or 1, got " + std::to_string(beta));
-  if (m <= 0 || n <= 0) return;
+  if (n <= 0) return;
   if (k <= 0) {
     if (beta == 0.0f)
-      for (int i = 0; i < m; ++i) std::fill_n(c + static_cast<std::ptrdiff_t>(i) * ldc, n, 0.0f);
+      for (const GemmRows& block : blocks)
+        for (int i = 0; i < block.m; ++i) std::fill_n(block.c + static_cast<std::ptrdiff_t>(i) * block.ldc, n, 0.0f);
     return;
   }
   const TileFn tile = tile_for(vector_isa());
   const int depth_step = depth_block(k);
   float* const packed_b = scratch;
   float* const packed_a = scratch + static_cast<std::ptrdiff_t>(depth_step) * round_up(std::min(n, max_cols), panel_cols);
-  // op(B) already k-major with contiguous columns is read in place; only Bᵀ is packed.
+  // op(B) already k-major with contiguous columns is read in place; only Bᵀ is packed, once per
+  // block of it for every block of rows.
   const bool packs_b = trans_b == Trans::yes;
   const int b_step = packs_b ? panel_cols : ldb;
   for (int j0 = 0; j0 < n; j0 += max_cols) {
@@ -272,18 +280,19 @@ void packed_gemm(Trans trans_a, Trans trans_b, int m, int n, int k, const float*
       const int depth = std::min(depth_step, k - p0);
       const bool load = p0 > 0 || beta != 0.0f;
       if (packs_b) pack_b_transposed(b, ldb, p0, depth, j0, cols, packed_b);
-      for (int i0 = 0; i0 < m; i0 += max_rows) {
-        const int rows = std::min(max_rows, m - i0);
-        pack_a(trans_a, a, lda, i0, rows, p0, depth, packed_a);
-        for (int j = 0; j < cols; j += panel_cols) {
-          const float* b_panel = packs_b ? packed_b + static_cast<std::ptrdiff_t>(j) * depth
-                                         : b + static_cast<std::ptrdiff_t>(p0) * ldb + j0 + j;
-          for (int i = 0; i < rows; i += panel_rows)
-            tile(packed_a + static_cast<std::ptrdiff_t>(i) * depth, b_panel, b_step, !packs_b, depth,
-                 std::min(panel_rows, rows - i), std::min(panel_cols, cols - j),
-                 c + static_cast<std::ptrdiff_t>(i0 + i) * ldc + j0 + j, ldc, load);
+      for (const GemmRows& block : blocks)
+        for (int i0 = 0; i0 < block.m; i0 += max_rows) {
+          const int rows = std::min(max_rows, block.m - i0);
+          pack_a(trans_a, block.a, block.lda, i0, rows, p0, depth, packed_a);
+          for (int j = 0; j < cols; j += panel_cols) {
+            const float* b_panel = packs_b ? packed_b + static_cast<std::ptrdiff_t>(j) * depth
+                                           : b + static_cast<std::ptrdiff_t>(p0) * ldb + j0 + j;
+            for (int i = 0; i < rows; i += panel_rows)
+              tile(packed_a + static_cast<std::ptrdiff_t>(i) * depth, b_panel, b_step, !packs_b, depth,
+                   std::min(panel_rows, rows - i), std::min(panel_cols, cols - j),
+                   block.c + static_cast<std::ptrdiff_t>(i0 + i) * block.ldc + j0 + j, block.ldc, load);
+          }
         }
-      }
     }
   }
 }

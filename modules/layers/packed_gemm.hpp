@@ -15,6 +15,7 @@
 // carry at once), so they give the same bits, and so does any thread count: a call runs on the
 // calling thread alone.
 #include <cstddef>
+#include <span>
 
 #include "weft/blas.hpp"
 
@@ -27,5 +28,21 @@ std::size_t packed_gemm_scratch(int m, int n, int k);
 // (with beta = 0, C is not read). `scratch` holds packed_gemm_scratch(m, n, k) floats.
 void packed_gemm(Trans trans_a, Trans trans_b, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
                  float beta, float* c, int ldc, float* scratch);
+
+// Rows of a product whose op(B) other rows share: C = op(A) · op(B) + beta · C over m rows.
+struct GemmRows {
+  int m;
+  const float* a;
+  int lda;
+  float* c;
+  int ldc;
+};
+
+// packed_gemm for each block of rows against the same op(B) (n columns, depth k), with the same
+// bits as one call per block, but op(B) transposed and packed once for all of them: for a dense
+// layer's weight against a shard of 64 samples that packing costs about a tenth of the product.
+// `scratch` holds packed_gemm_scratch(largest m, n, k) floats.
+void packed_gemm_rows(Trans trans_a, Trans trans_b, std::span<const GemmRows> blocks, int n, int k, const float* b,
+                      int ldb, float beta, float* scratch);
 
 }  // namespace weft::builtin

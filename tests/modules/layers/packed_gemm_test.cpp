@@ -122,6 +122,43 @@ BOOST_AUTO_TEST_CASE(packed_gemm_gives_the_defined_fma_chains_bit_for_bit_in_eve
   wb::limit_vector_isa(widest);
 }
 
+// Blocks of rows against one op(B) (a dense layer's weight against several shards): each
+// block's C is its defined chains, as one packed_gemm call per block gives, in every vector set,
+// with blocks of other heights, an empty one and one past the 128-row block.
+BOOST_AUTO_TEST_CASE(packed_gemm_rows_gives_each_block_its_defined_chains) {
+  const wb::VectorIsa widest = wb::vector_isa();
+  const int heights[] = {64, 0, 9, 130, 1};
+  const int n = 97, k = 520;  // a 48-column panel and a depth block with tails
+  std::uint64_t seed = 200;
+  for (Trans ta : {Trans::no, Trans::yes})
+    for (Trans tb : {Trans::no, Trans::yes})
+      for (float beta : {0.0f, 1.0f}) {
+        std::vector<GemmCase> cases;
+        std::vector<GemmOperands> blocks;
+        std::vector<std::vector<float>> expected;
+        for (const int m : heights) {
+          cases.push_back({ta, tb, m, n, k, 3, beta});
+          blocks.push_back(operands_for(cases.back(), ++seed));
+          blocks.back().b = blocks.front().b;  // one B for all (the same padding: the same layout)
+          expected.push_back(defined_product(cases.back(), blocks.back()));
+        }
+        std::vector<float> scratch(wb::packed_gemm_scratch(130, n, k));
+        for (int isa = 0; isa <= static_cast<int>(widest); ++isa) {
+          wb::limit_vector_isa(static_cast<wb::VectorIsa>(isa));
+          std::vector<std::vector<float>> c;
+          std::vector<wb::GemmRows> rows;
+          for (const GemmOperands& o : blocks) c.push_back(o.c);
+          for (std::size_t i = 0; i < blocks.size(); ++i)
+            rows.push_back({cases[i].m, blocks[i].a.data(), blocks[i].lda, c[i].data(), blocks[i].ldc});
+          wb::packed_gemm_rows(ta, tb, rows, n, k, blocks.front().b.data(), blocks.front().ldb, beta, scratch.data());
+          for (std::size_t i = 0; i < blocks.size(); ++i)
+            BOOST_TEST(std::memcmp(c[i].data(), expected[i].data(), c[i].size() * sizeof(float)) == 0,
+                       describe(cases[i]) << ", block " << i << " of " << blocks.size() << ", vector set " << isa);
+        }
+      }
+  wb::limit_vector_isa(widest);
+}
+
 // The definition is a matrix product: within a few float roundings per term of one in double.
 BOOST_AUTO_TEST_CASE(the_defined_chains_are_the_matrix_product) {
   for (const GemmCase& g : {GemmCase{Trans::no, Trans::yes, 64, 40, 784, 3, 1.0f},
