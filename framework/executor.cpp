@@ -148,11 +148,7 @@ void Executor::plan_activation_buffers() {
   // reuse (free_unneeded_activations off), one buffer per layer.
   const std::size_t layers = model_.layer_count(), inputs = model_.input_count();
   const bool may_train = !options_.reuse_activations;
-  // The layer that runs layer l's work: the fused pair's for both of its layers.
-  const auto runner = [&](std::size_t l) -> const Layer& {
-    if (fused_[l]) return *fused_[l];
-    return absorbed_[l] ? *fused_[l - 1] : *model_.layer(l).layer;
-  };
+
   std::vector<std::size_t> last_read(layers);
   for (std::size_t l = 0; l < layers; ++l) {
     last_read[l] = l;
@@ -448,7 +444,10 @@ bool Executor::forward_per_shard(std::size_t l) const {
   return runner(l).forward_stats_size(training) == 0 && !(training && unit_split_[l]);
 }
 
-const Layer& Executor::runner(std::size_t l) const { return fused_[l] ? *fused_[l] : *model_.layer(l).layer; }
+const Layer& Executor::runner(std::size_t l) const {
+  if (fused_[l]) return *fused_[l];
+  return absorbed_[l] ? *fused_[l - 1] : *model_.layer(l).layer;
+}
 
 CounterRng Executor::layer_rng(std::size_t l) const {
   return CounterRng(seed_).derive(rng_stream::dropout).derive(l).derive(static_cast<std::uint64_t>(pass_template_.step));

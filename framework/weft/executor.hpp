@@ -282,7 +282,7 @@ class Executor {
   // Layer by layer, shard by shard. A layer runs per shard when nothing of it is folded across
   // the shards (batch statistics, activity means) and it is not split by units: consecutive such
   // layers run as one task per shard, with no wait for the other shards between them.
-  const Layer& runner(std::size_t layer) const;  // whose work runs: a fused pair's for its first
+  const Layer& runner(std::size_t layer) const;  // what runs its work: a fused pair's for both
   CounterRng layer_rng(std::size_t layer) const;  // the layer's dropout stream in this pass
   bool forward_per_shard(std::size_t layer) const;
   bool backward_per_shard(std::size_t layer) const;
