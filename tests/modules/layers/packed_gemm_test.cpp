@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -152,7 +153,8 @@ BOOST_AUTO_TEST_CASE(packed_gemm_rows_gives_each_block_its_defined_chains) {
             rows.push_back({cases[i].m, blocks[i].a.data(), blocks[i].lda, c[i].data(), blocks[i].ldc});
           wb::packed_gemm_rows(ta, tb, rows, n, k, blocks.front().b.data(), blocks.front().ldb, beta, scratch.data());
           for (std::size_t i = 0; i < blocks.size(); ++i)
-            BOOST_TEST(std::memcmp(c[i].data(), expected[i].data(), c[i].size() * sizeof(float)) == 0,
+            BOOST_TEST(std::equal(c[i].begin(), c[i].end(), expected[i].begin(), expected[i].end(),
+                                  [](float x, float y) { return std::bit_cast<std::uint32_t>(x) == std::bit_cast<std::uint32_t>(y); }),
                        describe(cases[i]) << ", block " << i << " of " << blocks.size() << ", vector set " << isa);
         }
       }
