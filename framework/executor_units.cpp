@@ -29,10 +29,8 @@ void Executor::plan_unit_split() {
   unit_parameters_.assign(static_cast<std::size_t>(threads_), {});
   folded_parameters_.clear();
   worker_workspaces_.assign(static_cast<std::size_t>(threads_), std::vector<Workspace>(layers));
-  worker_inputs_.assign(static_cast<std::size_t>(threads_), {});
-  unit_forwards_.clear();
-  unit_forwards_.resize(static_cast<std::size_t>(threads_));
-  for (auto& inputs : worker_inputs_) inputs.reserve(max_inputs_);
+  unit_shards_.clear();
+  unit_shards_.resize(static_cast<std::size_t>(threads_));
   for (std::size_t l = 0; l < layers; ++l) {
     const Layer& layer = *model_.layer(l).layer;
     const std::int64_t units = layer.unit_count();
@@ -104,48 +102,43 @@ void Executor::for_each_worker(FunctionRef<void(std::size_t)> body) {
   });
 }
 
-void Executor::for_each_unit_shard(std::size_t l, const PassInfo& pass_template,
-                                   FunctionRef<void(const UnitShard&)> per_shard,
-                                   FunctionRef<void(std::size_t, std::int64_t, std::int64_t)> after_shards) {
-  for_each_worker([&](std::size_t w) {
-    const auto [u0, u1] = unit_range(l, w);
-    if (u0 == u1) return;
-    auto& xs = worker_inputs_[w];
-    for (std::size_t s = own_begin_; s < own_end_; ++s) {
-      Shard& sh = *shards_[s];
-      xs.clear();
-      for (const auto v : model_.layer(l).sources) xs.push_back(value_view(sh, v));
-      const PassInfo pass{pass_template.training, pass_template.step, batch_, sh.first, pass_template.rng};
-      per_shard(UnitShard{w, u0, u1, sh, xs, pass, s == own_begin_});
-    }
-    after_shards(w, u0, u1);
-  });
+std::span<const ConstView> Executor::UnitShards::inputs_of(std::size_t i) const {
+  return std::span<const ConstView>(inputs).subspan(i * per_shard, per_shard);
+}
+
+Executor::UnitShards& Executor::unit_shards(std::size_t w, std::size_t l, const PassInfo& pass_template) {
+  // Every shard's input views and pass at once, reserved first so that spans and references into
+  // them hold while the worker uses them.
+  UnitShards& mine = unit_shards_[w];
+  const auto& sources = model_.layer(l).sources;
+  const std::size_t shards = own_end_ - own_begin_;
+  mine.per_shard = sources.size();
+  mine.inputs.clear();
+  mine.passes.clear();
+  mine.inputs.reserve(shards * sources.size());
+  mine.passes.reserve(shards);
+  for (std::size_t s = own_begin_; s < own_end_; ++s) {
+    const Shard& sh = *shards_[s];
+    for (const auto v : sources) mine.inputs.push_back(value_view(sh, v));
+    mine.passes.push_back(PassInfo{pass_template.training, pass_template.step, batch_, sh.first, pass_template.rng});
+  }
+  return mine;
 }
 
 void Executor::forward_by_units(std::size_t l, const Layer& runner, const PassInfo& pass_template) {
   if (scribble_)
     for (std::size_t s = own_begin_; s < own_end_; ++s) scribble_(output_view(*shards_[s], l).span());
-  const auto& sources = model_.layer(l).sources;
-  const std::size_t shards = own_end_ - own_begin_;
   for_each_worker([&](std::size_t w) {
     const auto [u0, u1] = unit_range(l, w);
     if (u0 == u1) return;
-    // Every shard's arguments at once; reserved first, so the references into them hold.
-    UnitForward& mine = unit_forwards_[w];
+    UnitShards& mine = unit_shards(w, l, pass_template);
     mine.args.clear();
-    mine.inputs.clear();
-    mine.passes.clear();
-    mine.inputs.reserve(shards * sources.size());
-    mine.passes.reserve(shards);
-    mine.args.reserve(shards);
-    for (std::size_t s = own_begin_; s < own_end_; ++s) {
+    mine.args.reserve(own_end_ - own_begin_);
+    for (std::size_t s = own_begin_, i = 0; s < own_end_; ++s, ++i) {
       Shard& sh = *shards_[s];
-      const std::size_t at = mine.inputs.size();
-      for (const auto v : sources) mine.inputs.push_back(value_view(sh, v));
-      mine.passes.push_back(PassInfo{pass_template.training, pass_template.step, batch_, sh.first, pass_template.rng});
-      const std::span<const ConstView> xs = std::span<const ConstView>(mine.inputs).subspan(at, sources.size());
+      const std::span<const ConstView> xs = mine.inputs_of(i);
       mine.args.push_back(ForwardArgs{xs[0], output_view(sh, l), params_[l], buffers_[l], forward_stats_[l],
-                                      sh.workspaces[l], mine.passes.back(), xs});
+                                      sh.workspaces[l], mine.passes[i], xs});
     }
     runner.forward_units(mine.args, u0, u1, worker_workspaces_[w][l]);
   });
@@ -171,23 +164,25 @@ void Executor::gradients_by_units(std::size_t l, const Layer& runner, const Pass
   const std::size_t output = model_.input_count() + l;
   const std::span<const View> into = unit_destination_views_[l];
   const std::int64_t units = runner.unit_count();
-  for_each_unit_shard(
-      l, pass_template,
-      [&](const UnitShard& u) {
-        Shard& sh = u.shard;
-        runner.unit_gradients(BackwardArgs{u.inputs[0], value_view(sh, output), gradient_view(sh, output), View(),
-                                           params_[l], buffers_[l], into, forward_stats_[l], backward_stats_[l],
-                                           sh.workspaces[l], u.pass, u.inputs, {}},
-                              u.u0, u.u1, !u.first, worker_workspaces_[u.worker][l]);
-      },
-      [&](std::size_t, std::int64_t u0, std::int64_t u1) {
-        // The rows are final: checked while they are still in this core's cache.
-        for (const View& p : into) {
-          const auto row = static_cast<std::int64_t>(p.size()) / units;
-          if (!all_finite({p.data() + u0 * row, static_cast<std::size_t>((u1 - u0) * row)}))
-            units_finite_.store(false, std::memory_order_relaxed);
-        }
-      });
+  for_each_worker([&](std::size_t w) {
+    const auto [u0, u1] = unit_range(l, w);
+    if (u0 == u1) return;
+    const UnitShards& mine = unit_shards(w, l, pass_template);
+    for (std::size_t s = own_begin_, i = 0; s < own_end_; ++s, ++i) {
+      Shard& sh = *shards_[s];
+      const std::span<const ConstView> xs = mine.inputs_of(i);
+      runner.unit_gradients(BackwardArgs{xs[0], value_view(sh, output), gradient_view(sh, output), View(), params_[l],
+                                         buffers_[l], into, forward_stats_[l], backward_stats_[l], sh.workspaces[l],
+                                         mine.passes[i], xs, {}},
+                            u0, u1, i > 0, worker_workspaces_[w][l]);
+    }
+    // The rows are final: checked while they are still in this core's cache.
+    for (const View& p : into) {
+      const auto row = static_cast<std::int64_t>(p.size()) / units;
+      if (!all_finite({p.data() + u0 * row, static_cast<std::size_t>((u1 - u0) * row)}))
+        units_finite_.store(false, std::memory_order_relaxed);
+    }
+  });
 }
 
 }  // namespace weft

@@ -234,19 +234,16 @@ class Executor {
   void plan_unit_split();
   bool worth_splitting(std::size_t layer) const;
   std::pair<std::int64_t, std::int64_t> unit_range(std::size_t layer, std::size_t worker) const;
-  // One worker's units [u0, u1) of a layer on one shard (its inputs' views and pass), `first`
-  // for the first of this rank's shards.
-  struct UnitShard {
-    std::size_t worker;
-    std::int64_t u0, u1;
-    Shard& shard;
-    std::span<const ConstView> inputs;
-    const PassInfo& pass;
-    bool first;
+  // A worker's view of this rank's shards for a split layer: every shard's inputs and pass
+  // (and, in forward, arguments), kept per worker and reserved: no allocation once warm.
+  struct UnitShards {
+    std::size_t per_shard = 0;  // inputs per shard
+    std::vector<ConstView> inputs;
+    std::vector<PassInfo> passes;
+    std::vector<ForwardArgs> args;
+    std::span<const ConstView> inputs_of(std::size_t shard) const;  // the i-th of this rank's shards
   };
-  // Each worker over this rank's shards in order (per_shard), then after_shards(worker, u0, u1).
-  void for_each_unit_shard(std::size_t layer, const PassInfo& pass, FunctionRef<void(const UnitShard&)> per_shard,
-                           FunctionRef<void(std::size_t, std::int64_t, std::int64_t)> after_shards);
+  UnitShards& unit_shards(std::size_t worker, std::size_t layer, const PassInfo& pass);
   void forward_by_units(std::size_t layer, const Layer& runner, const PassInfo& pass);
   void gradients_by_units(std::size_t layer, const Layer& runner, const PassInfo& pass);
   void choose_unit_destination();  // where this backward's unit-split gradients go
@@ -255,13 +252,7 @@ class Executor {
   std::vector<std::vector<std::pair<std::size_t, std::size_t>>> unit_parameters_;  // per worker
   std::vector<std::pair<std::size_t, std::size_t>> folded_parameters_;  // the rest: shards folded
   std::vector<std::vector<Workspace>> worker_workspaces_;  // per worker, per layer
-  std::vector<std::vector<ConstView>> worker_inputs_;      // per worker (reserved: no allocation)
-  struct UnitForward {  // a worker's arguments for every shard (forward_by_units)
-    std::vector<ConstView> inputs;
-    std::vector<PassInfo> passes;
-    std::vector<ForwardArgs> args;
-  };
-  std::vector<UnitForward> unit_forwards_;  // per worker
+  std::vector<UnitShards> unit_shards_;                    // per worker
   std::span<float> unit_destination_;                      // the gradient the unit split writes
   std::vector<std::vector<View>> unit_destination_views_;  // per layer, views into it
   std::atomic<bool> units_finite_ = true;  // every value the unit split wrote was finite
