@@ -3,17 +3,26 @@
 // fashion_cnn.json, on 1 and 2 threads, at the batch sizes benchmarks/compare uses:
 //   train/<model>/batch:B/threads:T   one optimizer step on a mini-batch of B
 //   infer/<model>/batch:1000/threads:T
+//   halves/<model>/batch:B/threads:2  the scaling limit of a split of the batch (train_halves)
 // GFLOP/s counts the model's dense and convolution work (model_work.hpp). Each case takes a few
 // untimed warm-up steps first, so the timed ones are the steady state.
 // --steps=N (read here, not by Google Benchmark) times exactly N steps per case: benchmarks/compare
 // runs the same fixed step count in weft and PyTorch.
 // Compare rows of one run: 2 threads against 1 is the parallel speed-up.
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bench_support.hpp"
 #include "model_work.hpp"
+#include "weft/optimizer.hpp"
 #include "weft/trainer.hpp"
 
 namespace {
@@ -52,6 +61,74 @@ void train(benchmark::State& state, Workload w, int threads) {
   const weft::bench::ModelWork work = weft::bench::model_work(model, trainer.options().shard_size);
   weft::bench::report_gflops(state, work.training_flops * double(w.batch));
   weft::bench::report_samples(state, double(w.batch));
+}
+
+// The model's optimizer update over all its parameters on this thread, as the trainer calls it:
+// the median of a few, in microseconds.
+double whole_update_microseconds(weft::Model& model) {
+  const weft::Optimizer& optimizer = model.optimizer();
+  const weft::Tensor gradient = weft::bench::varied(weft::Shape{static_cast<std::int64_t>(model.parameter_count())});
+  std::vector<weft::Tensor> slots;
+  std::vector<std::span<float>> slot_spans;
+  for (std::size_t k = 0; k < optimizer.slots().size(); ++k) slots.emplace_back(gradient.shape(), optimizer.slot_initial_value(k));
+  for (auto& slot : slots) slot_spans.push_back(slot.span());
+  std::vector<double> times;
+  for (std::int64_t step = 1; step <= 15; ++step) {
+    const auto start = std::chrono::steady_clock::now();
+    optimizer.update(model.parameters(), gradient.span(), slot_spans, weft::OptimizerStep{1e-3, step, false});
+    times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+// What splitting a batch over two cores could gain on this machine with no communication at all:
+// two 1-thread trainers, each with its own copy of the model and half the batch, step together (a
+// barrier after every step, as synchronous training must) and share nothing. Their rate against
+// train/<model>/batch:B/threads:1 bounds the 2-thread speed-up of any data-parallel step here from
+// above, but for one thing each half does that a split does not: the optimizer update of the whole
+// model (a split divides it), so the case also reports update_us, that update alone on one thread
+// (median of a few): the halves' step less half of it is the tighter bound. On a quiet machine the
+// bound is near 2; where the cores slow each other down when they work in step (shared caches,
+// memory, a hypervisor's scheduling) it shows by how much.
+void train_halves(benchmark::State& state, Workload w, int) {
+  struct Half {
+    explicit Half(Workload w) : model(example_model(w.model)), data(batch_of(model, w.batch / 2)) {
+      weft::TrainOptions o;
+      o.batch_size = w.batch / 2;
+      o.threads = 1;
+      trainer = std::make_unique<weft::Trainer>(model, o);
+    }
+    void step() { benchmark::DoNotOptimize(trainer->train_step(data.first, data.second)); }
+    weft::Model model;
+    std::pair<weft::Tensor, weft::Tensor> data;
+    std::unique_ptr<weft::Trainer> trainer;
+  };
+  Half mine(w), other(w);
+  std::barrier sync(2);
+  std::atomic<bool> done = false;
+  std::thread helper([&] {
+    for (;;) {
+      sync.arrive_and_wait();  // a step starts
+      if (done) return;
+      other.step();
+      sync.arrive_and_wait();  // both halves finished it
+    }
+  });
+  const auto step_both = [&] {
+    sync.arrive_and_wait();
+    mine.step();
+    sync.arrive_and_wait();
+  };
+  for (int i = 0; i < warm_up_steps; ++i) step_both();
+  for (auto _ : state) step_both();
+  done = true;
+  sync.arrive_and_wait();
+  helper.join();
+  state.counters["update_us"] = whole_update_microseconds(mine.model);
+  const weft::bench::ModelWork work = weft::bench::model_work(mine.model, mine.trainer->options().shard_size);
+  weft::bench::report_gflops(state, work.training_flops * double(w.batch / 2 * 2));
+  weft::bench::report_samples(state, double(w.batch / 2 * 2));
 }
 
 void infer(benchmark::State& state, Workload w, int threads) {
@@ -99,6 +176,7 @@ int main(int argc, char** argv) {
     for (const Workload& w : training) add("train", train, w, threads);
     for (const Workload& w : inference) add("infer", infer, w, threads);
   }
+  for (const Workload& w : training) add("halves", train_halves, w, 2);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
