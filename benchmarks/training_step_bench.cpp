@@ -82,20 +82,21 @@ double whole_update_microseconds(weft::Model& model) {
   return times[times.size() / 2];
 }
 
-// What splitting a batch over two cores could gain on this machine with no communication at all:
-// two 1-thread trainers, each with its own copy of the model and half the batch, step together (a
-// barrier after every step, as synchronous training must) and share nothing. Their rate against
-// train/<model>/batch:B/threads:1 bounds the 2-thread speed-up of any data-parallel step here from
-// above, but for one thing each half does that a split does not: the optimizer update of the whole
-// model (a split divides it), so the case also reports update_us, that update alone on one thread
-// (median of a few): the halves' step less half of it is the tighter bound. On a quiet machine the
-// bound is near 2; where the cores slow each other down when they work in step (shared caches,
-// memory, a hypervisor's scheduling) it shows by how much.
+// What splitting a batch over two cores could gain on this machine if it communicated nothing:
+// two 1-thread trainers, each with its own copy of the model, half the batch and the shards one
+// worker of the 2-thread trainer runs, step together (a barrier after every step, as synchronous
+// training must) and share nothing. Their rate over train/<model>/batch:B/threads:1 is that
+// reference speed-up; the 2-thread trainer's distance from it is what its sharing (the exchange
+// of activations and gradients, the update of weights both cores read, the barriers between
+// layers) costs. Each half also runs the optimizer update of the whole model, which a split
+// divides, so the case reports update_us, that update alone on one thread (median of a few).
 void train_halves(benchmark::State& state, Workload w, int) {
   struct Half {
     explicit Half(Workload w) : model(example_model(w.model)), data(batch_of(model, w.batch / 2)) {
       weft::TrainOptions o;
       o.batch_size = w.batch / 2;
+      // The shards one worker of the whole batch's trainer runs (the default for half the batch is smaller).
+      o.shard_size = std::min(weft::default_shard_size(w.batch), w.batch / 2);
       o.threads = 1;
       trainer = std::make_unique<weft::Trainer>(model, o);
     }
