@@ -3,7 +3,7 @@
 // fashion_cnn.json, on 1 and 2 threads, at the batch sizes benchmarks/compare uses:
 //   train/<model>/batch:B/threads:T   one optimizer step on a mini-batch of B
 //   infer/<model>/batch:1000/threads:T
-//   halves/<model>/batch:B/threads:2  the scaling limit of a split of the batch (train_halves)
+//   halves/<model>/batch:B/threads:2  two 1-thread trainers at B/2 sharing nothing (train_halves)
 // GFLOP/s counts the model's dense and convolution work (model_work.hpp). Each case takes a few
 // untimed warm-up steps first, so the timed ones are the steady state.
 // --steps=N (read here, not by Google Benchmark) times exactly N steps per case: benchmarks/compare

@@ -708,25 +708,30 @@ bool Executor::exchanging() const { return exchange_ && exchange_->active(); }
 
 void Executor::fold_own_gradients(std::span<float> out, bool started, std::size_t first, std::size_t last,
                                   std::atomic<bool>* finite) {
-  // Parallel over elements, each summed over this rank's shards in shard order (when !started,
-  // the first own shard is copied: out holds nothing yet).
+  // Parallel over elements, each summed over this rank's shards in shard order.
+  parallel_ranges(last - first, 1 << 14, [&](std::size_t b, std::size_t e) {
+    fold_own_range(out, started, first + b, first + e, finite);
+  });
+}
+
+void Executor::fold_own_range(std::span<float> out, bool started, std::size_t first, std::size_t last,
+                              std::atomic<bool>* finite) const {
+  // When !started, the first own shard is copied: out holds nothing yet.
   if (own_begin_ == own_end_) return;
   // In blocks that stay in L1 while every shard is added: out is read and written once per
   // block rather than once per shard (the memory traffic of this fold is what limits it).
   constexpr std::size_t block = 2048;
-  parallel_ranges(last - first, 1 << 14, [&](std::size_t b, std::size_t e) {
-    for (std::size_t begin = first + b; begin < first + e; begin += block) {
-      const std::size_t end = std::min(first + e, begin + block);
-      std::size_t s = own_begin_;
-      if (!started) std::copy(shards_[s]->grads.data() + begin, shards_[s]->grads.data() + end, out.data() + begin);
-      for (s += started ? 0 : 1; s < own_end_; ++s) {
-        const float* g = shards_[s]->grads.data();
-        for (std::size_t i = begin; i < end; ++i) out[i] += g[i];
-      }
-      // Checked while the block is still in L1: a separate pass would read it all again.
-      if (finite && !all_finite({out.data() + begin, end - begin})) finite->store(false, std::memory_order_relaxed);
+  for (std::size_t begin = first; begin < last; begin += block) {
+    const std::size_t end = std::min(last, begin + block);
+    std::size_t s = own_begin_;
+    if (!started) std::copy(shards_[s]->grads.data() + begin, shards_[s]->grads.data() + end, out.data() + begin);
+    for (s += started ? 0 : 1; s < own_end_; ++s) {
+      const float* g = shards_[s]->grads.data();
+      for (std::size_t i = begin; i < end; ++i) out[i] += g[i];
     }
-  });
+    // Checked while the block is still in L1: a separate pass would read it all again.
+    if (finite && !all_finite({out.data() + begin, end - begin})) finite->store(false, std::memory_order_relaxed);
+  }
 }
 
 void Executor::advance_exchange(std::size_t layer) {
@@ -744,17 +749,16 @@ void Executor::reduce_gradients(std::span<float> out) {
   if (out.empty()) return;
   if (comm_->size() == 1) {
     std::atomic<bool> finite = own_begin_ < own_end_;
-    if (!splits_units_) {
-      fold_own_gradients(out, false, 0, out.size(), &finite);
-    } else {
-      for (const auto& [first, last] : folded_parameters_) fold_own_gradients(out, false, first, last, &finite);
-      if (unit_destination_.data() != out.data())  // each worker copies the rows it wrote
-        for_each_worker([&](std::size_t w) {
-          for (const auto& [first, last] : unit_parameters_[w])
-            std::copy(unit_destination_.begin() + first, unit_destination_.begin() + last, out.begin() + first);
-        });
-      if (!units_finite_) finite = false;
-    }
+    // Each worker folds its share, which the trainer's update then reads on the same core, and
+    // copies the unit-split rows it wrote when they went elsewhere.
+    const bool copy_units = splits_units_ && unit_destination_.data() != out.data();
+    for_each_worker([&](std::size_t w) {
+      for (const auto& [first, last] : folded_shares_[w]) fold_own_range(out, false, first, last, &finite);
+      if (copy_units)
+        for (const auto& [first, last] : unit_parameters_[w])
+          std::copy(unit_destination_.begin() + first, unit_destination_.begin() + last, out.begin() + first);
+    });
+    if (splits_units_ && !units_finite_) finite = false;
     reduced_finite_ = finite;
     return;
   }

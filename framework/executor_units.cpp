@@ -63,6 +63,24 @@ void Executor::plan_unit_split() {
   }
   if (folded_from < model_.parameter_count()) folded_parameters_.emplace_back(folded_from, model_.parameter_count());
   for (auto& ranges : unit_parameters_) std::sort(ranges.begin(), ranges.end());
+  share_folded_parameters();
+}
+
+void Executor::share_folded_parameters() {
+  // Cut the folded ranges, laid end to end, into even shares at multiples of 16 floats.
+  folded_shares_.assign(static_cast<std::size_t>(threads_), {});
+  std::size_t total = 0;
+  for (const auto& [first, last] : folded_parameters_) total += last - first;
+  const auto workers = static_cast<std::size_t>(threads_);
+  const auto cut = [&](std::size_t w) { return w == workers ? total : std::min(total, (total * w / workers + 15) / 16 * 16); };
+  std::size_t seen = 0;  // folded floats before the current range
+  for (const auto& [first, last] : folded_parameters_) {
+    for (std::size_t w = 0; w < workers; ++w) {
+      const std::size_t from = std::max(cut(w), seen), to = std::min(cut(w + 1), seen + (last - first));
+      if (from < to) folded_shares_[w].emplace_back(first + (from - seen), first + (to - seen));
+    }
+    seen += last - first;
+  }
 }
 
 bool Executor::worth_splitting(std::size_t l) const {

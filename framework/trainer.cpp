@@ -253,9 +253,10 @@ double Trainer::finish_step(double loss) {
 }
 
 void Trainer::plan_worker_chunks() {
-  // Each worker updates the rows whose gradient it computed (Executor::unit_parameters), so
-  // their weights, gradient and optimizer state stay in its core's caches, and an even share of
-  // the rest. The update is elementwise: any partition gives the same bits.
+  // Each worker updates the rows whose gradient it computed (Executor::unit_parameters) and the
+  // share of the folded gradients it folded (Executor::folded_share), so their weights, gradient
+  // and optimizer state stay in its core's caches; anything else (across processes) goes to the
+  // least loaded. The update is elementwise: any partition gives the same bits.
   const auto workers = static_cast<std::size_t>(executor_->threads());
   worker_chunks_.assign(workers, {});
   std::vector<std::size_t> load(workers, 0);
@@ -263,8 +264,10 @@ void Trainer::plan_worker_chunks() {
     std::size_t begin, end, worker;
   };
   std::vector<Owned> owned;
-  for (std::size_t w = 0; w < workers; ++w)
+  for (std::size_t w = 0; w < workers; ++w) {
     for (const auto& [begin, end] : executor_->unit_parameters(w)) owned.push_back({begin, end, w});
+    for (const auto& [begin, end] : executor_->folded_share(w)) owned.push_back({begin, end, w});
+  }
   std::sort(owned.begin(), owned.end(), [](const Owned& a, const Owned& b) { return a.begin < b.begin; });
   const auto give = [&](std::size_t w, const Chunk& c, std::size_t begin, std::size_t end) {
     worker_chunks_[w].push_back({begin, end, c.is_bias, c.lr_mult});

@@ -116,6 +116,11 @@ class Executor {
   std::span<const std::pair<std::size_t, std::size_t>> unit_parameters(std::size_t worker) const {
     return worker < unit_parameters_.size() ? std::span(unit_parameters_[worker]) : std::span<const std::pair<std::size_t, std::size_t>>();
   }
+  // The flat parameter ranges (ascending) of the rest, the gradients folded over the shards,
+  // whose fold worker w runs in a single process: an even share of them, cut at 16 floats.
+  std::span<const std::pair<std::size_t, std::size_t>> folded_share(std::size_t worker) const {
+    return worker < folded_shares_.size() ? std::span(folded_shares_[worker]) : std::span<const std::pair<std::size_t, std::size_t>>();
+  }
 
   // The samples [first, end) of a mini-batch of `batch` that this process runs (its block of
   // whole shards; all of them in a single process): only their rows of x are read.
@@ -185,6 +190,8 @@ class Executor {
   // With `finite`, clears it when a value written is not finite.
   void fold_own_gradients(std::span<float> out, bool started, std::size_t first, std::size_t last,
                           std::atomic<bool>* finite = nullptr);
+  void fold_own_range(std::span<float> out, bool started, std::size_t first, std::size_t last,
+                      std::atomic<bool>* finite) const;  // the same on this thread
   bool exchanging() const;  // an exact exchange across ranks is running (started, not finished)
   void advance_exchange(std::size_t layer);  // after the layer's backward: what is final goes
   void combine_stats(const Layer& layer, std::size_t index, bool backward_phase);
@@ -232,6 +239,7 @@ class Executor {
   void plan_layer_fusions();
   // Splitting by units (framework/executor_units.cpp, ExecutorOptions::split_units).
   void plan_unit_split();
+  void share_folded_parameters();
   bool worth_splitting(std::size_t layer) const;
   std::pair<std::int64_t, std::int64_t> unit_range(std::size_t layer, std::size_t worker) const;
   // A worker's view of this rank's shards for a split layer: every shard's inputs and pass
@@ -251,6 +259,7 @@ class Executor {
   bool splits_units_ = false;      // some layer is split
   std::vector<std::vector<std::pair<std::size_t, std::size_t>>> unit_parameters_;  // per worker
   std::vector<std::pair<std::size_t, std::size_t>> folded_parameters_;  // the rest: shards folded
+  std::vector<std::vector<std::pair<std::size_t, std::size_t>>> folded_shares_;  // per worker
   std::vector<std::vector<Workspace>> worker_workspaces_;  // per worker, per layer
   std::vector<UnitShards> unit_shards_;                    // per worker
   std::span<float> unit_destination_;                      // the gradient the unit split writes

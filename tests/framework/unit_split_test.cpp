@@ -5,9 +5,11 @@
 // trainer's update, given out by worker, must still update every parameter with its gradient.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "model_helpers.hpp"
 #include "weft/executor.hpp"
@@ -142,6 +144,41 @@ BOOST_AUTO_TEST_CASE(trainer_updates_every_parameter_with_its_gradient) {
       }
     BOOST_TEST_CONTEXT(threads << " threads") { BOOST_TEST(wrong == 0u); }
   }
+}
+
+BOOST_AUTO_TEST_CASE(every_parameter_belongs_to_one_worker) {
+  // The trainer's update follows the workers' unit rows and folded shares: together they must
+  // cover every parameter exactly once, and the folded shares be even to within a cut of 16.
+  for (const bool split : {false, true})
+    for (const int threads : {1, 2, 3}) {
+      weft::Model model(mixed_dense_spec());
+      model.initialize(4);
+      const weft::Executor exec(model, {.shard_size = 2, .threads = threads, .split_units = split});
+      std::vector<std::pair<std::size_t, std::size_t>> ranges;
+      std::vector<std::size_t> folded(static_cast<std::size_t>(threads), 0);
+      for (std::size_t w = 0; w < folded.size(); ++w) {
+        for (const auto& r : exec.unit_parameters(w)) ranges.push_back(r);
+        for (const auto& r : exec.folded_share(w)) {
+          ranges.push_back(r);
+          folded[w] += r.second - r.first;
+        }
+      }
+      std::sort(ranges.begin(), ranges.end());
+      std::size_t covered = 0;
+      bool contiguous = true;
+      for (const auto& [first, last] : ranges) {
+        contiguous = contiguous && first == covered && first < last;
+        covered = last;
+      }
+      std::size_t total = 0;
+      for (const auto f : folded) total += f;
+      const auto [fewest, most] = std::minmax_element(folded.begin(), folded.end());
+      BOOST_TEST_CONTEXT((split ? "split, " : "by samples, ") << threads << " threads") {
+        BOOST_TEST(contiguous);
+        BOOST_TEST(covered == model.parameter_count());
+        BOOST_TEST(*most - *fewest <= 16u + (total % 16));
+      }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
