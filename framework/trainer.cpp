@@ -254,36 +254,18 @@ double Trainer::finish_step(double loss) {
 
 void Trainer::plan_worker_chunks() {
   // Each worker updates the rows whose gradient it computed (Executor::unit_parameters) and the
-  // share of the folded gradients it folded (Executor::folded_share), so their weights, gradient
-  // and optimizer state stay in its core's caches; anything else (across processes) goes to the
-  // least loaded. The update is elementwise: any partition gives the same bits.
+  // share of the folded gradients it folded (Executor::folded_share), which together cover every
+  // parameter once, so their weights, gradient and optimizer state stay in its core's caches.
+  // The update is elementwise: any partition gives the same bits.
   const auto workers = static_cast<std::size_t>(executor_->threads());
   worker_chunks_.assign(workers, {});
-  std::vector<std::size_t> load(workers, 0);
-  struct Owned {
-    std::size_t begin, end, worker;
-  };
-  std::vector<Owned> owned;
-  for (std::size_t w = 0; w < workers; ++w) {
-    for (const auto& [begin, end] : executor_->unit_parameters(w)) owned.push_back({begin, end, w});
-    for (const auto& [begin, end] : executor_->folded_share(w)) owned.push_back({begin, end, w});
-  }
-  std::sort(owned.begin(), owned.end(), [](const Owned& a, const Owned& b) { return a.begin < b.begin; });
-  const auto give = [&](std::size_t w, const Chunk& c, std::size_t begin, std::size_t end) {
-    worker_chunks_[w].push_back({begin, end, c.is_bias, c.lr_mult});
-    load[w] += end - begin;
-  };
-  const auto least_loaded = [&] { return static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin()); };
-  for (const Chunk& c : chunks_) {
-    std::size_t at = c.begin;
-    for (const Owned& o : owned) {
-      if (o.end <= at || o.begin >= c.end) continue;
-      if (o.begin > at) give(least_loaded(), c, at, o.begin);
-      give(o.worker, c, std::max(at, o.begin), std::min(c.end, o.end));
-      at = std::min(c.end, o.end);
-    }
-    if (at < c.end) give(least_loaded(), c, at, c.end);
-  }
+  for (const Chunk& c : chunks_)
+    for (std::size_t w = 0; w < workers; ++w)
+      for (const auto& ranges : {executor_->unit_parameters(w), executor_->folded_share(w)})
+        for (const auto& [first, last] : ranges) {
+          const std::size_t begin = std::max(c.begin, first), end = std::min(c.end, last);
+          if (begin < end) worker_chunks_[w].push_back({begin, end, c.is_bias, c.lr_mult});
+        }
   worker_chunks_for_ = executor_.get();
 }
 
